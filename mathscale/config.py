@@ -1,0 +1,93 @@
+"""Configs: one dataclass per command, read from YAML, overridden with ``key=value``.
+
+>>> cfg = load_config(PingConfig, "configs/ping.yaml", ["llm.concurrency=8"])  # doctest: +SKIP
+
+Every field has a default, so a command runs with no YAML at all; the files in
+``configs/`` spell the defaults out and are what users copy and edit (a test keeps them
+equal to the dataclasses). An unknown key or a value of the wrong type is an error that
+names the key and the file (or the command-line override) it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from mathscale.errors import MathscaleError
+from mathscale.typecheck import TypeMismatch, build_dataclass
+
+C = TypeVar("C")
+
+
+def load_config(cls: type[C], path: str | os.PathLike[str] | None = None, overrides: list[str] = ()) -> C:
+    """Defaults of ``cls``, then the YAML file at ``path``, then each ``key=value`` override."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_yaml(Path(path))
+        _build(cls, data, source=str(path))
+    for override in overrides:
+        key, value = _parse_override(override)
+        _set_dotted(data, key, value)
+        _build(cls, data, source=f"command-line override {override!r}")
+    return _build(cls, data, source=str(path) if path else "defaults")
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def dump_config(cfg: Any) -> str:
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+
+
+def _build(cls: type[C], data: dict[str, Any], source: str) -> C:
+    try:
+        return build_dataclass(cls, data)
+    except TypeMismatch as exc:
+        raise MathscaleError(f"{source}: key {exc.path!r}: {exc}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MathscaleError(f"{path}: config file not found (the defaults live in configs/)") from None
+    except OSError as exc:
+        raise MathscaleError(f"{path}: cannot read the config ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise MathscaleError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise MathscaleError(f"{path}: a config must be a mapping of keys to values")
+    return data
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise MathscaleError(f"override {text!r}: expected key=value, e.g. llm.concurrency=32")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = data
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise MathscaleError(f"override {key!r}: {part!r} is not a section")
+        node = child
+    node[last] = value

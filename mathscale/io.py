@@ -1,0 +1,184 @@
+"""JSON-lines reading and writing that never loses or half-writes data.
+
+- :func:`read_jsonl` / :func:`read_records` report ``file:line`` and the bad field;
+- :class:`JsonlWriter` appends one flushed line per record, and on opening repairs a
+  torn last line left by a killed process, so a rerun can resume;
+- :func:`atomic_write` writes whole files through a temporary name and a rename;
+- :func:`done_ids` tells a resuming stage which records already exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from mathscale.errors import DataError, MathscaleError
+from mathscale.records import Record
+
+R = TypeVar("R", bound=Record)
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
+    """Yield ``("file:line", object)`` for each non-blank line; bad JSON raises DataError."""
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise MathscaleError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise MathscaleError(f"{path}: is a folder, expected a JSON-lines file") from None
+    except OSError as exc:
+        raise MathscaleError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                yield where, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def read_records(path: str | os.PathLike[str], record: type[R], *, allow_empty: bool = False) -> Iterator[R]:
+    """Yield typed records from a JSONL file; the first bad line raises DataError."""
+    empty = True
+    for where, obj in read_jsonl(path):
+        empty = False
+        yield record.from_json(obj, where)
+    if empty and not allow_empty:
+        raise DataError(f"{path}: the file holds no records")
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """Fail early (before any work) when an output cannot be written where asked."""
+    path = Path(path)
+    if path.is_dir():
+        raise MathscaleError(f"{path}: is a folder; give a file name for the output")
+    if not path.parent.is_dir():
+        raise MathscaleError(f"{path}: folder {path.parent} does not exist; create it first")
+    if not os.access(path.parent, os.W_OK):
+        raise MathscaleError(f"{path}: folder {path.parent} is not writable")
+    return path
+
+
+def repair_torn_tail(path: Path) -> int:
+    """Cut a last line that lacks its newline (a write interrupted by a kill).
+
+    Returns the number of bytes removed. Complete lines are never touched.
+    """
+    if not path.exists():
+        return 0
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return 0
+        # Walk back to the previous newline in blocks.
+        pos = size
+        while pos > 0:
+            start = max(0, pos - 65536)
+            handle.seek(start)
+            block = handle.read(pos - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                keep = start + cut + 1
+                break
+            pos = start
+        else:
+            keep = 0
+        handle.truncate(keep)
+        return size - keep
+
+
+class JsonlWriter:
+    """Append records to a JSONL file, one flushed line each; safe to resume.
+
+    >>> with JsonlWriter("out.jsonl") as out:   # doctest: +SKIP
+    ...     out.write(record)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False):
+        self.path = Path(path)
+        self.fsync = fsync
+        self.repaired_bytes = repair_torn_tail(self.path)
+        self._handle: IO[str] = self.path.open("a", encoding="utf-8")
+        self.written = 0
+
+    def write(self, record: Record | dict[str, Any]) -> None:
+        data = record.to_json() if isinstance(record, Record) else record
+        self._handle.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        if self.fsync:
+            os.fsync(self._handle.fileno())
+        self.written += 1
+
+    def write_many(self, records: Iterable[Record | dict[str, Any]]) -> None:
+        for record in records:
+            self.write(record)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; rename it over ``path`` only on success."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """Write a whole file so that readers see the old content or the new, never a part."""
+    with atomic_open(path, "wb" if isinstance(data, bytes) else "w") as handle:
+        handle.write(data)
+
+
+def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def done_ids(path: str | os.PathLike[str], key: str = "id") -> set[Any]:
+    """Values of ``key`` already written to ``path`` (empty when it does not exist yet).
+
+    A torn last line (from a killed writer) is ignored here; JsonlWriter cuts it.
+    """
+    path = Path(path)
+    if not path.exists():
+        return set()
+    done = set()
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.endswith("\n"):
+                break
+            if line.strip():
+                try:
+                    done.add(json.loads(line)[key])
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    raise DataError(
+                        f"{path}:{lineno}: no {key!r} field; is this the output of the same command?"
+                    ) from None
+    return done

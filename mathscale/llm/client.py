@@ -1,0 +1,349 @@
+"""The LLM client: bounded concurrency, retries, JSON output, cache and accounting.
+
+Every stage builds :class:`Request` objects and gets one :class:`Result` back for each,
+in completion order; a request that fails for good comes back with ``error`` set to a
+reason (``http_429``, ``timeout``, ``parse`` …) and is counted — it never raises and
+never disappears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import itertools
+import logging
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from mathscale.errors import MathscaleError
+from mathscale.llm.accounting import Usage
+from mathscale.llm.cache import ResponseCache, cache_key
+from mathscale.llm.config import LLMConfig, Price
+from mathscale.llm.jsonparse import ReplyError, parse_json_reply, validate
+from mathscale.llm.models import cache_root
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One completion to make. ``schema`` (a JSON schema) asks for and validates JSON."""
+
+    id: str
+    messages: list[dict[str, str]]
+    prompt: str = ""  # name/version of the prompt template; part of the cache key
+    schema: dict[str, Any] | None = None
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # per-request temperature, max_tokens, stop …
+
+
+@dataclass
+class Result:
+    id: str
+    text: str | None = None
+    data: Any = None  # the parsed, validated JSON when the request had a schema
+    error: str | None = None  # failure reason; None on success
+    detail: str = ""
+    cached: bool = False
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _CallFailed(Exception):
+    def __init__(self, reason: str, detail: str, retry: bool, retry_after: float | None = None):
+        super().__init__(detail)
+        self.reason, self.detail, self.retry, self.retry_after = reason, detail, retry, retry_after
+
+
+class LLMClient:
+    """Completions from one or more OpenAI-compatible endpoints serving the same model."""
+
+    def __init__(self, cfg: LLMConfig, base_urls: list[str], model: str, api_key: str | None = None,
+                 concurrency: int | None = None):  # fmt: skip
+        if not base_urls:
+            raise MathscaleError("no endpoint: set llm.base_urls or OPENAI_BASE_URL")
+        self.cfg = cfg
+        self.concurrency = concurrency or cfg.concurrency
+        self.model = model
+        self.base_urls = list(base_urls)
+        self._api_key = api_key or "not-needed"
+        self._endpoints: list[openai.AsyncOpenAI] = []
+        self._cycle: Iterator[openai.AsyncOpenAI] | None = None
+        self._cache = ResponseCache(_cache_path(cfg)) if cfg.cache else None
+        self.usage = Usage(model=model, price=cfg.prices.get(model))
+
+    # -- endpoint handling -------------------------------------------------------------
+
+    def _next_endpoint(self) -> openai.AsyncOpenAI:
+        if not self._endpoints:  # created lazily, inside the running event loop
+            self._endpoints = [
+                openai.AsyncOpenAI(base_url=url, api_key=self._api_key, max_retries=0, timeout=self.cfg.timeout_s)
+                for url in self.base_urls
+            ]
+            self._cycle = itertools.cycle(self._endpoints)
+        assert self._cycle is not None
+        return next(self._cycle)
+
+    async def _close_endpoints(self) -> None:
+        for endpoint in self._endpoints:
+            await endpoint.close()
+        self._endpoints, self._cycle = [], None
+
+    # -- one request -------------------------------------------------------------------
+
+    def _key(self, request: Request) -> str:
+        return cache_key(
+            model=self.model, messages=request.messages, params=self._params(request),
+            seed=request.seed, prompt=request.prompt, schema=request.schema,
+        )  # fmt: skip
+
+    def _params(self, request: Request) -> dict[str, Any]:
+        params = {"temperature": self.cfg.temperature, "max_tokens": self.cfg.max_tokens}
+        params.update(request.params)
+        return params
+
+    async def complete(self, request: Request) -> Result:
+        """One result for ``request``: from the cache, or from the endpoint with retries."""
+        result = await self._complete(request)
+        self._account(result)
+        return result
+
+    async def _complete(self, request: Request) -> Result:
+        key = self._key(request) if self._cache else ""
+        if self._cache and (hit := self._cache.get(key)) is not None:
+            result = Result(request.id, text=hit["text"], cached=True)
+            if request.schema is not None:
+                result.data = parse_json_reply(hit["text"])
+            return result
+
+        result = Result(request.id)
+        messages = request.messages
+        try:
+            result.text = await self._call_with_retries(request, messages, result)
+            if request.schema is not None:
+                try:
+                    result.data = _parse(result.text, request.schema)
+                except ReplyError as first_error:
+                    if not self.cfg.json_repair:
+                        raise
+                    self.usage.repairs += 1
+                    messages = [*messages, {"role": "assistant", "content": result.text or ""},
+                                {"role": "user", "content": _repair_prompt(str(first_error))}]  # fmt: skip
+                    result.text = await self._call_with_retries(request, messages, result)
+                    result.data = _parse(result.text, request.schema)
+        except _CallFailed as exc:
+            result.error, result.detail = exc.reason, exc.detail
+            return result
+        except ReplyError as exc:
+            result.error, result.detail = "parse", str(exc)
+            return result
+        if self._cache:
+            self._cache.put(key, {"text": result.text})
+        return result
+
+    async def _call_with_retries(self, request: Request, messages: list[dict[str, str]], result: Result) -> str:
+        for attempt in range(self.cfg.max_retries + 1):
+            result.attempts += 1
+            try:
+                return await self._call(request, messages, result)
+            except _CallFailed as exc:
+                if not exc.retry or attempt == self.cfg.max_retries:
+                    raise
+                self.usage.retries += 1
+                self.usage.retry_reasons[exc.reason] += 1
+                delay = random.uniform(0, min(self.cfg.backoff_max_s, self.cfg.backoff_s * 2**attempt))
+                if exc.retry_after is not None:
+                    delay = max(delay, min(exc.retry_after, self.cfg.backoff_max_s))
+                log.debug("request %s: %s, retrying in %.2f s", request.id, exc.reason, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _call(self, request: Request, messages: list[dict[str, str]], result: Result) -> str:
+        endpoint = self._next_endpoint()
+        kwargs: dict[str, Any] = dict(model=self.model, messages=messages, **self._params(request))
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        if request.schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
+        self.usage.api_calls += 1
+        try:
+            reply = await endpoint.chat.completions.create(**kwargs)
+        except openai.APITimeoutError:
+            raise _CallFailed("timeout", f"no reply within {self.cfg.timeout_s:g} s", retry=True) from None
+        except openai.APIConnectionError as exc:
+            raise _CallFailed("connection", _safe(str(exc.__cause__ or exc), self._api_key), retry=True) from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            raise _CallFailed(
+                f"http_{status}", _safe(str(exc.message), self._api_key),
+                retry=status in RETRYABLE_STATUS, retry_after=_retry_after(exc.response.headers),
+            ) from None  # fmt: skip
+        except openai.APIResponseValidationError as exc:
+            raise _CallFailed("bad_response", _safe(str(exc), self._api_key), retry=True) from None
+        except (ValueError, TypeError) as exc:  # a 200 whose body is not an OpenAI reply
+            raise _CallFailed("bad_response", f"{type(exc).__name__}: {exc}"[:200], retry=True) from None
+        if reply.usage is not None:
+            result.prompt_tokens += reply.usage.prompt_tokens or 0
+            result.completion_tokens += reply.usage.completion_tokens or 0
+        if not getattr(reply, "choices", None):
+            raise _CallFailed("bad_response", "the reply has no choices", retry=True)
+        text = reply.choices[0].message.content
+        if text is None:
+            raise _CallFailed("bad_response", "the reply has no content", retry=True)
+        return text
+
+    def _account(self, result: Result) -> None:
+        usage = self.usage
+        usage.requests += 1
+        usage.cache_hits += result.cached
+        usage.prompt_tokens += result.prompt_tokens
+        usage.completion_tokens += result.completion_tokens
+        if result.ok:
+            usage.succeeded += 1
+        else:
+            usage.failures[result.error or "unknown"] += 1
+
+    # -- batches -----------------------------------------------------------------------
+
+    async def stream(self, requests: Iterable[Request]) -> AsyncIterator[Result]:
+        """Results in completion order, at most ``self.concurrency`` requests in flight.
+
+        ``requests`` is consumed lazily, so millions of requests need no memory up front.
+        """
+        pending: set[asyncio.Task[Result]] = set()
+        for request in requests:
+            pending.add(asyncio.create_task(self.complete(request)))
+            if len(pending) >= self.concurrency:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    yield task.result()
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+
+    def run(self, requests: Iterable[Request], total: int | None = None, desc: str = "LLM") -> Iterator[Result]:
+        """Synchronous form of :meth:`stream` with a progress bar; for commands and tests."""
+        from tqdm import tqdm
+
+        if total is None and hasattr(requests, "__len__"):
+            total = len(requests)  # type: ignore[arg-type]
+        loop = asyncio.new_event_loop()
+        agen = self.stream(requests)
+        bar = tqdm(total=total, desc=desc, unit="req", disable=not self.cfg.progress, leave=False)
+        try:
+            while True:
+                try:
+                    result = loop.run_until_complete(agen.__anext__())
+                except StopAsyncIteration:
+                    break
+                bar.update(1)
+                if not result.ok:
+                    bar.set_postfix(failed=sum(self.usage.failures.values()), refresh=False)
+                yield result
+        finally:
+            bar.close()
+            loop.run_until_complete(agen.aclose())
+            loop.run_until_complete(self._close_endpoints())
+            loop.close()
+
+    def complete_all(self, requests: Iterable[Request], desc: str = "LLM") -> list[Result]:
+        """All results, in the order of ``requests``."""
+        requests = list(requests)
+        by_id = {r.id: r for r in self.run(requests, desc=desc)}
+        return [by_id[r.id] for r in requests]
+
+    def close(self) -> None:
+        if self._cache:
+            self._cache.close()
+
+
+def _parse(text: str | None, schema: dict[str, Any]) -> Any:
+    data = parse_json_reply(text or "")
+    validate(data, schema)
+    return data
+
+
+def _repair_prompt(error: str) -> str:
+    return (
+        f"Your reply could not be used: {error}. Reply again with only one JSON object "
+        "that has every required field, and nothing else."
+    )
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
+    with contextlib.suppress(ValueError):
+        return max(0.0, float(value))
+    with contextlib.suppress(TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+def _safe(text: str, secret: str) -> str:
+    """Error text with the API key masked (some servers echo headers back)."""
+    if secret and secret != "not-needed":
+        text = text.replace(secret, "***")
+    return text[:300]
+
+
+def _cache_path(cfg: LLMConfig) -> Path:
+    return Path(cfg.cache_path).expanduser() if cfg.cache_path else cache_root() / "llm-cache.sqlite"
+
+
+@contextlib.contextmanager
+def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
+    """An :class:`LLMClient` for the configured endpoints, or for the embedded model.
+
+    With no endpoint configured this starts the llama.cpp server and stops it when the
+    block ends (errors and Ctrl-C included). Unreachable endpoints fail here, before any
+    work, with one line naming the URL.
+    """
+    from mathscale.llm.endpoints import discover_model, list_models, resolve_endpoints
+
+    base_urls = resolve_endpoints(cfg)
+    api_key = os.environ.get(cfg.api_key_env) or None
+    concurrency = None
+    with contextlib.ExitStack() as stack:
+        if base_urls:
+            for url in base_urls[1:]:
+                list_models(url, api_key)  # fail now, not on the first request
+            model = cfg.model or discover_model(base_urls[0], api_key)
+            if cfg.model:
+                list_models(base_urls[0], api_key)
+        else:
+            from mathscale.llm.local import LocalServer
+            from mathscale.llm.models import LOCAL_MODELS, resolve_model
+
+            path = resolve_model(cfg.local_model)
+            model = cfg.local_model if cfg.local_model in LOCAL_MODELS else path.stem
+            server = stack.enter_context(
+                LocalServer(path, alias=model, threads=cfg.local_threads, context=cfg.local_context)
+            )
+            base_urls = [server.base_url]
+            # llama.cpp's Python server answers one request at a time: keep one queued so
+            # it is never idle, and no more, so queued requests do not hit the timeout.
+            concurrency = 2
+        client = LLMClient(cfg, base_urls, model, api_key, concurrency=concurrency)
+        if concurrency is not None:  # the embedded model costs nothing per token
+            client.usage.price = Price(0.0, 0.0)
+        stack.callback(client.close)
+        yield client

@@ -1,0 +1,54 @@
+"""Settings of the LLM client, shared by every command that calls a model (its ``llm:`` section)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Price:
+    """US dollars per million tokens."""
+
+    prompt: float
+    completion: float
+
+
+def _default_prices() -> dict[str, Price]:
+    # List prices per 1M tokens as published by the providers (late 2024 – 2025).
+    return {
+        "gpt-4o-mini": Price(0.15, 0.60),
+        "gpt-4o": Price(2.50, 10.00),
+        "gpt-4.1": Price(2.00, 8.00),
+        "gpt-4.1-mini": Price(0.40, 1.60),
+        "gpt-4.1-nano": Price(0.10, 0.40),
+        "gpt-3.5-turbo": Price(0.50, 1.50),
+        "gpt-4": Price(30.00, 60.00),
+    }
+
+
+@dataclass
+class LLMConfig:
+    """Where completions come from and how they are requested.
+
+    Endpoint choice, first match wins: ``base_urls``; the ``OPENAI_BASE_URL`` environment
+    variable; else the embedded llama.cpp server with ``local_model``.
+    """
+
+    base_urls: list[str] = field(default_factory=list)  # OpenAI-compatible /v1 URLs; several spread the load
+    api_key_env: str = "OPENAI_API_KEY"  # name of the variable holding the key (the key itself is never stored)
+    model: str = ""  # model name sent to the endpoint; empty with an endpoint: its first listed model
+    local_model: str = "qwen2.5-coder-0.5b"  # embedded default: a name from `mathscale models list` or a .gguf path
+    local_threads: int = 0  # llama.cpp threads; 0 = all cores
+    local_context: int = 4096  # llama.cpp context window (tokens)
+    concurrency: int = 16  # requests in flight at once, over all endpoints
+    timeout_s: float = 120.0  # per request
+    max_retries: int = 5  # retries after the first try, on 429, 5xx, timeouts, connection errors
+    backoff_s: float = 1.0  # first retry delay; doubles each retry, with full jitter
+    backoff_max_s: float = 60.0  # cap on one delay (a longer Retry-After is honoured up to this)
+    temperature: float = 0.7
+    max_tokens: int = 1024
+    json_repair: bool = True  # one follow-up asking the model to fix unparsable JSON
+    cache: bool = True  # content-addressed response cache
+    cache_path: str = ""  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
+    progress: bool = True  # progress bar on batches
+    prices: dict[str, Price] = field(default_factory=_default_prices)
