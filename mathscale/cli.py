@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -44,18 +45,11 @@ PENDING: dict[str, tuple[int, str]] = {
     "plot": (7, "overlay scaling results"),
 }
 
-# command -> "module:function" taking the parsed arguments; imported only when run.
-COMMANDS: dict[str, str] = {
-    "ping": "mathscale.llm.ping:main",
-    "models list": "mathscale.llm.models_cli:list_main",
-    "models fetch": "mathscale.llm.models_cli:fetch_main",
-}
+# Modules with ``add_commands(add)``: each declares its stage's commands. They must stay
+# light to import (argparse only); handlers are "module:function" strings loaded on use.
+STAGE_CLIS = ["mathscale.llm.cli"]
 
-
-def add_config_args(parser: argparse.ArgumentParser, default_config: str) -> None:
-    """``--config FILE`` and trailing ``key=value`` overrides, shared by every configurable command."""
-    parser.add_argument("--config", metavar="FILE", help=f"YAML config (defaults: {default_config})")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a config key, e.g. llm.concurrency=32")
+AddCommand = Callable[[str, str, str], argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,30 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction] = {}
 
-    def add(name: str, help: str) -> argparse.ArgumentParser:
+    def add(name: str, help: str, handler: str | None = None) -> argparse.ArgumentParser:
+        """Declare command ``name`` ("graph build" nests under "graph"), run by ``handler``."""
         group, _, leaf = name.rpartition(" ")
-        if not group:
-            return commands.add_parser(name, help=help, description=help)
-        if group not in groups:
+        if group and group not in groups:
             group_parser = commands.add_parser(group, help=f"{group} commands")
             groups[group] = group_parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
-        return groups[group].add_parser(leaf, help=help, description=help)
+        where = groups[group] if group else commands
+        sub = where.add_parser(leaf, help=help, description=help, formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(handler=handler)
+        return sub
 
-    ping = add("ping", "one real JSON completion from the configured LLM (or the embedded model)")
-    add_config_args(ping, "configs/ping.yaml")
-    ping.add_argument("--question", default=None, help="a math question to ask about (default: a built-in one)")
-    ping.add_argument("--usage-out", metavar="FILE", help="also save the request accounting as JSON")
-    ping.set_defaults(handler="ping")
-
-    add("models list", "list the named local models and whether they are cached").set_defaults(handler="models list")
-    fetch = add("models fetch", "fetch, verify and cache a named local model")
-    fetch.add_argument("name", help="model name (see `mathscale models list`)")
-    fetch.set_defaults(handler="models fetch")
-
+    for module in STAGE_CLIS:
+        importlib.import_module(module).add_commands(add)
     for name, (issue, help) in PENDING.items():
         pending = add(name, f"{help}  [not built yet: issue {issue}]")
         pending.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        pending.set_defaults(handler=None, pending=name)
+        pending.set_defaults(pending=name)
     return parser
 
 
@@ -103,6 +90,8 @@ def _load(target: str) -> Callable[[argparse.Namespace], int | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `mathscale ... | head` ends quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -117,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mathscale {args.pending}: not built yet (tracked in issue {issue}); nothing was done.", file=sys.stderr)
         return 3
     try:
-        return _load(COMMANDS[args.handler])(args) or 0
+        return _load(args.handler)(args) or 0
     except MathscaleError as exc:
         print(f"mathscale: error: {exc}", file=sys.stderr)
         return 2

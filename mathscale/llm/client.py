@@ -124,8 +124,8 @@ class LLMClient:
         return result
 
     async def _complete(self, request: Request) -> Result:
-        key = self._key(request) if self._cache else ""
-        if self._cache and (hit := self._cache.get(key)) is not None:
+        key = self._key(request) if self._cache is not None else ""
+        if self._cache is not None and (hit := self._cache.get(key)) is not None:
             result = Result(request.id, text=hit["text"], cached=True)
             if request.schema is not None:
                 result.data = parse_json_reply(hit["text"])
@@ -152,7 +152,7 @@ class LLMClient:
         except ReplyError as exc:
             result.error, result.detail = "parse", str(exc)
             return result
-        if self._cache:
+        if self._cache is not None:
             self._cache.put(key, {"text": result.text})
         return result
 
@@ -269,7 +269,7 @@ class LLMClient:
         return [by_id[r.id] for r in requests]
 
     def close(self) -> None:
-        if self._cache:
+        if self._cache is not None:
             self._cache.close()
 
 
