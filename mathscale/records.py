@@ -46,11 +46,11 @@ class Record:
             raise DataError(
                 f"{where}: field 'schema': this is a {schema!r} record, expected {cls.SCHEMA!r}"
             )
-        data = cls._prepare(data)
-        if not cls.STRICT:
-            names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-            data = {k: v for k, v in data.items() if k in names}
         try:
+            data = cls._prepare(data)
+            if not cls.STRICT:
+                names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+                data = {k: v for k, v in data.items() if k in names}
             return build_dataclass(cls, data)
         except TypeMismatch as exc:
             raise DataError(f"{where}: field {exc.path!r}: {exc}") from None

@@ -3,9 +3,29 @@
 >>> with open_client(LLMConfig()) as llm:            # doctest: +SKIP
 ...     results = llm.complete_all([Request(id="q1", messages=[...], schema=SCHEMA)])
 ...     print(llm.usage.summary())
+
+Names are loaded on first use, so importing ``mathscale.llm.config`` (or the CLI) does
+not pull in openai.
 """
 
-from mathscale.llm.client import LLMClient, Request, Result, open_client
-from mathscale.llm.config import LLMConfig, Price
+from __future__ import annotations
 
-__all__ = ["LLMClient", "LLMConfig", "Price", "Request", "Result", "open_client"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LLMClient": "mathscale.llm.client",
+    "Request": "mathscale.llm.client",
+    "Result": "mathscale.llm.client",
+    "open_client": "mathscale.llm.client",
+    "LLMConfig": "mathscale.llm.config",
+    "Price": "mathscale.llm.config",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'mathscale.llm' has no attribute {name!r}")

@@ -118,8 +118,17 @@ class LLMClient:
         return params
 
     async def complete(self, request: Request) -> Result:
-        """One result for ``request``: from the cache, or from the endpoint with retries."""
-        result = await self._complete(request)
+        """One result for ``request``: from the cache, or from the endpoint with retries.
+
+        Never raises for a failed request: the failure comes back in ``Result.error``.
+        """
+        try:
+            result = await self._complete(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or an unforeseen reply must not end a million-request run
+            log.exception("request %s failed unexpectedly", request.id)
+            result = Result(request.id, error="client_error", detail=f"{type(exc).__name__}: {exc}"[:300])
         self._account(result)
         return result
 
@@ -197,10 +206,12 @@ class LLMClient:
             raise _CallFailed("bad_response", _safe(str(exc), self._api_key), retry=True) from None
         except (ValueError, TypeError) as exc:  # a 200 whose body is not an OpenAI reply
             raise _CallFailed("bad_response", f"{type(exc).__name__}: {exc}"[:200], retry=True) from None
+        if not hasattr(reply, "choices"):  # e.g. an HTML error page from a proxy, with status 200
+            raise _CallFailed("bad_response", f"not an OpenAI reply: {str(reply)[:80]!r}", retry=True)
         if reply.usage is not None:
             result.prompt_tokens += reply.usage.prompt_tokens or 0
             result.completion_tokens += reply.usage.completion_tokens or 0
-        if not getattr(reply, "choices", None):
+        if not reply.choices:
             raise _CallFailed("bad_response", "the reply has no choices", retry=True)
         text = reply.choices[0].message.content
         if text is None:
@@ -226,16 +237,22 @@ class LLMClient:
         ``requests`` is consumed lazily, so millions of requests need no memory up front.
         """
         pending: set[asyncio.Task[Result]] = set()
-        for request in requests:
-            pending.add(asyncio.create_task(self.complete(request)))
-            if len(pending) >= self.concurrency:
+        try:
+            for request in requests:
+                pending.add(asyncio.create_task(self.complete(request)))
+                if len(pending) >= self.concurrency:
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        yield task.result()
+            while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     yield task.result()
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                yield task.result()
+        finally:  # the consumer stopped early (error, Ctrl-C): cancel what is in flight
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
     def run(self, requests: Iterable[Request], total: int | None = None, desc: str = "LLM") -> Iterator[Result]:
         """Synchronous form of :meth:`stream` with a progress bar; for commands and tests."""

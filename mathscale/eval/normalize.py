@@ -1,0 +1,74 @@
+"""Normalisation of final answers for the ``mathscale`` grader (not the official one).
+
+It removes what never changes the value of an answer: math delimiters, ``\\left``/``\\right``,
+spacing commands, ``\\dfrac``/``\\tfrac``, degree marks, dollar signs, thousands separators,
+units (``\\text{ cm}``, "18 dollars") and ``\\text{}`` wrappers. A percent sign is removed
+and reported, because "50%" may be compared with 50 or with 0.5.
+
+>>> normalize_answer(r"$\\dfrac{1}{2}\\,\\text{cm}$")
+Normalized(text='\\\\frac{1}{2}', percent=False)
+>>> normalize_answer("1,234.5%")
+Normalized(text='1234.5', percent=True)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+
+class Normalized(NamedTuple):
+    text: str
+    percent: bool
+
+
+_DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\(|\\\[)(.*?)(?:\$\$|\$|\\\)|\\\])\s*$", re.S)
+_LEFT_RIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])\.?")
+_SPACING = re.compile(r"\\[,;:!]|\\q?quad(?![a-zA-Z])|\\displaystyle|~|\\ ")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\^\{\\text\{o\}\}")
+_PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent$")
+_CONNECTIVES = re.compile(r"\\(?:text|mbox|mathrm)\{\s*(?:or|and)\s*\}|\s+(?:or|and)\s+")
+_UNIT_TEXT = re.compile(r"(?<=\S)\s*\\(?:text|mbox|mathrm|textbf)\{\s*[a-zA-Z][a-zA-Z\s.]*\}(?:\^\{?\d\}?)?")
+_WRAPPER = re.compile(r"\\(?:text|textbf|mbox|mathrm|mathbf|boldsymbol|textit)\{([^{}]*)\}")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_NUMBER_WITH_UNIT = re.compile(r"^([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:/\d+)?)\s+[a-zA-Z][a-zA-Z .]*(?:\^?[23])?$")
+_SPACES = re.compile(r"\s+")
+
+
+def strip_delimiters(text: str) -> str:
+    """``$x$``, ``$$x$$``, ``\\(x\\)``, ``\\[x\\]`` -> ``x`` (repeatedly)."""
+    while True:
+        match = _DELIMITERS.match(text)
+        if not match:
+            return text.strip()
+        text = match.group(1)
+
+
+def normalize_answer(text: str) -> Normalized:
+    text = strip_delimiters(text.strip())
+    text = text.replace("\\$", "").replace("$", "")
+    text = re.sub(r"\\[dtc]frac(?![a-zA-Z])", r"\\frac", text)
+    text = _LEFT_RIGHT.sub("", text)
+    text = _SPACING.sub(" ", text).replace("{,}", "")
+    text = _DEGREES.sub("", text)
+    text, percents = _PERCENT.subn("", text)
+    text = _CONNECTIVES.sub(",", text)
+    text = _UNIT_TEXT.sub("", text)
+    for _ in range(3):  # nested wrappers
+        text = _WRAPPER.sub(r"\1", text)
+    text = text.replace("\\\\", "\\") if "\\begin" not in text else text
+    text = _SPACES.sub(" ", text).strip().rstrip(".").strip()
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    text = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", text)
+    unit = _NUMBER_WITH_UNIT.match(text)
+    if unit:
+        text = unit.group(1)
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+    return Normalized(text, percents > 0)
+
+
+def compact(text: str) -> str:
+    """The string-comparison key: no spaces."""
+    return text.replace(" ", "")

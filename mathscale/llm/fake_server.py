@@ -1,0 +1,191 @@
+"""A scriptable OpenAI-compatible server on loopback, for fault injection and benchmarks.
+
+It answers ``GET /v1/models`` and ``POST /v1/chat/completions`` over real sockets with
+HTTP/1.1 keep-alive, instantly unless told otherwise. Faults are chosen per request,
+deterministically from a seed: ``429`` (with Retry-After), ``500``, ``slow`` (sleeps
+past the client's timeout), ``garbage`` (a 200 whose body is not JSON), ``truncated``
+(a well-formed reply whose content is cut-off JSON), ``drop`` (closes the connection).
+
+In tests::
+
+    with FakeServer(faults={"429": 0.1, "garbage": 0.1}) as server:
+        ...  # point LLMConfig(base_urls=[server.base_url]) at it
+    server.counts   # Counter of what it answered
+
+As a process (for benchmarks): ``python -m mathscale.llm.fake_server --port 8765``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+FAULTS = ("429", "500", "slow", "garbage", "truncated", "drop")
+
+Responder = Callable[[dict[str, Any]], str]
+
+
+def default_responder(request: dict[str, Any]) -> str:
+    """A JSON answer echoing how many messages the request had."""
+    return json.dumps({"solution": "2 + 2 = 4", "answer": "4", "messages": len(request.get("messages", []))})
+
+
+class FakeServer:
+    def __init__(self, *, faults: dict[str, float] | None = None, seed: int = 0, model: str = "fake-model",
+                 responder: Responder = default_responder, slow_s: float = 5.0, port: int = 0):  # fmt: skip
+        unknown = set(faults or {}) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
+        self.faults = dict(faults or {})
+        self.model = model
+        self.responder = responder
+        self.slow_s = slow_s
+        self.port = port
+        self.counts: Counter[str] = Counter()
+        self._rng = random.Random(seed)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _pick_fault(self) -> str:
+        roll = self._rng.random()
+        for fault, share in self.faults.items():
+            if roll < share:
+                return fault
+            roll -= share
+        return "ok"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+                body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
+                if not await self._respond(method, path, body, writer):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _respond(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> bool:
+        """Write one response; False closes the connection."""
+        if method == "GET" and path.rstrip("/").endswith("/models"):
+            self.counts["models"] += 1
+            _write(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
+            return True
+        if method != "POST" or not path.endswith("/chat/completions"):
+            _write(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+            return True
+        fault = self._pick_fault()
+        self.counts[fault] += 1
+        if fault == "429":
+            _write(writer, 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": "0"})
+        elif fault == "500":
+            _write(writer, 500, {"error": {"message": "internal error"}})
+        elif fault == "garbage":
+            _write_raw(writer, 200, b"<html>upstream proxy error</html>", "text/html")
+        elif fault == "drop":
+            return False
+        else:
+            if fault == "slow":
+                await asyncio.sleep(self.slow_s)
+            request = json.loads(body or b"{}")
+            content = self.responder(request)
+            if fault == "truncated":
+                content = content[: max(1, len(content) // 2)]
+            _write(writer, 200, _completion(self.model, content))
+        await writer.drain()
+        return True
+
+    async def _serve(self, started: threading.Event | None = None) -> None:
+        """Serve until :meth:`__exit__` (or forever when run as a process)."""
+        self._stop = asyncio.Event()
+        server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, backlog=1024)
+        self.port = server.sockets[0].getsockname()[1]
+        if started:
+            started.set()
+        await self._stop.wait()
+        server.close()
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+    def __enter__(self) -> FakeServer:
+        started = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            self._loop.run_until_complete(self._serve(started))
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-openai", daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("fake server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop and self._stop and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread:
+            self._thread.join(timeout=10)
+
+
+def _completion(model: str, content: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
+
+
+def _write(writer: asyncio.StreamWriter, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    _write_raw(writer, status, json.dumps(payload).encode(), "application/json", headers)
+
+
+_REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+def _write_raw(writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str,
+               headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    head = (
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {len(body)}\r\n{extra}Connection: keep-alive\r\n\r\n"
+    )
+    writer.write(head.encode("latin-1") + body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A scriptable OpenAI-compatible server for tests and benchmarks.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME=SHARE", help=f"one of {FAULTS}")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    faults = {name: float(share) for name, _, share in (f.partition("=") for f in args.fault)}
+    server = FakeServer(faults=faults, seed=args.seed, port=args.port)
+    print(f"serving on {server.base_url}", flush=True)
+    asyncio.run(server._serve())
+
+
+if __name__ == "__main__":
+    main()

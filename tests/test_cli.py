@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mathscale.cli import PENDING, build_parser, main
+
+
+def test_help_lists_the_whole_pipeline():
+    done = subprocess.run(["mathscale", "--help"], capture_output=True, text=True, check=True)
+    for stage in ["graph extract", "graph build", "graph sample", "generate", "train", "eval", "scale", "run"]:
+        assert stage in done.stdout
+    assert "--help" not in done.stderr
+
+
+def test_help_imports_nothing_heavy():
+    code = "import sys; from mathscale.cli import build_parser; build_parser(); print(sorted(m for m in ('torch', 'transformers', 'openai', 'networkx') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["ping", "models list", "models fetch", *PENDING])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([*command.split(), "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: mathscale " + command)
+
+
+@pytest.mark.parametrize("command", sorted(PENDING))
+def test_unbuilt_commands_say_so_and_fail(command, capsys):
+    assert main([*command.split(), "anything"]) == 3
+    err = capsys.readouterr().err
+    assert f"mathscale {command}: not built yet (tracked in issue {PENDING[command][0]})" in err
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
+    cfg = tmp_path / "ping.yaml"
+    cfg.write_text("llm:\n  concurency: 3\n")
+    assert main(["ping", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err == (
+        f"mathscale: error: {cfg}: key 'llm.concurency': unknown key (known keys: api_key_env, backoff_max_s, "
+        "backoff_s, base_urls, cache, cache_path, concurrency, json_repair, local_context, local_model, local_threads, "
+        "max_retries, max_tokens, model, prices, progress, temperature, timeout_s)"
+    )
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert main(["ping", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: config file not found" in capsys.readouterr().err
+
+
+def test_missing_model_file(tmp_path, capsys):
+    assert main(["ping", f"llm.local_model={tmp_path}/none.gguf"]) == 2
+    assert "none.gguf': no such file and not a known model name" in capsys.readouterr().err
+
+
+def test_ping_against_an_endpoint(tmp_path, capsys):
+    from mathscale.llm.fake_server import FakeServer
+
+    usage = tmp_path / "usage.json"
+    with FakeServer() as server:
+        rc = main(["ping", "--usage-out", str(usage), f"llm.base_urls=[{server.base_url}]",
+                   f"llm.cache_path={tmp_path}/c.sqlite", "llm.progress=false"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0 and '"answer": "4"' in out and "1 requests, 1 ok" in out
+    assert '"api_calls": 1' in usage.read_text()
+
+
+def test_ping_usage_out_in_missing_folder_fails_before_any_call(tmp_path, capsys):
+    assert main(["ping", "--usage-out", str(tmp_path / "no" / "u.json"), "llm.base_urls=[http://127.0.0.1:9/v1]"]) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mathscale.config import dump_config, load_config
+from mathscale.errors import MathscaleError
+from mathscale.llm.config import LLMConfig, Price
+from mathscale.llm.ping import PingConfig
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Inner:
+    rate: float = 0.5
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outer:
+    n: int = 3
+    label: str | None = None
+    inner: Inner = field(default_factory=Inner)
+
+
+def test_defaults_without_file():
+    assert load_config(Outer) == Outer()
+
+
+def test_yaml_then_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("n: 5\ninner:\n  names: [a, b]\n")
+    cfg = load_config(Outer, path, ["inner.rate=2", "label=hello"])
+    assert cfg == Outer(n=5, label="hello", inner=Inner(rate=2.0, names=["a", "b"]))
+    assert isinstance(cfg.inner.rate, float)
+
+
+def test_unknown_key_names_key_and_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("n: 5\ninner:\n  rat: 1\n")
+    with pytest.raises(MathscaleError, match=r"c\.yaml: key 'inner\.rat': unknown key \(known keys: names, rate\)"):
+        load_config(Outer, path)
+
+
+def test_wrong_type_names_key_and_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("n: many\n")
+    with pytest.raises(MathscaleError, match=r"c\.yaml: key 'n': expected int, got str 'many'"):
+        load_config(Outer, path)
+
+
+def test_bool_is_not_an_int(tmp_path):
+    with pytest.raises(MathscaleError, match="expected int"):
+        load_config(Outer, None, ["n=true"])
+
+
+def test_bad_override_names_the_override():
+    with pytest.raises(MathscaleError, match=r"command-line override 'inner\.rate=fast'"):
+        load_config(Outer, None, ["inner.rate=fast"])
+    with pytest.raises(MathscaleError, match="expected key=value"):
+        load_config(Outer, None, ["justakey"])
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(MathscaleError, match="config file not found"):
+        load_config(Outer, tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("n: [1, 2\n")
+    with pytest.raises(MathscaleError, match=r"bad\.yaml:\d+: not valid YAML"):
+        load_config(Outer, bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just text\n")
+    with pytest.raises(MathscaleError, match="must be a mapping"):
+        load_config(Outer, scalar)
+
+
+def test_nested_price_table_override():
+    cfg = load_config(LLMConfig, None, ["prices={my-model: {prompt: 1, completion: 2}}"])
+    assert cfg.prices == {"my-model": Price(1.0, 2.0)}
+
+
+# Each shipped YAML spells out its command's defaults; this keeps the two from drifting.
+SHIPPED = {"ping.yaml": PingConfig}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_configs_equal_defaults(name):
+    cls = SHIPPED[name]
+    assert load_config(cls, REPO / "configs" / name) == cls()
+
+
+def test_dump_round_trips(tmp_path):
+    path = tmp_path / "ping.yaml"
+    path.write_text(dump_config(PingConfig()))
+    assert load_config(PingConfig, path) == PingConfig()
+
+
+def test_no_api_key_field():
+    # The key lives only in the environment; a config can never carry it into saved files.
+    assert "api_key" not in LLMConfig.__dataclass_fields__
