@@ -24,7 +24,7 @@ class Normalized(NamedTuple):
 
 _DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\(|\\\[)(.*?)(?:\$\$|\$|\\\)|\\\])\s*$", re.S)
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])\.?")
-_SPACING = re.compile(r"\\[,;:!]|\\q?quad(?![a-zA-Z])|\\displaystyle|~|\\ ")
+_SPACING = re.compile(r"(?<!\\)\\[,;:! ]|\\q?quad(?![a-zA-Z])|\\displaystyle|~")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\^\{\\text\{o\}\}")
 _PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent$")
 _CONNECTIVES = re.compile(r"\\(?:text|mbox|mathrm)\{\s*(?:or|and)\s*\}|\s+(?:or|and)\s+")

@@ -1,0 +1,1 @@
+"""MWPBench evaluation: answer grading, metrics and the ``grade`` command (issue 5)."""

@@ -1,0 +1,110 @@
+"""Grade model completions against reference answers: the one entry point of the grader.
+
+Two modes (``MODES``):
+
+- ``mathscale`` (default): extraction (:mod:`~mathscale.eval.extract`), multiple-choice
+  letters (:mod:`~mathscale.eval.choices`) and equivalence (:mod:`~mathscale.eval.equivalence`),
+  with sympy for what the fast checks cannot settle (:mod:`~mathscale.eval.symbolic`);
+- ``mwpbench``: the official MWPBench check (:mod:`~mathscale.eval.mwpbench_check`), for
+  numbers comparable with published ones.
+
+>>> grade(r"... so the total is \\boxed{1+x^2}.", "x^2+1").correct
+True
+>>> grade(r"... so the total is \\boxed{1+x^2}.", "x^2+1", mode="mwpbench").correct
+False
+
+:func:`grade_all` grades many items, sending the few that need sympy to worker processes
+with a hard per-item time limit; an item that runs out of time counts as wrong and is
+reported in ``GradeReport.timeouts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mathscale.eval.choices import choose_letter, is_choice_reference, reference_letter
+from mathscale.eval.equivalence import SymbolicCheck, equivalent
+from mathscale.eval.extract import extract_answer
+from mathscale.eval.mwpbench_check import official_grade
+from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, sympy_equal
+
+MODES = ("mathscale", "mwpbench")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    extracted: str | None
+    correct: bool
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class GradeItem:
+    completion: str
+    reference: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class GradeReport:
+    verdicts: list[Verdict]
+    timeouts: int = 0
+    symbolic: int = 0  # items that needed the sympy path
+
+    @property
+    def accuracy(self) -> float:
+        return sum(v.correct for v in self.verdicts) / len(self.verdicts) if self.verdicts else 0.0
+
+
+def grade(
+    completion: str,
+    reference: str,
+    mode: str = "mathscale",
+    options: dict[str, str] | None = None,
+    symbolic: SymbolicCheck | None = sympy_equal,
+) -> Verdict:
+    """Grade one completion. ``symbolic`` runs in this process without a time limit; use
+    :func:`grade_all` for untrusted input."""
+    if mode == "mwpbench":
+        extracted, correct = official_grade(completion, reference)
+        return Verdict(extracted, correct)
+    if mode != "mathscale":
+        raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(MODES)}")
+    if is_choice_reference(reference):
+        letter = choose_letter(completion, options or {})
+        return Verdict(letter, letter == reference_letter(reference))
+    extracted = extract_answer(completion)
+    if extracted is None:
+        return Verdict(None, False)
+    return Verdict(extracted, equivalent(extracted, reference, symbolic))
+
+
+def _grade_args(completion: str, reference: str, mode: str, options: dict[str, str]) -> Verdict:
+    return grade(completion, reference, mode, options)
+
+
+def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: float = 5.0, workers: int = 1) -> GradeReport:
+    """Grade every item; the sympy path runs in ``workers`` processes, ``timeout`` s per item."""
+    if mode not in MODES:
+        raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(MODES)}")
+    verdicts: list[Verdict | None] = []
+    deferred: dict[int, tuple] = {}
+    for index, item in enumerate(items):
+        try:
+            verdicts.append(grade(item.completion, item.reference, mode, item.options, symbolic=defer))
+        except NeedsSymbolic:
+            verdicts.append(None)
+            deferred[index] = (item.completion, item.reference, mode, item.options)
+    timeouts = 0
+    if deferred:
+        with WorkerPool(_grade_args, workers=workers, timeout=timeout) as pool:
+            results = pool.map(deferred)
+        for index, value in results.items():
+            if value is WorkerPool.TIMEOUT:
+                timeouts += 1
+                extracted = extract_answer(items[index].completion)
+                verdicts[index] = Verdict(extracted, False, timed_out=True)
+            else:
+                verdicts[index] = value
+    return GradeReport([v for v in verdicts if v is not None], timeouts=timeouts, symbolic=len(deferred))
