@@ -152,5 +152,16 @@ def test_stream_is_lazy_and_bounded(llm_cache):
         seen = 0
         for _ in client.run(requests(), total=50):
             seen += 1
-            assert len(pulled) <= seen + 4  # never more than `concurrency` requests ahead
+            assert len(pulled) <= seen + 2 * 4  # in flight plus finished-but-unread: bounded
     assert seen == 50
+
+
+def test_error_in_request_iterator_propagates(llm_cache):
+    def requests():
+        yield from _requests(3)
+        raise ValueError("bad seed line")
+
+    with FakeServer() as server:
+        client = LLMClient(_cfg(server, llm_cache, cache=False), [server.base_url], "fake-model", concurrency=2)
+        with pytest.raises(ValueError, match="bad seed line"):
+            list(client.run(requests()))

@@ -188,7 +188,9 @@ class LLMClient:
         if request.seed is not None:
             kwargs["seed"] = request.seed
         if request.schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
+            # Sent as extra_body: the same JSON on the wire, without the openai package
+            # walking the schema on every request (a measurable cost at high rates).
+            kwargs["extra_body"] = {"response_format": {"type": "json_object", "schema": request.schema}}
         self.usage.api_calls += 1
         try:
             reply = await endpoint.chat.completions.create(**kwargs)
@@ -236,23 +238,43 @@ class LLMClient:
 
         ``requests`` is consumed lazily, so millions of requests need no memory up front.
         """
-        pending: set[asyncio.Task[Result]] = set()
+        async for batch in self._batches(requests):
+            for result in batch:
+                yield result
+
+    async def _batches(self, requests: Iterable[Request]) -> AsyncIterator[list[Result]]:
+        """Like :meth:`stream`, but hands over every result that is ready at once."""
+        # ``concurrency`` workers pull from one iterator and push into a queue: O(1) work
+        # per request, where asyncio.wait over a set of tasks would cost O(concurrency).
+        source = iter(requests)
+        done: asyncio.Queue[Result | None] = asyncio.Queue(maxsize=self.concurrency)
+        failures: list[BaseException] = []
+
+        async def worker() -> None:
+            try:
+                for request in source:  # safe: workers share one thread, and next() never awaits
+                    await done.put(await self.complete(request))
+            except Exception as exc:  # raised by the request iterator: re-raised below
+                failures.append(exc)
+            await done.put(None)
+
+        workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
         try:
-            for request in requests:
-                pending.add(asyncio.create_task(self.complete(request)))
-                if len(pending) >= self.concurrency:
-                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        yield task.result()
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    yield task.result()
+            running = len(workers)
+            while running:
+                ready = [await done.get()]
+                while not done.empty():
+                    ready.append(done.get_nowait())
+                running -= ready.count(None)
+                batch = [r for r in ready if r is not None]
+                if batch:
+                    yield batch
+            if failures:
+                raise failures[0]
         finally:  # the consumer stopped early (error, Ctrl-C): cancel what is in flight
-            for task in pending:
+            for task in workers:
                 task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*workers, return_exceptions=True)
 
     def run(self, requests: Iterable[Request], total: int | None = None, desc: str = "LLM") -> Iterator[Result]:
         """Synchronous form of :meth:`stream` with a progress bar; for commands and tests."""
@@ -261,21 +283,21 @@ class LLMClient:
         if total is None and hasattr(requests, "__len__"):
             total = len(requests)  # type: ignore[arg-type]
         loop = asyncio.new_event_loop()
-        agen = self.stream(requests)
+        batches = self._batches(requests)
         bar = tqdm(total=total, desc=desc, unit="req", disable=not self.cfg.progress, leave=False)
         try:
             while True:
                 try:
-                    result = loop.run_until_complete(agen.__anext__())
+                    batch = loop.run_until_complete(batches.__anext__())
                 except StopAsyncIteration:
                     break
-                bar.update(1)
-                if not result.ok:
+                bar.update(len(batch))
+                if any(not r.ok for r in batch):
                     bar.set_postfix(failed=sum(self.usage.failures.values()), refresh=False)
-                yield result
+                yield from batch
         finally:
             bar.close()
-            loop.run_until_complete(agen.aclose())
+            loop.run_until_complete(batches.aclose())
             loop.run_until_complete(self._close_endpoints())
             loop.close()
 

