@@ -16,13 +16,16 @@ from typing import Any
 
 from mathscale.eval.equivalence import equivalent
 from mathscale.eval.extract import answer_after_phrase, last_boxed
-from mathscale.eval.normalize import strip_delimiters
+from mathscale.eval.normalize import compact, strip_delimiters
 
 LETTERS = "ABCDE"
 _OPTION = re.compile(r"(?:^|(?<=\s))\(?([A-E])\)\s*(.*?)(?=\s+\(?[A-E]\)|\s*$)", re.S)
 _OPTION_DOT = re.compile(r"^\s*\(?([A-E])[.:]\s*(.+?)\s*$", re.M)
-_LETTER_ONLY = re.compile(r"^\s*(?:\\text\{)?\s*(?:option|choice)?\s*\(?\s*([A-Ea-e])\s*\)?\s*\}?\s*[.:)]?\s*$", re.I)
-_LETTER_LEAD = re.compile(r"^\s*(?:option|choice)?\s*\(([A-E])\)|^\s*(?:option|choice)\s+([A-Ea-e])\b|^\s*([A-E])[.:)]\s", re.I)
+# Capital letters only ("a" is a variable), except after "option"/"choice".
+_LETTER_ONLY = re.compile(
+    r"^\s*(?:\\text\{)?\s*(?:\(\s*([A-E])\s*\)|([A-E])|(?i:option|choice)\s*\(?\s*([A-Ea-e])\s*\)?)\s*\}?\s*[.:)]?\s*$"
+)
+_LETTER_LEAD = re.compile(r"^\s*(?:(?i:option|choice)\s*)?\(([A-E])\)|^\s*(?i:option|choice)\s+([A-Ea-e])\b|^\s*([A-E])[.:)]\s")
 _LETTER_ANYWHERE = re.compile(r"\(([A-E])\)|(?:option|choice)\s+\(?([A-E])\b")
 
 
@@ -70,6 +73,10 @@ def choose_letter(completion: str, options: dict[str, str]) -> str | None:
         letter = letter_in(candidate)
         if letter:
             return letter
+        key = compact(strip_delimiters(candidate))
+        same = [k for k, v in options.items() if compact(strip_delimiters(v)) == key]
+        if len(same) == 1:
+            return same[0]
         matches = [k for k, v in options.items() if equivalent(candidate, v)]
         if len(matches) == 1:
             return matches[0]

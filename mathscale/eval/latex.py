@@ -44,6 +44,11 @@ class ParseFailure(ValueError):
     pass
 
 
+def _is_letter(token: str) -> bool:
+    """A one-letter ASCII variable (CJK characters are "alphabetic" too, but not variables)."""
+    return len(token) == 1 and token.isascii() and token.isalpha()
+
+
 def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     pos = 0
@@ -117,7 +122,7 @@ class _Parser:
             return False
         if token in ("(", "{", "["):
             return True
-        if token[0].isdigit() or token[0] == "." or token.isalpha():
+        if token[0].isdigit() or token[0] == "." or _is_letter(token):
             return True
         return token.startswith("\\") and token[1:] in _ATOM_COMMANDS
 
@@ -184,7 +189,7 @@ class _Parser:
             if closer not in ("|", "\\rvert", "\\vert"):
                 raise ParseFailure("unclosed |")
             return ("abs", inner)
-        if token.isalpha() and len(token) == 1:
+        if _is_letter(token):
             return self._variable(token)
         if not token.startswith("\\"):
             raise ParseFailure(f"unexpected {token!r}")
