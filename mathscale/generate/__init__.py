@@ -1,0 +1,1 @@
+"""QA synthesis: compositions -> prompts -> LLM -> filtered, de-duplicated, decontaminated pairs."""

@@ -1,0 +1,52 @@
+"""Per-sample filters, each returning a drop reason (counted in the report) or None.
+
+MathScale drops questions phrased as a choice among options; we add length bounds and
+require a final answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The paper's list (MathScale, section 2.3): such questions need options the generator
+# rarely writes out, and they do not train free-form answering.
+CHOICE_PHRASES = ("which of the following", "which one", "which is", "the following", "which statement")
+
+
+@dataclass
+class FilterConfig:
+    drop_choice_questions: bool = True  # MathScale's "which of the following …" filter
+    min_question_chars: int = 20
+    max_question_chars: int = 2000
+    min_solution_chars: int = 20
+    max_solution_chars: int = 8000
+    max_answer_chars: int = 200
+
+
+def is_choice_question(question: str) -> bool:
+    text = " ".join(question.lower().split())
+    return any(phrase in text for phrase in CHOICE_PHRASES)
+
+
+def drop_reason(question: str, solution: str, answer: str, cfg: FilterConfig) -> str | None:
+    """Why this sample must go, or None to keep it. Cheapest checks first."""
+    question, solution, answer = question.strip(), solution.strip(), answer.strip()
+    if not answer:
+        return "missing_answer"
+    if not question:
+        return "missing_question"
+    if not solution:
+        return "missing_solution"
+    if len(question) < cfg.min_question_chars:
+        return "question_too_short"
+    if len(question) > cfg.max_question_chars:
+        return "question_too_long"
+    if len(solution) < cfg.min_solution_chars:
+        return "solution_too_short"
+    if len(solution) > cfg.max_solution_chars:
+        return "solution_too_long"
+    if len(answer) > cfg.max_answer_chars:
+        return "answer_too_long"
+    if cfg.drop_choice_questions and is_choice_question(question):
+        return "choice_question"
+    return None

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from mathscale.generate.decontaminate import ContaminationIndex
+from mathscale.generate.dedup import DedupConfig, Deduplicator, normalize_text
+from mathscale.generate.filters import FilterConfig, drop_reason, is_choice_question
+
+GOOD_Q = "A farmer has 12 cows and buys 7 more. How many cows does the farmer have now?"
+GOOD_S = "He starts with 12 cows and buys 7, so 12 + 7 = 19 cows."
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Which of the following is prime? (A) 4 (B) 9 (C) 7", "Which one is larger, 2^10 or 10^3?",
+     "Which is the smallest root?", "Consider the following  table of values.", "Which statement is true?",
+     "WHICH OF THE\nFOLLOWING numbers is even?"],  # fmt: skip
+)
+def test_mathscale_choice_filter(question):
+    assert is_choice_question(question)
+    assert drop_reason(question + " " * 30, GOOD_S, "7", FilterConfig()) == "choice_question"
+
+
+@pytest.mark.parametrize(
+    "question, solution, answer, reason",
+    [
+        (GOOD_Q, GOOD_S, "19", None),
+        (GOOD_Q, GOOD_S, "  ", "missing_answer"),
+        ("", GOOD_S, "19", "missing_question"),
+        ("What is 2+2?", GOOD_S, "4", "question_too_short"),
+        (GOOD_Q * 40, GOOD_S, "19", "question_too_long"),
+        (GOOD_Q, "19", "19", "solution_too_short"),
+        (GOOD_Q, GOOD_S, "1" * 300, "answer_too_long"),
+    ],
+)
+def test_drop_reasons(question, solution, answer, reason):
+    assert drop_reason(question, solution, answer, FilterConfig()) == reason
+
+
+def test_choice_filter_can_be_switched_off():
+    assert drop_reason("Which of the following numbers is prime: 4, 9 or 7?", GOOD_S, "7",
+                       FilterConfig(drop_choice_questions=False)) is None  # fmt: skip
+
+
+def test_exact_and_near_duplicates():
+    dedup = Deduplicator(DedupConfig())
+    assert dedup.check("a", GOOD_Q) is None
+    assert dedup.check("b", GOOD_Q.upper().replace("?", " ?")) == ("exact_duplicate", "a")
+    near = GOOD_Q.replace("now?", "now in total?")
+    assert dedup.check("c", near) == ("near_duplicate", "a")
+    other = "A train travels 60 km per hour for 3 hours. How far does the train travel in that time?"
+    assert dedup.check("d", other) is None
+    assert normalize_text("Hello,   World!") == "hello world"
+
+
+def test_near_duplicate_check_is_deterministic_across_instances():
+    texts = [f"Sam has {i} apples and eats {i % 7} of them at lunch. How many apples remain?" for i in range(50)]
+    runs = []
+    for _ in range(2):
+        dedup = Deduplicator(DedupConfig())
+        runs.append([dedup.check(str(i), t) for i, t in enumerate(texts)])
+    assert runs[0] == runs[1]
+
+
+def test_decontamination_catches_a_planted_benchmark_question():
+    index = ContaminationIndex(n=13)
+    bench = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?"
+    index.add("gsm8k:0", bench)
+    index.add("short:1", "Compute 7 choose 3.")
+    planted = "Here is a problem. " + bench.replace("?", " ?") + " Show your work."
+    assert index.match(planted) == "gsm8k:0"
+    assert index.match("Please compute 7 choose 3, then add one.") == "short:1"
+    assert index.match(GOOD_Q) is None
+    assert index.match("") is None
