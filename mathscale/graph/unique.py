@@ -100,7 +100,7 @@ def walk_report(sampler: Sampler, topics: np.ndarray, kps: np.ndarray, walks: in
     if seed_rows is not None:
         urows = rows[unique]
         known = np.isin(row_hashes(urows), row_hashes(seed_rows))
-        report["novelty"] = round(1.0 - known.mean(), 6) if len(urows) else 0.0
+        report["novelty"] = round(float(1.0 - known.mean()), 6) if len(urows) else 0.0
         report["seed_sets"] = len(seed_rows)
     return report
 

@@ -1,0 +1,188 @@
+"""Handlers of ``mathscale graph ...``: arguments -> config -> stage -> files and a summary.
+
+Side files sit beside each output: ``X.failures.jsonl`` and ``X.report.json`` for
+``extract`` (the report holds the LLM usage), ``X.merges.json`` for ``build``,
+``X.report.json`` for ``sample``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from mathscale.config import load_config
+from mathscale.errors import DataError, MathscaleError
+from mathscale.io import JsonlWriter, atomic_open, atomic_write_json, check_output_path, done_ids, read_jsonl, read_records
+from mathscale.records import Composition, Concepts
+
+log = logging.getLogger(__name__)
+
+
+def side_file(out: Path, suffix: str) -> Path:
+    """``concepts.jsonl`` -> ``concepts.<suffix>``."""
+    return out.with_name(out.name[: -len(out.suffix)] + suffix if out.suffix else out.name + suffix)
+
+
+def extract_main(args: argparse.Namespace) -> int:
+    from mathscale.graph.config import ExtractConfig
+    from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
+    from mathscale.llm.client import open_client
+
+    cfg = load_config(ExtractConfig, args.config, args.overrides)
+    if args.limit is not None:
+        cfg.limit = args.limit
+    out = check_output_path(args.out)
+    failures_path, report_path = side_file(out, ".failures.jsonl"), side_file(out, ".report.json")
+    template = load_prompt(cfg.prompt)
+    done = done_ids(out)
+    lines = read_jsonl(args.seeds)
+    items = list(itertools.islice(lines, cfg.limit) if cfg.limit > 0 else lines)
+    if not items:
+        raise DataError(f"{args.seeds}: the file holds no records")
+    seeds, failures = [], []
+    for item in check_seeds(items, skip=done):
+        (failures if isinstance(item, Failure) else seeds).append(item)
+    already = len(items) - len(seeds) - len(failures)
+    started = time.perf_counter()
+    written = 0
+    usage: dict[str, Any] = {}
+    if seeds:
+        params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
+        with open_client(cfg.llm) as llm, JsonlWriter(out) as writer:
+            print(f"extracting {len(seeds)} seeds with {llm.model} ({already} already done)")
+            for item in extract_concepts(seeds, llm, template, params, total=len(seeds)):
+                if isinstance(item, Failure):
+                    failures.append(item)
+                else:
+                    writer.write(item)
+                    written += 1
+            print(llm.usage.summary())
+            usage = llm.usage.to_json()
+    seconds = time.perf_counter() - started
+    with atomic_open(failures_path) as handle:
+        handle.writelines(json.dumps(f.to_json(), ensure_ascii=False) + "\n" for f in failures)
+    reasons = Counter(f.reason for f in failures)
+    report = {
+        "seeds": str(args.seeds), "out": str(out), "prompt": template.name, "lines": len(items),
+        "already_done": already, "extracted": written, "failed": sum(reasons.values()), "failures": dict(reasons),
+        "seconds": round(seconds, 2), "seconds_per_seed": round(seconds / len(seeds), 3) if seeds else None,
+        "usage": usage,
+    }  # fmt: skip
+    atomic_write_json(report_path, report)
+    failed = ", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"
+    print(f"{written} concept records written to {out} ({already} already there); "
+          f"{sum(reasons.values())} failed ({failed}), listed in {failures_path}; {seconds:.1f} s")  # fmt: skip
+    return 0
+
+
+def build_main(args: argparse.Namespace) -> int:
+    from mathscale.graph.build import build_graph, save_graph
+    from mathscale.graph.config import BuildConfig
+    from mathscale.graph.normalize import learn_normalizer, load_embedder
+
+    cfg = load_config(BuildConfig, args.config, args.overrides)
+    out = check_output_path(args.out)
+    mapping = check_output_path(args.mapping) if args.mapping else side_file(out, ".merges.json")
+    records = list(read_records(args.concepts, Concepts))
+    embed = load_embedder(cfg.embedding_model) if cfg.embedding_merge else None
+    norm = learn_normalizer(records, fold_names=cfg.fold, embed=embed, threshold=cfg.embedding_threshold)
+    graph, skipped = build_graph(norm.apply(r) for r in records)
+    if graph.number_of_nodes() == 0:
+        raise DataError(f"{args.concepts}: no record names both a topic and a knowledge point; nothing to build")
+    graph.graph["normalisation"] = json.dumps({"fold": cfg.fold, "embedding_merge": cfg.embedding_merge,
+                                               "embedding_threshold": cfg.embedding_threshold})  # fmt: skip
+    save_graph(graph, out)
+    atomic_write_json(mapping, {**norm.mapping_json(), "concepts": str(args.concepts), "skipped": dict(skipped)})
+    kinds = Counter(k for _, k in graph.nodes(data="kind"))
+    skip_text = ", ".join(f"{r} {n}" for r, n in skipped.most_common()) or "none"
+    print(f"{graph.graph['records']} of {len(records)} records used (skipped: {skip_text}); "
+          f"{kinds['topic']} topics, {kinds['kp']} knowledge points, {graph.number_of_edges()} edges -> {out}")  # fmt: skip
+    print(f"{len(norm.merges)} merges of names listed in {mapping}")
+    return 0
+
+
+def stats_main(args: argparse.Namespace) -> int:
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.stats import format_stats, graph_stats
+
+    stats = graph_stats(load_graph(args.graph), top=args.top)
+    print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
+    return 0
+
+
+def plot_main(args: argparse.Namespace) -> int:
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.plot import plot_graph
+
+    out = check_output_path(args.out)
+    plot_graph(load_graph(args.graph), out, top=args.top)
+    print(f"wrote {out}")
+    return 0
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"i/k"`` -> (i, k) with 0 <= i < k; None -> (0, 1)."""
+    if text is None:
+        return 0, 1
+    i, sep, k = text.partition("/")
+    try:
+        shard, count = int(i), int(k)
+    except ValueError:
+        shard, count = -1, 0
+    if not sep or not 0 <= shard < count:
+        raise MathscaleError(f"--shard {text!r}: expected i/k with 0 <= i < k, e.g. 0/4")
+    return shard, count
+
+
+def sample_main(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.config import SampleConfig
+    from mathscale.graph.sampler import Sampler
+    from mathscale.graph.unique import canonical_rows, first_unique, walk_report
+
+    cfg = load_config(SampleConfig, args.config, args.overrides)
+    for key in ("n", "seed", "unique"):
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
+    if cfg.n < 0:
+        raise MathscaleError(f"-n {cfg.n}: the number of walks cannot be negative")
+    for key in ("topic_steps", "kp_steps"):
+        if len(getattr(cfg, key)) != 2:
+            raise MathscaleError(f"{key}: expected [min, max], got {getattr(cfg, key)}")
+    shard, count = parse_shard(args.shard)
+    out = check_output_path(args.out)
+    graph = load_graph(args.graph)
+    started = time.perf_counter()
+    sampler = Sampler.from_graph(graph, cfg.start, cfg.topic_steps, cfg.kp_steps)
+    lo, hi = cfg.n * shard // count, cfg.n * (shard + 1) // count
+    indices = np.arange(lo, hi, dtype=np.int64)
+    topics, kps = sampler.walk_arrays(cfg.seed, indices)
+    if cfg.unique:
+        keep = first_unique(canonical_rows(topics, kps))
+        indices, topics, kps = indices[keep], topics[keep], kps[keep]
+    report = walk_report(sampler, topics, kps, walks=hi - lo, seed_sets=graph.graph.get("seed_sets") or [])
+    with atomic_open(out) as handle:
+        for comp in sampler.to_records(cfg.seed, indices, topics, kps):
+            handle.write(json.dumps(_composition_json(comp), ensure_ascii=False) + "\n")
+    seconds = time.perf_counter() - started
+    report = {"graph": str(args.graph), "out": str(out), "seed": cfg.seed, "n": cfg.n, "shard": f"{shard}/{count}",
+              "indices": [lo, hi], "start": cfg.start, "unique_only": cfg.unique, **report, "seconds": round(seconds, 2)}  # fmt: skip
+    atomic_write_json(side_file(out, ".report.json"), report)
+    novelty = f", novelty {report['novelty']:.3f}" if "novelty" in report else ""
+    print(f"{report['compositions']} compositions (walks {lo}..{hi - 1}) -> {out}; unique rate {report['unique_rate']:.3f}"
+          f"{novelty}; coverage: topics {report['topic_coverage']:.3f}, knowledge points {report['kp_coverage']:.3f}; "
+          f"{seconds:.1f} s")  # fmt: skip
+    return 0
+
+
+def _composition_json(comp: Composition) -> dict[str, Any]:
+    return {"schema": Composition.SCHEMA, "index": comp.index, "topics": comp.topics,
+            "knowledge_points": comp.knowledge_points, "seed": comp.seed}  # fmt: skip

