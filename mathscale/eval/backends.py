@@ -1,0 +1,137 @@
+"""Generation backends behind one interface: prompts in, completions out, in the same order.
+
+``BACKENDS`` maps a name to ``generate(prompts, settings) -> list[str]``:
+
+- ``hf``: transformers, batched left-padded greedy generation with prompts sorted by length
+  (fewer pad tokens per batch); ``settings.batch_size = 1`` gives the unbatched baseline;
+- ``vllm``: vLLM's offline engine with tensor parallelism (when vLLM is installed);
+- ``openai``: any OpenAI-compatible endpoint, or the embedded llama.cpp model, through
+  :mod:`mathscale.llm` (chat messages; alpaca prompts are sent as one user turn).
+
+Greedy decoding everywhere, so the same prompts give the same records whatever the backend
+(up to the numerics of each engine). Heavy libraries are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mathscale.errors import MathscaleError
+from mathscale.eval.templates import cut_at_stop
+from mathscale.llm.config import LLMConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerationSettings:
+    model: str
+    chat: bool  # apply the model's chat template to each prompt
+    max_new_tokens: int = 2048
+    stop: list[str] = field(default_factory=list)
+    batch_size: int = 16
+    dtype: str = "auto"
+    tensor_parallel: int = 1
+    llm: LLMConfig = field(default_factory=LLMConfig)
+
+
+Generate = Callable[[list[str], GenerationSettings], list[str]]
+
+
+def check_model_path(model: str) -> None:
+    """A local path must exist; anything else must look like a hub name ``org/name``."""
+    looks_local = model.startswith((".", "/", "~")) or Path(model).suffix or model.count("/") != 1
+    if not model:
+        raise MathscaleError("no model given (option --model)")
+    if looks_local and not Path(model).expanduser().exists():
+        raise MathscaleError(f"{model}: model path does not exist (option --model)")
+
+
+def _chat_texts(tokenizer, prompts: list[str]) -> list[str]:
+    if not getattr(tokenizer, "chat_template", None):
+        raise MathscaleError("template 'chat': this model's tokenizer has no chat template; use alpaca")
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
+
+
+def generate_hf(prompts: list[str], settings: GenerationSettings) -> list[str]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    check_model_path(settings.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(settings.model)
+        dtype = "auto" if settings.dtype == "auto" else getattr(torch, settings.dtype)
+        model = AutoModelForCausalLM.from_pretrained(settings.model, dtype=dtype)
+    except OSError as exc:
+        raise MathscaleError(f"{settings.model}: cannot load the model ({exc})"[:400]) from None
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device).eval()
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    texts = _chat_texts(tokenizer, prompts) if settings.chat else prompts
+    lengths = [len(tokenizer(t, add_special_tokens=True)["input_ids"]) for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: -lengths[i])  # longest first: OOM shows up at once
+    outputs: list[str] = [""] * len(texts)
+    batch_size = max(1, settings.batch_size)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        encoded = tokenizer([texts[i] for i in chunk], return_tensors="pt", padding=True).to(device)
+        with torch.inference_mode():
+            generated = model.generate(
+                **encoded,
+                do_sample=False,
+                max_new_tokens=settings.max_new_tokens,
+                pad_token_id=tokenizer.pad_token_id,
+                stop_strings=settings.stop or None,
+                tokenizer=tokenizer,
+            )
+        new_tokens = generated[:, encoded["input_ids"].shape[1] :]
+        for i, text in zip(chunk, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
+            outputs[i] = cut_at_stop(text, settings.stop)
+    return outputs
+
+
+def generate_vllm(prompts: list[str], settings: GenerationSettings) -> list[str]:
+    try:
+        from vllm import LLM, SamplingParams
+    except ImportError:
+        raise MathscaleError("backend 'vllm' needs vLLM (pip install 'mathscale[vllm]'); or use --backend hf") from None
+    check_model_path(settings.model)
+    engine = LLM(model=settings.model, tensor_parallel_size=settings.tensor_parallel, dtype=settings.dtype)
+    params = SamplingParams(temperature=0.0, max_tokens=settings.max_new_tokens, stop=settings.stop or None)
+    if settings.chat:
+        texts = _chat_texts(engine.get_tokenizer(), prompts)
+    else:
+        texts = prompts
+    results = engine.generate(texts, params)
+    return [r.outputs[0].text for r in results]
+
+
+def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[str]:
+    from mathscale.llm.client import Request, open_client
+
+    params = {"temperature": 0.0, "max_tokens": settings.max_new_tokens}
+    if settings.stop:
+        params["stop"] = settings.stop[:4]  # the API takes at most four
+    requests = [
+        Request(id=str(i), messages=[{"role": "user", "content": p}], prompt="eval", seed=0, params=params)
+        for i, p in enumerate(prompts)
+    ]
+    with open_client(settings.llm) as llm:
+        results = llm.complete_all(requests, desc="eval")
+        log.info(llm.usage.summary())
+    failed = [r for r in results if not r.ok]
+    if failed:
+        log.warning("%d of %d requests failed (first: %s %s); graded as empty", len(failed), len(results),
+                    failed[0].error, failed[0].detail)  # fmt: skip
+    return [cut_at_stop(r.text or "", settings.stop) for r in results]
+
+
+BACKENDS: dict[str, Generate] = {"hf": generate_hf, "vllm": generate_vllm, "openai": generate_openai}

@@ -1,0 +1,86 @@
+"""Benchmark loading: MWPBench-format JSONL files, folders of them, or a Hugging Face dataset.
+
+Each record needs ``question`` and ``answer`` (``data_topic`` defaults to the file's name);
+multiple-choice records keep their ``options`` for the grader. A bad line fails with
+``file:line`` and the field.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mathscale.errors import DataError, MathscaleError
+from mathscale.eval.choices import options_from_field
+from mathscale.io import read_jsonl
+from mathscale.records import BenchmarkItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Task:
+    item: BenchmarkItem
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def task_from_json(obj: Any, where: str, default_topic: str) -> Task:
+    if isinstance(obj, dict):
+        for key in ("question", "answer"):
+            if key not in obj or obj[key] in (None, ""):
+                raise DataError(f"{where}: no {key!r} field (a benchmark record needs 'question' and 'answer')")
+        obj = {"data_topic": default_topic, **obj}
+    item = BenchmarkItem.from_json(obj, where)
+    if not item.id:
+        item = BenchmarkItem(item.data_topic, item.question, item.answer, item.data_source, where)
+    return Task(item, options_from_field(obj.get("options")))
+
+
+def _limited(tasks: list[Task], limit: int) -> list[Task]:
+    """The first ``limit`` tasks of each ``data_topic`` (0 = all)."""
+    if limit <= 0:
+        return tasks
+    seen: dict[str, int] = {}
+    kept = []
+    for task in tasks:
+        n = seen.get(task.item.data_topic, 0)
+        if n < limit:
+            kept.append(task)
+            seen[task.item.data_topic] = n + 1
+    return kept
+
+
+def load_tasks(spec: str, limit: int = 0, split: str = "test") -> list[Task]:
+    """Tasks from a JSONL file, a folder of ``*.jsonl`` or a Hugging Face dataset name."""
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise MathscaleError(f"{path}: no *.jsonl benchmark files in this folder (option benchmarks)")
+    elif path.is_file():
+        files = [path]
+    elif path.suffix in (".jsonl", ".json") or "/" not in spec or spec.startswith((".", "/")):
+        raise MathscaleError(f"{spec}: no such benchmark file or folder, and not a Hugging Face dataset name (option benchmarks)")
+    else:
+        return _limited(_load_hf(spec, split), limit)
+    tasks = []
+    for file in files:
+        tasks += [task_from_json(obj, where, file.stem) for where, obj in read_jsonl(file)]
+    if not tasks:
+        raise DataError(f"{spec}: the benchmark holds no records")
+    return _limited(tasks, limit)
+
+
+def _load_hf(name: str, split: str) -> list[Task]:
+    try:
+        import datasets
+    except ImportError:
+        raise MathscaleError("reading a Hugging Face dataset needs `pip install datasets`") from None
+    try:
+        rows = datasets.load_dataset(name, split=split)
+    except Exception as exc:  # noqa: BLE001 - any failure here means "cannot get that dataset"
+        raise MathscaleError(f"{name}: cannot load this Hugging Face dataset ({type(exc).__name__}: {exc})"[:400]) from None
+    topic = name.rsplit("/", 1)[-1]
+    return [task_from_json(dict(row), f"{name}[{split}]:{i + 1}", topic) for i, row in enumerate(rows)]

@@ -1,0 +1,161 @@
+"""``mathscale eval`` end to end: a tiny random Llama on the hf backend, a fake endpoint on openai."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mathscale import cli
+from mathscale.config import load_config
+from mathscale.eval.backends import GenerationSettings, generate_hf
+from mathscale.eval.eval_cmd import EvalConfig
+from mathscale.eval.templates import TEMPLATES, format_prompt
+
+REPO = Path(__file__).resolve().parents[1]
+
+BENCH = [
+    {"data_topic": "gsm8k", "data_source": "gsm8k", "question": "What is 2+2?", "answer": "4"},
+    {"data_topic": "gsm8k", "data_source": "gsm8k", "question": "What is 3+5? Show the steps in a long way.", "answer": "8"},
+    {"data_topic": "MATH.Algebra", "question": "Simplify $x+x$.", "answer": "2x"},
+    {"data_topic": "MATH.Geometry", "question": "Area of a unit square?", "answer": "1"},
+    {"data_topic": "agieval.sat-math", "question": "Pick 10.\n(A)2\n(B)10", "answer": "B", "options": ["(A)2", "(B)10"]},
+]
+
+
+@pytest.fixture
+def run(monkeypatch):
+    if "mathscale.eval.cli" not in cli.STAGE_CLIS:
+        monkeypatch.setattr(cli, "STAGE_CLIS", [*cli.STAGE_CLIS, "mathscale.eval.cli"])
+    monkeypatch.setattr(cli, "PENDING", {k: v for k, v in cli.PENDING.items() if k not in ("grade", "eval")})
+    return cli.main
+
+
+@pytest.fixture
+def bench(tmp_path) -> Path:
+    path = tmp_path / "bench.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in BENCH))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer Llama with a byte-level BPE tokenizer, saved to disk."""
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    corpus = [r["question"] for r in BENCH] + [TEMPLATES["alpaca"], "The answer is 42. \\boxed{x}"]
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<pad>", "</s>"],
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))  # fmt: skip
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="</s>", pad_token="<pad>")
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def test_hf_backend_end_to_end(tiny_model, bench, tmp_path, run, capsys):
+    out = tmp_path / "run"
+    rc = run(["eval", "--model", str(tiny_model), "--benchmarks", str(bench), "--out", str(out),
+              "--template", "alpaca_force_ans", "max_new_tokens=6", "batch_size=2"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["items"] == 5 and metrics["template"] == "alpaca_force_ans" and metrics["grader"] == "mathscale"
+    assert set(metrics["datasets"]) == {"gsm8k", "MATH", "agieval.sat-math"}
+    assert metrics["datasets"]["MATH"]["size"] == 2
+    assert set(metrics["graders"]) == {"mathscale", "mwpbench"}
+    files = sorted(p.name for p in (out / "predictions").iterdir())
+    assert files == ["MATH.Algebra.jsonl", "MATH.Geometry.jsonl", "agieval.sat-math.jsonl", "gsm8k.jsonl"]
+    row = json.loads((out / "predictions" / "gsm8k.jsonl").read_text().splitlines()[0])
+    assert row["schema"] == "prediction/1" and row["reference"] == "4" and isinstance(row["correct"], bool)
+    table = (out / "results.md").read_text()
+    assert "| dataset | size | mathscale | mwpbench |" in table and "**macro**" in table
+
+
+def test_hf_batched_equals_unbatched_and_chat_template(tiny_model):
+    prompts = [format_prompt("alpaca", r["question"]) for r in BENCH]
+    one = generate_hf(prompts, GenerationSettings(str(tiny_model), chat=False, max_new_tokens=5, batch_size=1))
+    many = generate_hf(prompts, GenerationSettings(str(tiny_model), chat=False, max_new_tokens=5, batch_size=3))
+    assert one == many  # left padding and length sorting change nothing
+    chat = generate_hf(prompts[:2], GenerationSettings(str(tiny_model), chat=True, max_new_tokens=3, batch_size=2))
+    assert len(chat) == 2
+
+
+def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_cache):
+    from mathscale.llm.fake_server import FakeServer
+
+    def responder(request):
+        question = request["messages"][-1]["content"]
+        if "2+2" in question:
+            return "2 + 2 = 4. The answer is 4."
+        if "Pick 10" in question:
+            return "The answer is (B)."
+        if "x+x" in question:
+            return r"We get $\boxed{2x}$."
+        return "I do not know."
+
+    out = tmp_path / "run"
+    with FakeServer(responder=responder) as server:
+        rc = run(["eval", "--backend", "openai", "--benchmarks", str(bench), "--out", str(out),
+                  f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={llm_cache}", "llm.progress=false"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["datasets"]["gsm8k"] == {"accuracy": 0.5, "correct": 1, "size": 2}
+    assert metrics["datasets"]["MATH"] == {"accuracy": 0.5, "correct": 1, "size": 2}
+    assert metrics["datasets"]["agieval.sat-math"]["correct"] == 1
+    assert metrics["micro"] == pytest.approx(3 / 5)
+    assert metrics["macro"] == pytest.approx((0.5 + 0.5 + 1.0) / 3)
+    assert metrics["graders"]["mwpbench"]["datasets"]["MATH"]["correct"] == 1
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--template", "nope"], "unknown template 'nope'"),
+        (["--model", "/no/such/model"], "/no/such/model: model path does not exist (option --model)"),
+        (["--benchmarks", "missing.jsonl"], "missing.jsonl: no such benchmark file or folder"),
+    ],
+)
+def test_bad_options_are_one_clear_line(argv, message, bench, tmp_path, run, capsys, tiny_model):
+    base = {"--model": str(tiny_model), "--benchmarks": str(bench), "--out": str(tmp_path / "o")}
+    base.update(dict(zip(argv[::2], argv[1::2])))
+    assert run(["eval", *[x for kv in base.items() for x in kv]]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_benchmark_line_without_question_names_file_and_line(tmp_path, run, capsys, tiny_model):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(BENCH[0]) + "\n" + json.dumps({"answer": "3"}) + "\n")
+    assert run(["eval", "--model", str(tiny_model), "--benchmarks", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "bad.jsonl:2: no 'question' field" in capsys.readouterr().err
+
+
+def test_templates_are_the_official_strings():
+    assert format_prompt("alpaca", "Q") == (
+        "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+        "\n\n### Instruction:\nQ\n\n### Response:"
+    )
+    assert format_prompt("alpaca_force_ans", "Q").endswith(
+        "### Instruction:\nQ\n\nTry to conclude your response with 'The answer is ...'.\n### Response:"
+    )
+    assert format_prompt("chat", "Q") == "Q"
+
+
+def test_eval_help_and_shipped_config(run, capsys):
+    with pytest.raises(SystemExit):
+        run(["eval", "--help"])
+    assert "--benchmarks" in capsys.readouterr().out
+    assert load_config(EvalConfig, REPO / "configs" / "eval.yaml") == EvalConfig()
