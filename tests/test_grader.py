@@ -55,6 +55,9 @@ NORMALISATION = [
     (r"\boxed{\text{(C)}}", r"\text{(C)}", True),
     (r"\boxed{\!1\,000}", "1000", True),
     (r"\boxed{Yes}", "yes", True),
+    (r"\boxed{\mathrm{i} + 1}", r"$1+\mathrm{i}$", True),  # \mathrm{i} here is no unit
+    (r"\boxed{-8 \mathrm{i}}", "-8", False),
+    (r"\boxed{充分不必要}", "必要不充分", False),
 ]
 
 NUMBERS = [
@@ -122,6 +125,11 @@ CHOICES = [
     ("Since x - 1 = 9, x = 10. The answer is 10.", "D", {"A": "2", "B": "4", "C": "9", "D": "10"}, True),
     ("The answer is 9.", "D", {"A": "2", "B": "4", "C": "9", "D": "10"}, False),
     ("The answer is (A).", "D", None, False),
+    # found by bench/bench_grader.py on the real sets:
+    ("The answer is $a$.", "B", {"A": r"$\frac{a}{4}$", "B": "$a$", "C": "$4 a$"}, True),  # "a" is not choice A
+    ("The answer is 充分不必要.", "A", {"A": "充分不必要", "B": "必要不充分"}, True),  # CJK is not a product of variables
+    ("The answer is -8.", "A", {"A": "-8", "B": "8", "C": r"$-8 \mathrm{i}$"}, True),
+    ("The answer is r, t, s.", "B", {"A": "r, s, t", "B": "r, t, s", "C": "s, t, r"}, True),  # exact text first
 ]
 
 

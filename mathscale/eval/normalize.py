@@ -29,10 +29,10 @@ _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\^\{\\te
 _PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent$")
 _CONNECTIVES = re.compile(r"\\(?:text|mbox|mathrm)\{\s*(?:or|and)\s*\}|\s+(?:or|and)\s+")
 # a unit is text at the very end, after a number or a closing brace: "12\text{ cm}^2"
-_UNIT_TEXT = re.compile(r"(?<=[\d}])\s*\\(?:text|mbox|mathrm|textbf)\{\s*[a-zA-Z][a-zA-Z\s./]*\}(?:\^\{?\d\}?)?\s*$")
+_UNIT_TEXT = re.compile(r"(?<=[\d}])\s*\\(?:text|mbox|mathrm|textbf)\{(?!\s*[ie]\s*\})\s*[a-zA-Z][a-zA-Z\s./]*\}(?:\^\{?\d\}?)?\s*$")
 _WRAPPER = re.compile(r"\\(?:text|textbf|mbox|mathrm|mathbf|boldsymbol|textit)\{([^{}]*)\}")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_NUMBER_WITH_UNIT = re.compile(r"^([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:/\d+)?)\s+[a-zA-Z][a-zA-Z .]*(?:\^?[23])?$")
+_NUMBER_WITH_UNIT = re.compile(r"^([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:/\d+)?)\s+[a-zA-Z]{2,}[a-zA-Z .]*(?:\^?[23])?$")  # "18 dollars", not "8 i"
 _SPACES = re.compile(r"\s+")
 
 
