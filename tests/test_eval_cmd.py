@@ -118,6 +118,7 @@ def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_ca
     assert metrics["micro"] == pytest.approx(3 / 5)
     assert metrics["macro"] == pytest.approx((0.5 + 0.5 + 1.0) / 3)
     assert metrics["graders"]["mwpbench"]["datasets"]["MATH"]["correct"] == 1
+    assert metrics["model"] == "fake-model" and metrics["backend"] == "openai"
 
 
 @pytest.mark.parametrize(

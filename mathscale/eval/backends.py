@@ -125,6 +125,7 @@ def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[st
         for i, p in enumerate(prompts)
     ]
     with open_client(settings.llm) as llm:
+        settings.model = settings.model or llm.model  # for the report
         results = llm.complete_all(requests, desc="eval")
         log.info(llm.usage.summary())
     failed = [r for r in results if not r.ok]

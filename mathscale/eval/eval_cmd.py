@@ -89,7 +89,7 @@ def run_eval(cfg: EvalConfig, tasks: list[Task]) -> dict:
                 handle.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
     main = by_grader[cfg.grader].to_json()
     metrics = {
-        "model": cfg.model or settings.llm.model, "backend": cfg.backend, "template": cfg.template,
+        "model": settings.model, "backend": cfg.backend, "template": cfg.template,
         "benchmarks": cfg.benchmarks, "grader": cfg.grader, **main,
         "graders": {mode: m.to_json() for mode, m in by_grader.items()},
         "grader_timeouts": {mode: r.timeouts for mode, r in reports.items()},
