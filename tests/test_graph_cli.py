@@ -1,0 +1,192 @@
+"""``mathscale graph ...`` end to end on tiny data (an OpenAI-compatible fake for extraction)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mathscale import cli
+from mathscale.config import load_config
+from mathscale.graph.config import BuildConfig, ExtractConfig, SampleConfig
+from mathscale.records import Composition
+
+REPO = Path(__file__).resolve().parents[1]
+COMMANDS = ["graph extract", "graph build", "graph stats", "graph plot", "graph sample"]
+
+
+@pytest.fixture(autouse=True)
+def wired(monkeypatch):
+    """The graph commands as cli.py declares them once wired (no-op when already wired)."""
+    if "mathscale.graph.cli" not in cli.STAGE_CLIS:
+        monkeypatch.setattr(cli, "STAGE_CLIS", [*cli.STAGE_CLIS, "mathscale.graph.cli"])
+        monkeypatch.setattr(cli, "PENDING", {k: v for k, v in cli.PENDING.items() if not k.startswith("graph ")})
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+CONCEPTS = [
+    {"schema": "concepts/1", "id": "q1", "question": "?", "topics": ["Algebra", "Geometry"],
+     "knowledge_points": ["Area", "Linear equations"], "model": "m", "prompt": "p"},
+    {"schema": "concepts/1", "id": "q2", "question": "?", "topics": ["algebra"],
+     "knowledge_points": ["Linear equation", "Factoring", "Area"], "model": "m", "prompt": "p"},
+    {"schema": "concepts/1", "id": "q3", "question": "?", "topics": ["Geometry", "Trigonometry"],
+     "knowledge_points": ["Area", "Sine rule"], "model": "m", "prompt": "p"},
+    {"schema": "concepts/1", "id": "q4", "question": "?", "topics": ["Trigonometry"],
+     "knowledge_points": ["Sine rule", "Cosine rule", "Factoring"], "model": "m", "prompt": "p"},
+    {"schema": "concepts/1", "id": "q5", "question": "?", "topics": ["Algebra"], "knowledge_points": [],
+     "model": "m", "prompt": "p"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main([*command.split(), "--help"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith(f"usage: mathscale {command}")
+
+
+@pytest.mark.parametrize("name, cls", [("graph_extract.yaml", ExtractConfig), ("graph_build.yaml", BuildConfig),
+                                       ("graph_sample.yaml", SampleConfig)])  # fmt: skip
+def test_shipped_configs_equal_defaults(name, cls):
+    assert load_config(cls, REPO / "configs" / name) == cls()
+
+
+def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
+    from mathscale.llm.fake_server import FakeServer
+
+    def responder(request):
+        text = request["messages"][-1]["content"]
+        if "hopeless" in text or "could not be used" in text:
+            return "no idea"
+        return json.dumps({"topics": ["Arithmetic"], "knowledge_points": ["Addition"]})
+
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", [
+        {"id": "a", "question": "1+1?"}, {"id": "b"}, {"id": "a", "question": "dup"},
+        {"data_source": "gsm8k", "question_number": 3, "question": "2+2?", "answer": 4},
+        {"id": "h", "question": "hopeless"}, {"id": "z", "question": "3+3?"},
+    ])  # fmt: skip
+    out = tmp_path / "concepts.jsonl"
+    with FakeServer(responder=responder) as server:
+        args = ["graph", "extract", str(seeds), "--out", str(out), f"llm.base_urls=[{server.base_url}]",
+                f"llm.cache_path={tmp_path}/c.sqlite", "llm.progress=false", "llm.max_retries=0"]  # fmt: skip
+        assert cli.main(args) == 0
+        first_calls = sum(server.counts.values())
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        assert sorted(r["id"] for r in records) == ["a", "gsm8k:3", "z"]
+        assert all(r["schema"] == "concepts/1" and r["prompt"] == "extract_concepts.v1" for r in records)
+        failures = [json.loads(line) for line in (tmp_path / "concepts.failures.jsonl").read_text().splitlines()]
+        assert sorted((f["id"], f["reason"]) for f in failures) == [("a", "duplicate_id"), ("b", "bad_seed"), ("h", "parse")]
+        assert any(f.get("where") == f"{seeds}:2" for f in failures)
+        report = json.loads((tmp_path / "concepts.report.json").read_text())
+        assert report["extracted"] == 3 and report["failed"] == 3 and report["usage"]["requests"] == 4
+        assert "3 concept records written" in capsys.readouterr().out
+        # a rerun does only what is missing: the one failed seed (answered from nothing: it was not cached)
+        assert cli.main(args) == 0
+        report = json.loads((tmp_path / "concepts.report.json").read_text())
+        assert report["already_done"] == 3 and report["extracted"] == 0 and report["usage"]["requests"] == 1
+        assert sum(server.counts.values()) > first_calls
+        assert len(out.read_text().splitlines()) == 3
+
+
+def test_extract_limit_and_bad_inputs(tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    assert cli.main(["graph", "extract", str(empty), "--out", str(tmp_path / "c.jsonl")]) == 2
+    assert "empty.jsonl: the file holds no records" in capsys.readouterr().err
+    seeds = write_jsonl(tmp_path / "s.jsonl", [{"id": "a", "question": "1+1?"}])
+    assert cli.main(["graph", "extract", str(seeds), "--out", str(tmp_path / "no" / "c.jsonl")]) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "question": "1+1?"}\n{oops\n')
+    assert cli.main(["graph", "extract", str(bad), "--out", str(tmp_path / "c.jsonl")]) == 2
+    assert f"{bad}:2: not valid JSON" in capsys.readouterr().err
+    assert cli.main(["graph", "extract", str(seeds), "--out", str(tmp_path / "c.jsonl"), "prompt=nope.v1"]) == 2
+    assert "no file mathscale/prompts/nope.v1.txt" in capsys.readouterr().err
+
+
+@pytest.fixture
+def graph_file(tmp_path):
+    concepts = write_jsonl(tmp_path / "concepts.jsonl", CONCEPTS)
+    out = tmp_path / "graph.json"
+    assert cli.main(["graph", "build", str(concepts), "--out", str(out)]) == 0
+    return out
+
+
+def test_build_folds_names_and_writes_merges(graph_file, capsys):
+    from mathscale.graph.build import load_graph
+
+    g = load_graph(graph_file)
+    assert g.nodes["topic:Algebra"]["count"] == 2 and "topic:algebra" not in g
+    assert g.nodes["kp:Linear equation"]["count"] == 2  # a tie of spellings: the first alphabetically
+    merges = json.loads(graph_file.with_name("graph.merges.json").read_text())
+    assert {m["into"] for m in merges["merges"]} == {"Algebra", "Linear equation"}
+    assert merges["skipped"] == {"no_knowledge_points": 1}
+
+
+def test_build_options_and_bad_concepts(tmp_path, capsys):
+    concepts = write_jsonl(tmp_path / "c.jsonl", CONCEPTS)
+    assert cli.main(["graph", "build", str(concepts), "--out", str(tmp_path / "g.graphml"), "fold=false"]) == 0
+    assert "topic:algebra" in (tmp_path / "g.graphml").read_text()
+    bad = write_jsonl(tmp_path / "bad.jsonl", [CONCEPTS[0], {**CONCEPTS[1], "topics": "Algebra"}])
+    assert cli.main(["graph", "build", str(bad), "--out", str(tmp_path / "g.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:2: field 'topics': expected a list" in err and err.count("\n") == 1
+    empty = write_jsonl(tmp_path / "empty.jsonl", [CONCEPTS[4]])
+    assert cli.main(["graph", "build", str(empty), "--out", str(tmp_path / "g.json")]) == 2
+    assert "nothing to build" in capsys.readouterr().err
+
+
+def test_stats_and_plot(graph_file, tmp_path, capsys):
+    assert cli.main(["graph", "stats", str(graph_file)]) == 0
+    assert "3 topics, 5 knowledge points" in capsys.readouterr().out
+    assert cli.main(["graph", "stats", str(graph_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"] == {"topic": 3, "kp": 5}
+    png = tmp_path / "g.png"
+    assert cli.main(["graph", "plot", str(graph_file), "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sample_shards_union_equals_whole(graph_file, tmp_path, capsys):
+    whole = tmp_path / "whole.jsonl"
+    assert cli.main(["graph", "sample", str(graph_file), "-n", "300", "--seed", "9", "--out", str(whole)]) == 0
+    lines = whole.read_text().splitlines()
+    records = [Composition.from_json(json.loads(line)) for line in lines]
+    assert [r.index for r in records] == list(range(300)) and all(r.seed == 9 for r in records)
+    parts = []
+    for i in range(3):
+        part = tmp_path / f"part{i}.jsonl"
+        assert cli.main(["graph", "sample", str(graph_file), "-n", "300", "--seed", "9", "--shard", f"{i}/3",
+                         "--out", str(part)]) == 0  # fmt: skip
+        parts += part.read_text().splitlines()
+    assert parts == lines
+    report = json.loads((tmp_path / "whole.report.json").read_text())
+    assert report["walks"] == 300 and 0 < report["unique_rate"] <= 1 and 0 <= report["novelty"] <= 1
+    assert report["topic_coverage"] == 1.0
+
+
+def test_sample_unique_and_overrides(graph_file, tmp_path, capsys):
+    out = tmp_path / "u.jsonl"
+    assert cli.main(["graph", "sample", str(graph_file), "-n", "500", "--unique", "--out", str(out), "kp_steps=[1,2]"]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    keys = {(frozenset(r["topics"]), frozenset(r["knowledge_points"])) for r in records}
+    assert len(keys) == len(records) < 500
+    assert all(2 <= len(r["knowledge_points"]) <= 3 for r in records)
+    assert "unique rate" in capsys.readouterr().out
+
+
+def test_sample_bad_inputs(graph_file, tmp_path, capsys):
+    out = str(tmp_path / "s.jsonl")
+    assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--shard", "3/3", "--out", out]) == 2
+    assert "--shard '3/3': expected i/k" in capsys.readouterr().err
+    assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--out", out, "start=popular"]) == 2
+    assert "key 'start': expected one of 'uniform', 'frequency'" in capsys.readouterr().err
+    concepts = write_jsonl(tmp_path / "c.jsonl", CONCEPTS)  # concepts, not a graph
+    assert cli.main(["graph", "sample", str(concepts), "-n", "10", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert f"{concepts}:2: not valid JSON" in err or f"{concepts}: not a" in err
+    assert err.count("\n") == 1
