@@ -165,10 +165,11 @@ def sample_main(args: argparse.Namespace) -> int:
     lo, hi = cfg.n * shard // count, cfg.n * (shard + 1) // count
     indices = np.arange(lo, hi, dtype=np.int64)
     topics, kps = sampler.walk_arrays(cfg.seed, indices)
+    report = walk_report(sampler, topics, kps, walks=hi - lo, seed_sets=graph.graph.get("seed_sets") or [])
     if cfg.unique:
         keep = first_unique(canonical_rows(topics, kps))
         indices, topics, kps = indices[keep], topics[keep], kps[keep]
-    report = walk_report(sampler, topics, kps, walks=hi - lo, seed_sets=graph.graph.get("seed_sets") or [])
+    report["written"] = len(indices)
     with atomic_open(out) as handle:
         for comp in sampler.to_records(cfg.seed, indices, topics, kps):
             handle.write(json.dumps(_composition_json(comp), ensure_ascii=False) + "\n")
@@ -177,7 +178,7 @@ def sample_main(args: argparse.Namespace) -> int:
               "indices": [lo, hi], "start": cfg.start, "unique_only": cfg.unique, **report, "seconds": round(seconds, 2)}  # fmt: skip
     atomic_write_json(side_file(out, ".report.json"), report)
     novelty = f", novelty {report['novelty']:.3f}" if "novelty" in report else ""
-    print(f"{report['compositions']} compositions (walks {lo}..{hi - 1}) -> {out}; unique rate {report['unique_rate']:.3f}"
+    print(f"{report['written']} compositions (walks {lo}..{hi - 1}) -> {out}; unique rate {report['unique_rate']:.3f}"
           f"{novelty}; coverage: topics {report['topic_coverage']:.3f}, knowledge points {report['kp_coverage']:.3f}; "
           f"{seconds:.1f} s")  # fmt: skip
     return 0

@@ -53,7 +53,7 @@ def walk_uniforms(seed: int, indices: np.ndarray, slots: int) -> np.ndarray:
     return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Table:
     """Weighted adjacency in CSR form: row r's edges are ``indptr[r]:indptr[r+1]``."""
 
@@ -108,7 +108,7 @@ class Table:
         return np.where(ok, self.indices[edge], -1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sampler:
     """Transition tables of one concept graph and the walk's shape.
 
@@ -230,6 +230,14 @@ class Sampler:
             act = act[moved]
             path[act, s + 1] = nxt[moved]
             cur[act] = nxt[moved]
+
+
+def sample_walks(graph: Any, n: int, seed: int, first: int = 0, **shape: Any) -> Iterator[Composition]:
+    """Walks ``first .. first+n-1`` as records; ``shape``: start, topic_steps, kp_steps.
+
+    For many calls on one graph, build the :class:`Sampler` once instead.
+    """
+    return Sampler.from_graph(graph, **shape).compositions(seed, np.arange(first, first + n))
 
 
 def _add_both(edges: tuple[list[int], list[int], list[int]], a: int, b: int, w: int) -> None:

@@ -22,6 +22,7 @@ def graph_stats(graph: Any, top: int = 10) -> dict[str, Any]:
         degree[kind] = {
             "min": int(values.min()), "median": float(np.median(values)), "mean": round(float(values.mean()), 2),
             "max": int(values.max()), "isolated_in_own_kind": _isolated(graph, kinds, kind),
+            "histogram": _log_bins(values),
         }  # fmt: skip
     components = sorted((len(c) for c in nx.connected_components(graph)), reverse=True)
     topic_graph = graph.subgraph(n for n, k in kinds.items() if k == "topic")
@@ -46,6 +47,15 @@ def graph_stats(graph: Any, top: int = 10) -> dict[str, Any]:
     }
 
 
+def _log_bins(values: Any) -> dict[str, int]:
+    """Counts of degrees in bins 0, 1, 2-3, 4-7, 8-15, …"""
+    bins: Counter[str] = Counter()
+    for v in values.tolist():
+        lo = 0 if v == 0 else 1 << (int(v).bit_length() - 1)
+        bins[str(lo) if lo <= 1 else f"{lo}-{2 * lo - 1}"] += 1
+    return dict(sorted(bins.items(), key=lambda kv: int(kv[0].split("-")[0])))
+
+
 def _isolated(graph: Any, kinds: dict[str, str], kind: str) -> int:
     """Nodes of ``kind`` with no neighbour of the same kind (walks end early there)."""
     return sum(1 for n, k in kinds.items() if k == kind and not any(kinds[m] == kind for m in graph[n]))
@@ -63,6 +73,7 @@ def format_stats(stats: dict[str, Any]) -> str:
         d = stats["degree"][kind]
         lines.append(f"{label} degree: min {d['min']}, median {d['median']:g}, mean {d['mean']:g}, max {d['max']}; "
                      f"{d['isolated_in_own_kind']} without a neighbour of the same kind")  # fmt: skip
+        lines.append("  degrees: " + ", ".join(f"{b}: {n}" for b, n in d["histogram"].items()))
     for kind, label in (("topic", "topics"), ("kp", "knowledge points")):
         lines.append(f"most frequent {label}:")
         lines += [f"  {item['count']:6d}  {item['name']}" for item in stats["most_frequent"][kind]]
