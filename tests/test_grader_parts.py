@@ -109,3 +109,31 @@ def test_worker_pool_kills_overrunning_jobs_and_counts_them() -> None:
         assert results["fast"] == 0.01 and results["fast2"] == 0.02
         assert pool.timeouts == 1
         assert pool.map({"again": (0.01,)}) == {"again": 0.01}  # the killed worker was replaced
+
+
+ADVERSARIAL = [
+    "1" * 20000,
+    "1.5" * 5000,
+    "1," * 8000,
+    "$" * 5000 + "x",
+    r"\frac" * 3000,
+    "(" * 10000,
+    r"\{" * 5000,
+    "{" * 5000 + "1" + "}" * 5000,
+    "a=" * 3000,
+    r"10^{10^{10^{10}}}",
+    r"9!!!!!!!",
+]
+
+
+@pytest.mark.parametrize("mode", ["mathscale", "mwpbench"])
+def test_adversarial_answers_never_hang(mode):
+    from mathscale.eval.grader import GradeItem, grade_all
+
+    items = [GradeItem(rf"\boxed{{{s}}}", "5") for s in ADVERSARIAL] + [GradeItem(f"The answer is {s}", "5") for s in ADVERSARIAL]
+    started = time.perf_counter()
+    report = grade_all(items, mode, timeout=1.0, workers=2)
+    assert time.perf_counter() - started < 15
+    if mode == "mathscale":  # the official substring rule accepts "1.51.5..." for "5", as it would
+        assert not any(v.correct for v in report.verdicts)
+    assert report.timeouts <= report.symbolic  # whatever ran out of time was counted

@@ -32,7 +32,7 @@ _CONNECTIVES = re.compile(r"\\(?:text|mbox|mathrm)\{\s*(?:or|and)\s*\}|\s+(?:or|
 _UNIT_TEXT = re.compile(r"(?<=[\d}])\s*\\(?:text|mbox|mathrm|textbf)\{(?!\s*[ie]\s*\})\s*[a-zA-Z][a-zA-Z\s./]*\}(?:\^\{?\d\}?)?\s*$")
 _WRAPPER = re.compile(r"\\(?:text|textbf|mbox|mathrm|mathbf|boldsymbol|textit)\{([^{}]*)\}")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_NUMBER_WITH_UNIT = re.compile(r"^([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:/\d+)?)\s+[a-zA-Z]{2,}[a-zA-Z .]*(?:\^?[23])?$")  # "18 dollars", not "8 i"
+_NUMBER_WITH_UNIT = re.compile(r"^([-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:/\d+)?)\s+[a-zA-Z]{2,}[a-zA-Z .]*(?:\^?[23])?$")  # "18 dollars", not "8 i"
 _SPACES = re.compile(r"\s+")
 
 
