@@ -160,3 +160,16 @@ def test_eval_help_and_shipped_config(run, capsys):
         run(["eval", "--help"])
     assert "--benchmarks" in capsys.readouterr().out
     assert load_config(EvalConfig, REPO / "configs" / "eval.yaml") == EvalConfig()
+
+
+@pytest.mark.slow
+def test_openai_backend_with_the_embedded_model(bench, tmp_path, run, capsys, llm_cache):
+    out = tmp_path / "run"
+    rc = run(["eval", "--backend", "openai", "--benchmarks", str(bench), "--out", str(out), "--limit", "1",
+              "--template", "alpaca_force_ans", "max_new_tokens=48", "llm.local_model=smollm2-135m",
+              f"llm.cache_path={llm_cache}", "llm.progress=false"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["items"] == 4 and metrics["model"] == "smollm2-135m"  # one per data_topic
+    rows = [json.loads(line) for p in (out / "predictions").iterdir() for line in p.read_text().splitlines()]
+    assert len(rows) == 4 and all(r["completion"].strip() for r in rows)
