@@ -118,16 +118,19 @@ def _embedding_merge(norm: Normalizer, kind: str, totals: dict[str, int], embed:
     names = sorted(totals, key=lambda n: (-totals[n], n))
     vectors = np.asarray(embed(names), dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    kept: list[int] = []
+    kept = np.zeros(len(names), bool)
     target: dict[str, tuple[str, float]] = {}
-    for i, name in enumerate(names):
-        if kept:
-            sims = vectors[kept] @ vectors[i]
-            best = int(np.argmax(sims))
-            if sims[best] >= threshold:
-                target[name] = (names[kept[best]], float(sims[best]))
-                continue
-        kept.append(i)
+    block = 1024  # similarities are computed a block of rows at a time (memory stays small)
+    for lo in range(0, len(names), block):
+        sims = vectors[lo : lo + block] @ vectors[: lo + block].T
+        for i in range(lo, min(lo + block, len(names))):
+            row = sims[i - lo, :i]
+            candidates = np.nonzero((row >= threshold) & kept[:i])[0]
+            if len(candidates):
+                best = int(candidates[np.argmax(row[candidates])])
+                target[names[i]] = (names[best], float(row[best]))
+            else:
+                kept[i] = True
     by_into: dict[str, dict[str, Any]] = defaultdict(dict)
     for name, (into, sim) in target.items():
         by_into[into][name] = sim
