@@ -20,6 +20,7 @@ TRAPS = [
     (r"\boxed{(1,2)}", "(2,1)", False),  # tuples are ordered
     (r"\boxed{-5}", "5", False),
     (r"\boxed{seven}", "neves", False),  # words are not products of letters
+    ("The answer is 0. 68.", "0. 98.", False),  # two numbers side by side are not a product
 ]
 
 EXTRACTION = [

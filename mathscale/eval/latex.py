@@ -112,7 +112,8 @@ class _Parser:
                 self.take()
                 right = self.unary()
                 tree = ("div", tree, right) if token in ("/", "\\div") else ("mul", tree, right)
-            elif self.starts_atom(token):
+            elif self.starts_atom(token) and not (token[0].isdigit() or token[0] == "."):
+                # implicit product: "2x", "x(y+1)", "\\pi r^2"; never "0. 98" (two numbers)
                 tree = ("mul", tree, self.power())
             else:
                 return tree
