@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -36,7 +37,6 @@ PENDING: dict[str, tuple[int, str]] = {
     "graph stats": (3, "print graph statistics"),
     "graph plot": (3, "draw the topic subgraph"),
     "graph sample": (3, "sample concept compositions by random walk"),
-    "generate": (4, "synthesise question-answer pairs from compositions"),
     "eval": (5, "evaluate a model on MWPBench"),
     "grade": (5, "grade a JSONL of completions"),
     "train": (6, "fine-tune with DeepSpeed ZeRO-2/3 and LoRA"),
@@ -47,7 +47,9 @@ PENDING: dict[str, tuple[int, str]] = {
 
 # Modules with ``add_commands(add)``: each declares its stage's commands. They must stay
 # light to import (argparse only); handlers are "module:function" strings loaded on use.
-STAGE_CLIS = ["mathscale.llm.cli"]
+STAGE_CLIS = ["mathscale.llm.cli", "mathscale.generate.cli"]
+
+_OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
 AddCommand = Callable[[str, str, str], argparse.ArgumentParser]
 
@@ -93,7 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `mathscale ... | head` ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # argparse hands trailing positionals over in one go, so `key=value` words after an
+    # option (`graph build C --out G fold=false`) come back unparsed: they are overrides.
+    if extra:
+        if not hasattr(args, "overrides") or not all(_OVERRIDE.match(word) for word in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*(args.overrides or []), *extra]
     logging.basicConfig(
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

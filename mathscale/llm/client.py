@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import email.utils
 import itertools
+import json
 import logging
 import os
 import random
@@ -99,6 +100,10 @@ class LLMClient:
         assert self._cycle is not None
         return next(self._cycle)
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections opened in the running event loop (call before it ends)."""
+        await self._close_endpoints()
+
     async def _close_endpoints(self) -> None:
         for endpoint in self._endpoints:
             await endpoint.close()
@@ -184,16 +189,17 @@ class LLMClient:
 
     async def _call(self, request: Request, messages: list[dict[str, str]], result: Result) -> str:
         endpoint = self._next_endpoint()
-        kwargs: dict[str, Any] = dict(model=self.model, messages=messages, **self._params(request))
+        body: dict[str, Any] = {"model": self.model, "messages": messages, **self._params(request)}
         if request.seed is not None:
-            kwargs["seed"] = request.seed
+            body["seed"] = request.seed
         if request.schema is not None:
-            # Sent as extra_body: the same JSON on the wire, without the openai package
-            # walking the schema on every request (a measurable cost at high rates).
-            kwargs["extra_body"] = {"response_format": {"type": "json_object", "schema": request.schema}}
+            body["response_format"] = {"type": "json_object", "schema": request.schema}
         self.usage.api_calls += 1
         try:
-            reply = await endpoint.chat.completions.create(**kwargs)
+            # The raw POST skips the openai package's per-request walk over the typed
+            # parameters and the typed reply: the same bytes on the wire, a fraction of
+            # the CPU, which matters at thousands of requests per second.
+            raw = await endpoint.post("/chat/completions", body=body, cast_to=str)
         except openai.APITimeoutError:
             raise _CallFailed("timeout", f"no reply within {self.cfg.timeout_s:g} s", retry=True) from None
         except openai.APIConnectionError as exc:
@@ -204,21 +210,7 @@ class LLMClient:
                 f"http_{status}", _safe(str(exc.message), self._api_key),
                 retry=status in RETRYABLE_STATUS, retry_after=_retry_after(exc.response.headers),
             ) from None  # fmt: skip
-        except openai.APIResponseValidationError as exc:
-            raise _CallFailed("bad_response", _safe(str(exc), self._api_key), retry=True) from None
-        except (ValueError, TypeError) as exc:  # a 200 whose body is not an OpenAI reply
-            raise _CallFailed("bad_response", f"{type(exc).__name__}: {exc}"[:200], retry=True) from None
-        if not hasattr(reply, "choices"):  # e.g. an HTML error page from a proxy, with status 200
-            raise _CallFailed("bad_response", f"not an OpenAI reply: {str(reply)[:80]!r}", retry=True)
-        if reply.usage is not None:
-            result.prompt_tokens += reply.usage.prompt_tokens or 0
-            result.completion_tokens += reply.usage.completion_tokens or 0
-        if not reply.choices:
-            raise _CallFailed("bad_response", "the reply has no choices", retry=True)
-        text = reply.choices[0].message.content
-        if text is None:
-            raise _CallFailed("bad_response", "the reply has no content", retry=True)
-        return text
+        return _content(raw, result)
 
     def _account(self, result: Result) -> None:
         usage = self.usage
@@ -310,6 +302,27 @@ class LLMClient:
     def close(self) -> None:
         if self._cache is not None:
             self._cache.close()
+
+
+def _content(raw: str, result: Result) -> str:
+    """The message text of a chat-completion body; token counts go into ``result``."""
+    try:
+        reply = json.loads(raw)
+        usage = reply.get("usage") or {}
+        result.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+        result.completion_tokens += int(usage.get("completion_tokens") or 0)
+        choices = reply["choices"]
+    except (ValueError, TypeError, AttributeError, KeyError):  # e.g. an HTML error page with status 200
+        raise _CallFailed("bad_response", f"not an OpenAI reply: {raw[:80]!r}", retry=True) from None
+    if not choices:
+        raise _CallFailed("bad_response", "the reply has no choices", retry=True)
+    try:
+        text = choices[0]["message"]["content"]
+    except (TypeError, KeyError, IndexError):
+        raise _CallFailed("bad_response", "the reply has no message", retry=True) from None
+    if not isinstance(text, str):
+        raise _CallFailed("bad_response", "the reply has no content", retry=True)
+    return text
 
 
 def _parse(text: str | None, schema: dict[str, Any]) -> Any:

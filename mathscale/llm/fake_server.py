@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import random
 import threading
@@ -35,6 +36,31 @@ Responder = Callable[[dict[str, Any]], str]
 def default_responder(request: dict[str, Any]) -> str:
     """A JSON answer echoing how many messages the request had."""
     return json.dumps({"solution": "2 + 2 = 4", "answer": "4", "messages": len(request.get("messages", []))})
+
+
+_WORDS = ("apple river lamp garden pencil orbit maple cloud engine violin marble ticket canyon "
+          "harbor lantern meadow pepper quartz saddle tunnel walnut yacht zebra bridge candle desk "
+          "falcon glacier hammer island jacket kettle ladder mirror needle ocean parcel rabbit").split()
+
+
+def qa_responder(request: dict[str, Any]) -> str:
+    """A distinct question, solution and answer per distinct request (for generation tests).
+
+    Words and numbers are drawn from a hash of the messages, so the same request always
+    gets the same reply and different requests get clearly different questions.
+    """
+    digest = hashlib.sha256(json.dumps(request.get("messages", []), sort_keys=True).encode()).digest()
+    rng = random.Random(digest)
+    words = " ".join(rng.choice(_WORDS) for _ in range(12))
+    a, b = rng.randint(2, 99), rng.randint(2, 99)
+    return json.dumps({
+        "question": f"A collector files {a} cards about {words} and then {b} more. How many cards are filed?",
+        "solution": f"The collector files {a} cards and then {b} more, so {a} + {b} = {a + b} cards in all.",
+        "answer": str(a + b),
+    })
+
+
+RESPONDERS = {"default": default_responder, "qa": qa_responder}
 
 
 class FakeServer:
@@ -180,9 +206,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--fault", action="append", default=[], metavar="NAME=SHARE", help=f"one of {FAULTS}")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--responder", choices=sorted(RESPONDERS), default="default")
     args = parser.parse_args()
     faults = {name: float(share) for name, _, share in (f.partition("=") for f in args.fault)}
-    server = FakeServer(faults=faults, seed=args.seed, port=args.port)
+    server = FakeServer(faults=faults, seed=args.seed, port=args.port, responder=RESPONDERS[args.responder])
     print(f"serving on {server.base_url}", flush=True)
     asyncio.run(server._serve())
 

@@ -1,0 +1,250 @@
+"""``mathscale generate GRAPH -n N --out SAMPLES``: the command around :class:`SlotFiller`.
+
+Everything that can be wrong with the input is checked before the first request. Beside
+SAMPLES it writes ``SAMPLES.drops.jsonl`` (every attempt that did not become a sample,
+with its reason), ``SAMPLES.report.json``, ``SAMPLES.usage.json`` and, once the shard is
+complete, a Hugging Face dataset in ``SAMPLES.dataset/`` with a dataset card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from mathscale.config import config_to_dict, load_config
+from mathscale.errors import DataError, MathscaleError
+from mathscale.generate.config import GenerateConfig
+from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, Drop, Progress
+from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records
+from mathscale.records import BenchmarkItem, QAPair
+
+
+def side_file(out: Path, suffix: str) -> Path:
+    return out.with_name(out.name.removesuffix(".jsonl") + suffix)
+
+
+def check_config(cfg: GenerateConfig) -> None:
+    if cfg.n <= 0:
+        raise MathscaleError(f"-n {cfg.n}: the number of samples must be positive")
+    if not 1 <= cfg.max_attempts <= ATTEMPTS_PER_SLOT:
+        raise MathscaleError(f"max_attempts={cfg.max_attempts}: must be between 1 and {ATTEMPTS_PER_SLOT}")
+    if cfg.examples < 0:
+        raise MathscaleError(f"examples={cfg.examples}: cannot be negative")
+    if cfg.consensus.enabled and (cfg.consensus.k < 1 or not 0 <= cfg.consensus.threshold <= 1):
+        raise MathscaleError("consensus: k must be >= 1 and threshold between 0 and 1")
+    if cfg.decontamination.ngram < 1:
+        raise MathscaleError(f"decontamination.ngram={cfg.decontamination.ngram}: must be at least 1")
+    for key in ("topic_steps", "kp_steps"):
+        value = getattr(cfg.walk, key)
+        if len(value) != 2 or not 0 <= value[0] <= value[1]:
+            raise MathscaleError(f"walk.{key}={value}: expected [min, max] with 0 <= min <= max")
+
+
+def benchmark_files(specs: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(path.glob("*.jsonl"))
+            if not found:
+                raise MathscaleError(f"decontamination.benchmarks: {path} holds no .jsonl files")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise MathscaleError(f"decontamination.benchmarks: {path} does not exist")
+    return files
+
+
+def contamination_index(files: list[Path], n: int):
+    from mathscale.generate.decontaminate import ContaminationIndex
+
+    index = ContaminationIndex(n)
+    for path in files:
+        for item in read_records(path, BenchmarkItem):
+            index.add(item.id or f"{path.name}:{index.items}", item.question)
+    return index
+
+
+def load_progress(out: Path, drops: Path, slots: range, seed: int, dedup: Any) -> tuple[Progress, dict[int, int]]:
+    """What an earlier run of the same command left: committed samples and used attempts."""
+    progress = Progress()
+    next_attempt: dict[int, int] = {}
+    if out.exists() and out.stat().st_size:
+        expected = slots.start
+        for where, obj in read_jsonl(out):
+            sample = QAPair.from_json(obj, where)
+            slot, sample_seed = sample.meta.get("slot"), sample.meta.get("seed")
+            if sample_seed != seed:
+                raise DataError(f"{where}: this sample was generated with seed {sample_seed}, not {seed}; "
+                                "use the same --seed or another --out")  # fmt: skip
+            if slot not in slots or slot < expected:
+                raise DataError(f"{where}: slot {slot} does not belong to this run's slots "
+                                f"{slots.start}..{slots.stop - 1}; use the same -n and --shard or another --out")  # fmt: skip
+            for missing in range(expected, slot):  # slots skipped by an earlier run had run out of attempts
+                progress.exhausted.append(missing)
+            expected = slot + 1
+            dedup.check(sample.id, sample.question)
+            progress.committed += 1
+            progress.indices.append(sample.index)
+    if drops.exists():
+        for _, obj in read_jsonl(drops):
+            slot, attempt = obj.get("slot"), obj.get("attempt")
+            if isinstance(slot, int) and isinstance(attempt, int) and slot in slots:
+                next_attempt[slot] = max(next_attempt.get(slot, 0), attempt + 1)
+                progress.dropped[obj.get("reason", "unknown")] += 1
+    return progress, next_attempt
+
+
+def main(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mathscale.generate.dedup import Deduplicator
+    from mathscale.generate.examples import ExampleIndex
+    from mathscale.generate.pipeline import SlotFiller
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.commands import parse_shard
+    from mathscale.graph.sampler import Sampler
+    from mathscale.llm.client import open_client
+
+    cfg = load_config(GenerateConfig, args.config, args.overrides)
+    if args.n is not None:
+        cfg.n = args.n
+    if args.seed is not None:
+        cfg.seed = args.seed
+    check_config(cfg)
+    shard, count = parse_shard(args.shard)
+    out = check_output_path(args.out)
+    drops_path, report_path = side_file(out, ".drops.jsonl"), side_file(out, ".report.json")
+    from mathscale.generate.requests import qa_prompt, solve_prompt
+
+    qa_prompt(cfg.prompt)  # a missing or malformed prompt fails now, not in the first request
+    if cfg.consensus.enabled:
+        solve_prompt(cfg.consensus.prompt)
+    graph = load_graph(args.graph)
+    sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
+    examples = ExampleIndex.from_graph(graph)
+    files = benchmark_files(cfg.decontamination.benchmarks)
+    contamination = contamination_index(files, cfg.decontamination.ngram) if files else None
+    slots = range(cfg.n * shard // count, cfg.n * (shard + 1) // count)
+    dedup = Deduplicator(cfg.dedup)
+    progress, next_attempt = load_progress(out, drops_path, slots, cfg.seed, dedup)
+    done_before = progress.committed + len(progress.exhausted)
+    todo = [s for s in slots if s >= slots.start + done_before]
+
+    started = time.perf_counter()
+    usage: dict[str, Any] = {}
+    with open_client(cfg.llm) as llm, JsonlWriter(out) as samples, JsonlWriter(drops_path) as dropped:
+        filler = SlotFiller(cfg, sampler, examples, llm, contamination, dedup,
+                            commit=samples.write, drop=lambda d: dropped.write(d.to_json()))  # fmt: skip
+        bar = tqdm(total=len(slots), initial=done_before, desc="generate", unit="sample", disable=not cfg.llm.progress)
+
+        async def run() -> None:
+            try:
+                await filler.fill(todo, next_attempt, progress, on_commit=lambda: bar.update(1))
+            finally:
+                await llm.aclose()
+
+        try:
+            asyncio.run(run())
+        finally:
+            bar.close()
+            usage = llm.usage.to_json()
+            atomic_write_json(side_file(out, ".usage.json"), usage)
+            print(llm.usage.summary())
+    seconds = time.perf_counter() - started
+    report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, sampler, graph, files)
+    atomic_write_json(report_path, report)
+    if cfg.dataset and progress.committed and not todo_left(progress, slots):
+        save_dataset(out, report)
+    print(summary_line(report, out))
+    return 0
+
+
+def todo_left(progress: Progress, slots: range) -> bool:
+    return progress.committed + len(progress.exhausted) < len(slots)
+
+
+def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, shard: int, count: int,
+                progress: Progress, usage: dict[str, Any], seconds: float, sampler: Any, graph: Any,
+                benchmark_files: list[Path]) -> dict[str, Any]:  # fmt: skip
+    import numpy as np
+
+    from mathscale.graph.unique import walk_report
+
+    novelty: dict[str, Any] = {}
+    if progress.indices:
+        topics, kps = sampler.walk_arrays(cfg.seed, np.array(progress.indices, np.int64))
+        walks = walk_report(sampler, topics, kps, walks=len(progress.indices), seed_sets=graph.graph.get("seed_sets") or [])
+        novelty = {k: walks[k] for k in ("unique_rate", "novelty", "topic_coverage", "kp_coverage") if k in walks}
+    config = config_to_dict(cfg)
+    return {
+        "graph": str(args.graph),
+        "requested": len(slots),
+        "produced": progress.committed,
+        "slots": [slots.start, slots.stop],
+        "shard": f"{shard}/{count}",
+        "exhausted_slots": len(progress.exhausted),
+        "dropped": dict(Counter(progress.dropped).most_common()),
+        "dropped_total": sum(progress.dropped.values()),
+        "llm": usage,
+        "seconds": round(seconds, 2),
+        "samples_per_second": round(progress.committed / seconds, 2) if seconds else None,
+        "compositions": novelty,
+        "decontaminated_against": [str(p) for p in benchmark_files],
+        "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else []),
+        "config": config,
+    }
+
+
+def summary_line(report: dict[str, Any], out: Path) -> str:
+    drops = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
+    text = f"{report['produced']}/{report['requested']} samples -> {out}; dropped attempts: {drops}"
+    if report["exhausted_slots"]:
+        text += f"; {report['exhausted_slots']} slots ran out of attempts (raise max_attempts or check the drops file)"
+    return text
+
+
+def save_dataset(out: Path, report: dict[str, Any]) -> None:
+    """A Hugging Face ``datasets`` copy of the samples, with a dataset card."""
+    import datasets
+
+    rows = [QAPair.from_json(obj, where) for where, obj in read_jsonl(out)]
+    data = datasets.Dataset.from_list(
+        [{**r.to_json(), "meta": json.dumps(r.meta, ensure_ascii=False)} for r in rows]
+    )
+    folder = side_file(out, ".dataset")
+    data.save_to_disk(str(folder))
+    (folder / "README.md").write_text(dataset_card(report), encoding="utf-8")
+
+
+def dataset_card(report: dict[str, Any]) -> str:
+    llm = report.get("llm") or {}
+    cost = llm.get("cost_usd")
+    drops = "\n".join(f"| {k} | {v} |" for k, v in report["dropped"].items()) or "| (none) | 0 |"
+    filters = report["config"]["filters"]
+    return f"""# MathScale-style synthetic QA pairs
+
+Generated by `mathscale generate` from the concept graph `{report['graph']}`.
+
+- samples: {report['produced']} of {report['requested']} requested (slots {report['slots'][0]}..{report['slots'][1] - 1}, shard {report['shard']})
+- model: {llm.get('model', '?')}; prompts: {', '.join(report['prompts'])}
+- tokens: {llm.get('prompt_tokens', 0)} prompt, {llm.get('completion_tokens', 0)} completion; estimated cost: {'unknown' if cost is None else f'${cost:.4f}'}
+- composition novelty: {report['compositions'].get('novelty', 'n/a')}; unique rate {report['compositions'].get('unique_rate', 'n/a')}
+- decontaminated against: {', '.join(report['decontaminated_against']) or 'nothing (no benchmarks configured)'}
+- filters: choice phrasing {'on' if filters['drop_choice_questions'] else 'off'}; question {filters['min_question_chars']}–{filters['max_question_chars']} chars; solution {filters['min_solution_chars']}–{filters['max_solution_chars']} chars; exact and near duplicates removed
+
+## Dropped attempts by reason
+
+| reason | attempts |
+|---|---|
+{drops}
+
+Each sample's `meta` (a JSON string) holds its slot, attempt and seed, and the
+consensus agreement when that check was on.
+"""

@@ -1,0 +1,236 @@
+"""Generation: fill N sample slots with filtered, unique, uncontaminated QA pairs.
+
+Slot ``j`` tries walks ``j * 16 + a`` for attempts ``a = 0, 1, …`` until one yields a
+sample that passes every filter. A slot's attempts depend only on (graph, seed, j) and
+the model's replies, never on N, on the shard or on timing, so:
+
+- a run with N = 200 starts with the 100 samples of the run with N = 100 (prefixes nest);
+- shards (contiguous ranges of slots) never overlap and their union is the whole run;
+- a killed run resumes where it stopped: samples are committed in slot order, each drop
+  is logged with its slot and attempt, and the LLM cache answers everything that had
+  completed, so the rerun's output equals an uninterrupted run's.
+
+Per-sample checks (the LLM reply, filters, decontamination, consensus) run as replies
+arrive, concurrently; duplicate checks run in slot order at commit time, which makes
+"duplicate of an earlier sample" well defined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mathscale.generate.config import GenerateConfig
+from mathscale.generate.decontaminate import ContaminationIndex
+from mathscale.generate.dedup import Deduplicator
+from mathscale.generate.examples import ExampleIndex
+from mathscale.generate.filters import drop_reason
+from mathscale.generate.requests import as_text, qa_prompt, qa_request, solve_prompt, solve_request
+from mathscale.llm.client import LLMClient
+from mathscale.records import Composition, QAPair
+
+ATTEMPTS_PER_SLOT = 16  # walk index = slot * 16 + attempt; fixed so that walks never depend on N
+WALK_BLOCK = 1024  # slots whose walks are computed together (one numpy pass instead of 1024)
+
+
+def walk_index(slot: int, attempt: int) -> int:
+    return slot * ATTEMPTS_PER_SLOT + attempt
+
+
+def request_seed(seed: int, walk: int, extra: int = 0) -> int:
+    digest = hashlib.blake2b(f"{seed}:{walk}:{extra}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One attempt that did not become a sample, and why."""
+
+    slot: int
+    attempt: int
+    index: int
+    reason: str
+    detail: str = ""
+    matched: str = ""  # the benchmark item or earlier sample it matched
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v != ""}
+
+
+@dataclass
+class Progress:
+    """What a run has done so far (including what an earlier, interrupted run did)."""
+
+    committed: int = 0
+    exhausted: list[int] = field(default_factory=list)  # slots that ran out of attempts
+    dropped: Counter[str] = field(default_factory=Counter)
+    indices: list[int] = field(default_factory=list)  # walks of the committed samples, for novelty
+
+
+_EXHAUSTED = object()
+
+
+class SlotFiller:
+    """Runs the slots of one shard through the LLM; ``commit`` and ``drop`` persist results."""
+
+    def __init__(self, cfg: GenerateConfig, sampler: Any, examples: ExampleIndex, llm: LLMClient,
+                 contamination: ContaminationIndex | None, dedup: Deduplicator,
+                 commit: Callable[[QAPair], None], drop: Callable[[Drop], None]):  # fmt: skip
+        self.cfg = cfg
+        self.sampler = sampler
+        self.examples = examples
+        self.llm = llm
+        self.contamination = contamination
+        self.dedup = dedup
+        self._commit = commit
+        self._drop = drop
+        self.qa_prompt = qa_prompt(cfg.prompt)
+        self.solve_prompt = solve_prompt(cfg.consensus.prompt) if cfg.consensus.enabled else None
+        self.max_attempts = min(cfg.max_attempts, ATTEMPTS_PER_SLOT)
+        self._walks: dict[tuple[int, int], tuple[Any, Any]] = {}  # (block, attempt) -> (topics, kps)
+
+    def walk(self, slot: int, attempt: int) -> Composition:
+        """The composition of (slot, attempt); walks are computed a block of slots at a time."""
+        block, row = divmod(slot, WALK_BLOCK)
+        key = (block, attempt)
+        if key not in self._walks:
+            if len(self._walks) >= 64:
+                self._walks.pop(next(iter(self._walks)))  # oldest block first
+            slots = np.arange(block * WALK_BLOCK, (block + 1) * WALK_BLOCK, dtype=np.int64)
+            self._walks[key] = self.sampler.walk_arrays(self.cfg.seed, slots * ATTEMPTS_PER_SLOT + attempt)
+        topics, kps = self._walks[key]
+        index = walk_index(slot, attempt)
+        return next(self.sampler.to_records(self.cfg.seed, np.array([index]), topics[row : row + 1], kps[row : row + 1]))
+
+    async def fill(self, slots: list[int], next_attempt: dict[int, int], progress: Progress,
+                   on_commit: Callable[[], None] = lambda: None) -> None:  # fmt: skip
+        """Fill ``slots`` (in order; all earlier slots are already committed)."""
+        retries: list[tuple[int, int]] = []
+        ready: dict[int, Any] = {}
+        state = {"frontier": 0, "next_new": 0, "wake": asyncio.Event()}
+        window = 1000000000 if True else 0  # slots started ahead of the commit frontier
+
+        def wake() -> None:
+            state["wake"].set()
+            state["wake"] = asyncio.Event()
+
+        def settle(slot: int, attempt: int, outcome: QAPair | Drop) -> None:
+            if isinstance(outcome, Drop):
+                self._record_drop(outcome, progress)
+                if attempt + 1 < self.max_attempts:
+                    retries.append((slot, attempt + 1))
+                else:
+                    ready[slot] = _EXHAUSTED
+            else:
+                ready[slot] = outcome
+            advance()
+            wake()
+
+        def advance() -> None:
+            while state["frontier"] < len(slots) and slots[state["frontier"]] in ready:
+                slot = slots[state["frontier"]]
+                sample = ready.pop(slot)
+                if sample is _EXHAUSTED:
+                    progress.exhausted.append(slot)
+                else:
+                    duplicate = self.dedup.check(sample.id, sample.question)
+                    if duplicate is not None:
+                        attempt = sample.meta["attempt"]
+                        self._record_drop(Drop(slot, attempt, sample.index, duplicate[0], matched=duplicate[1]), progress)
+                        if attempt + 1 < self.max_attempts:
+                            retries.append((slot, attempt + 1))
+                            return  # the frontier waits for this slot's next attempt
+                        progress.exhausted.append(slot)
+                    else:
+                        self._commit(sample)
+                        progress.committed += 1
+                        progress.indices.append(sample.index)
+                        on_commit()
+                state["frontier"] += 1
+
+        async def next_job() -> tuple[int, int] | None:
+            while True:
+                if retries:
+                    return retries.pop(0)
+                if state["next_new"] < len(slots) and state["next_new"] < state["frontier"] + window:
+                    slot = slots[state["next_new"]]
+                    state["next_new"] += 1
+                    return slot, next_attempt.get(slot, 0)
+                if state["frontier"] >= len(slots):
+                    return None
+                await state["wake"].wait()
+
+        async def worker() -> None:
+            while (job := await next_job()) is not None:
+                slot, attempt = job
+                if attempt >= self.max_attempts:  # an earlier run already used up this slot
+                    ready[slot] = _EXHAUSTED
+                    advance()
+                    wake()
+                else:
+                    settle(slot, attempt, await self.attempt(slot, attempt))
+
+        workers = [asyncio.create_task(worker()) for _ in range(self.llm.concurrency)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+
+    def _record_drop(self, drop: Drop, progress: Progress) -> None:
+        self._drop(drop)
+        progress.dropped[drop.reason] += 1
+
+    async def attempt(self, slot: int, attempt: int) -> QAPair | Drop:
+        """One walk -> one LLM reply -> a candidate sample, or the reason it was dropped."""
+        cfg = self.cfg
+        index = walk_index(slot, attempt)
+        comp = self.walk(slot, attempt)
+        examples = self.examples.pick(comp.topics, comp.knowledge_points, cfg.examples, salt=index)
+        params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
+        request = qa_request(f"{slot}:{attempt}", comp, examples, self.qa_prompt, request_seed(cfg.seed, index), params)
+        result = await self.llm.complete(request)
+        if not result.ok:
+            return Drop(slot, attempt, index, f"llm_{result.error}", result.detail[:200])
+        question, solution, answer = (as_text(result.data[k]) for k in ("question", "solution", "answer"))
+        if reason := drop_reason(question, solution, answer, cfg.filters):
+            return Drop(slot, attempt, index, reason)
+        if self.contamination is not None and (item := self.contamination.match(question)) is not None:
+            return Drop(slot, attempt, index, "contaminated", matched=item)
+        meta: dict[str, Any] = {"slot": slot, "attempt": attempt, "seed": cfg.seed}
+        if self.solve_prompt is not None:
+            agreement = await self._agreement(index, question, answer)
+            if agreement is None:
+                return Drop(slot, attempt, index, "consensus_failed")
+            meta["agreement"] = round(agreement, 4)
+            if agreement < cfg.consensus.threshold:
+                return Drop(slot, attempt, index, "low_agreement", f"{agreement:.2f}")
+        return QAPair(
+            id=f"s{cfg.seed}-{slot}", index=index, topics=comp.topics, knowledge_points=comp.knowledge_points,
+            question=question, solution=solution, answer=answer, model=self.llm.model, prompt=self.qa_prompt.name,
+            meta=meta,
+        )  # fmt: skip
+
+    async def _agreement(self, index: int, question: str, answer: str) -> float | None:
+        """Share of k independent solutions whose final answer the grader finds equal to ``answer``."""
+        from mathscale.eval.equivalence import equivalent
+
+        consensus = self.cfg.consensus
+        params = {"temperature": consensus.temperature, "max_tokens": self.cfg.max_tokens}
+        assert self.solve_prompt is not None
+        requests = [
+            solve_request(f"{index}:solve{j}", question, self.solve_prompt, request_seed(self.cfg.seed, index, j + 1), params)
+            for j in range(consensus.k)
+        ]  # fmt: skip
+        results = await asyncio.gather(*(self.llm.complete(r) for r in requests))
+        answers = [as_text(r.data["answer"]) for r in results if r.ok]
+        if not answers:
+            return None
+        return sum(equivalent(a, answer) for a in answers) / len(answers)
+

@@ -1,0 +1,65 @@
+"""The LLM requests of generation: write a QA pair for a composition; solve it again (consensus)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mathscale.llm.client import Request
+from mathscale.prompts import Prompt, load_prompt
+from mathscale.records import Composition
+
+QA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "question": {"type": "string"},
+        "solution": {"type": "string"},
+        "answer": {"type": ["string", "number"]},
+    },
+    "required": ["question", "solution", "answer"],
+}
+
+SOLVE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"solution": {"type": "string"}, "answer": {"type": ["string", "number"]}},
+    "required": ["solution", "answer"],
+}
+
+
+def qa_prompt(name: str) -> Prompt:
+    return load_prompt(name, ("topics", "knowledge_points", "examples"))
+
+
+def solve_prompt(name: str) -> Prompt:
+    return load_prompt(name, ("question",))
+
+
+def format_examples(examples: list[str]) -> str:
+    if not examples:
+        return ""
+    lines = ["Example questions on these concepts (for style and level only):"]
+    lines += [f"{i}. {' '.join(q.split())}" for i, q in enumerate(examples, 1)]
+    return "\n".join(lines) + "\n\n"
+
+
+def qa_request(request_id: str, comp: Composition, examples: list[str], prompt: Prompt, seed: int,
+               params: dict[str, Any]) -> Request:  # fmt: skip
+    """Ask for a new question, its solution and its answer on the composition's concepts."""
+    messages = prompt.messages(
+        topics="; ".join(comp.topics),
+        knowledge_points="; ".join(comp.knowledge_points),
+        examples=format_examples(examples),
+    )
+    return Request(id=request_id, messages=messages, prompt=prompt.name, schema=QA_SCHEMA, seed=seed, params=params)
+
+
+def solve_request(request_id: str, question: str, prompt: Prompt, seed: int, params: dict[str, Any]) -> Request:
+    """An independent solution of ``question``, for consensus voting."""
+    messages = prompt.messages(question=question)
+    return Request(id=request_id, messages=messages, prompt=prompt.name, schema=SOLVE_SCHEMA, seed=seed, params=params)
+
+
+def as_text(value: Any) -> str:
+    """Models sometimes answer 42 instead of "42"; keep numbers as their plain text."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
