@@ -65,7 +65,8 @@ RESPONDERS = {"default": default_responder, "qa": qa_responder}
 
 class FakeServer:
     def __init__(self, *, faults: dict[str, float] | None = None, seed: int = 0, model: str = "fake-model",
-                 responder: Responder = default_responder, slow_s: float = 5.0, port: int = 0):  # fmt: skip
+                 responder: Responder = default_responder, slow_s: float = 5.0, latency_s: float = 0.0,
+                 port: int = 0):  # fmt: skip
         unknown = set(faults or {}) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
@@ -73,6 +74,7 @@ class FakeServer:
         self.model = model
         self.responder = responder
         self.slow_s = slow_s
+        self.latency_s = latency_s  # added to every chat reply, to mimic a real model
         self.port = port
         self.counts: Counter[str] = Counter()
         self._rng = random.Random(seed)
@@ -118,6 +120,8 @@ class FakeServer:
             return True
         fault = self._pick_fault()
         self.counts[fault] += 1
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         if fault == "429":
             _write(writer, 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": "0"})
         elif fault == "500":

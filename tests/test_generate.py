@@ -1,0 +1,221 @@
+"""``mathscale generate`` end to end against real sockets: faults, kills, shards, planted contamination."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mathscale.cli import main
+from mathscale.graph.build import build_graph, save_graph
+from mathscale.llm.fake_server import FakeServer, qa_responder
+from mathscale.records import Concepts
+
+BENCH_QUESTION = ("Mira packs 14 boxes with 23 lanterns in each box and then sells 97 lanterns at the "
+                  "harbor market. How many lanterns does she have left after the market closes?")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def graph_path(tmp_path_factory) -> Path:
+    rng = random.Random(0)
+    topics = [f"Topic {i}" for i in range(6)]
+    kps = [f"Skill {i}" for i in range(20)]
+    records = [
+        Concepts(id=str(i), question=f"Seed question number {i}: how many apples are left?",
+                 topics=rng.sample(topics, 2), knowledge_points=rng.sample(kps, 3), model="m", prompt="p")
+        for i in range(40)
+    ]  # fmt: skip
+    graph, _ = build_graph(records)
+    path = tmp_path_factory.mktemp("graph") / "graph.json"
+    save_graph(graph, path)
+    return path
+
+
+def run(args: list[str], server: FakeServer, tmp_path: Path, *extra: str) -> int:
+    return main(["generate", *args, f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={tmp_path}/cache.sqlite",
+                 "llm.backoff_s=0.01", "llm.timeout_s=1", "llm.progress=false", "dataset=false", *extra])  # fmt: skip
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_produces_n_filtered_samples_and_a_dataset(graph_path, tmp_path):
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=qa_responder) as server:
+        assert main(["generate", str(graph_path), "-n", "30", "--out", str(out), f"llm.base_urls=[{server.base_url}]",
+                     f"llm.cache_path={tmp_path}/c.sqlite", "llm.progress=false"]) == 0  # fmt: skip
+    samples = lines(out)
+    assert len(samples) == 30 and len({s["id"] for s in samples}) == 30
+    assert [s["meta"]["slot"] for s in samples] == list(range(30))
+    assert all(s["schema"] == "qa/1" and s["answer"] and s["topics"] and s["knowledge_points"] for s in samples)
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert report["produced"] == report["requested"] == 30 and report["llm"]["succeeded"] >= 30
+    assert 0 <= report["compositions"]["novelty"] <= 1
+
+    import datasets
+
+    data = datasets.load_from_disk(str(tmp_path / "s.dataset"))
+    assert len(data) == 30 and data[0]["question"] == samples[0]["question"]
+    assert "samples: 30 of 30" in (tmp_path / "s.dataset" / "README.md").read_text()
+
+
+def test_faults_on_30_percent_of_requests_are_all_accounted_for(graph_path, tmp_path):
+    out = tmp_path / "s.jsonl"
+    faults = {"429": 0.08, "500": 0.08, "slow": 0.02, "garbage": 0.06, "truncated": 0.06}
+    with FakeServer(responder=qa_responder, faults=faults, seed=3, slow_s=2) as server:
+        assert run([str(graph_path), "-n", "60", "--out", str(out)], server, tmp_path, "llm.max_retries=2") == 0
+        calls = sum(v for k, v in server.counts.items() if k != "models")
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    drops = lines(tmp_path / "s.drops.jsonl")
+    usage = report["llm"]
+    assert usage["api_calls"] == calls  # every request the server saw is counted
+    assert usage["requests"] == usage["succeeded"] + usage["failed"]
+    # every request ended as a sample or as a counted drop, and every slot is filled or given up
+    assert usage["requests"] == report["produced"] + report["dropped_total"]
+    assert report["dropped_total"] == len(drops)
+    assert report["produced"] + report["exhausted_slots"] == 60
+    assert report["produced"] == 60
+
+
+def test_choice_questions_and_bad_json_are_dropped_by_reason(graph_path, tmp_path):
+    def responder(req):
+        text = req["messages"][-1]["content"]
+        reply = json.loads(qa_responder(req))
+        roll = hashlib.sha256(text.encode()).digest()[0] % 4
+        if "not valid" in text:  # the repair request: still not usable
+            return "sorry"
+        if roll == 0:
+            reply["question"] = "Which of the following totals is largest: " + reply["question"]
+        elif roll == 1:
+            return "no json at all"
+        return json.dumps(reply)
+
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "20", "--out", str(out)], server, tmp_path, "llm.json_repair=false") == 0
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert report["dropped"].get("choice_question", 0) > 0 and report["dropped"].get("llm_parse", 0) > 0
+    assert all("which of the following" not in s["question"].lower() for s in lines(out))
+
+
+def test_decontamination_catches_a_planted_benchmark_question(graph_path, tmp_path):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"data_topic": "gsm8k", "data_source": "gsm8k", "question_number": 7,
+                                 "question": BENCH_QUESTION, "answer": "225"}) + "\n")  # fmt: skip
+
+    def responder(req):
+        reply = json.loads(qa_responder(req))
+        if reply["answer"].endswith("3"):  # about one reply in ten copies the benchmark
+            reply["question"] = "Here is a problem. " + BENCH_QUESTION
+        return json.dumps(reply)
+
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "40", "--out", str(out)], server, tmp_path,
+                   f"decontamination.benchmarks=[{bench}]") == 0  # fmt: skip
+    drops = [d for d in lines(tmp_path / "s.drops.jsonl") if d["reason"] == "contaminated"]
+    assert drops and all(d["matched"] == "gsm8k:7" for d in drops)
+    assert all(BENCH_QUESTION not in s["question"] for s in lines(out))
+    assert len(lines(out)) == 40
+
+
+def test_shards_union_equals_one_run_and_prefixes_nest(graph_path, tmp_path):
+    with FakeServer(responder=qa_responder) as server:
+        run([str(graph_path), "-n", "24", "--out", str(tmp_path / "all.jsonl")], server, tmp_path)
+        for i in range(3):
+            run([str(graph_path), "-n", "24", "--shard", f"{i}/3", "--out", str(tmp_path / f"part{i}.jsonl")], server, tmp_path)
+        run([str(graph_path), "-n", "10", "--out", str(tmp_path / "ten.jsonl")], server, tmp_path)
+    whole = lines(tmp_path / "all.jsonl")
+    union = [s for i in range(3) for s in lines(tmp_path / f"part{i}.jsonl")]
+    assert union == whole
+    assert lines(tmp_path / "ten.jsonl") == whole[:10]
+
+
+def test_sigkill_and_resume_gives_exactly_n_and_the_same_content(graph_path, tmp_path):
+    n = 40
+    out = tmp_path / "killed.jsonl"
+    with FakeServer(responder=qa_responder, latency_s=0.05, faults={"429": 0.1}) as server:
+        cmd = [sys.executable, "-m", "mathscale.cli", "generate", str(graph_path), "-n", str(n), "--out", str(out),
+               f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={tmp_path}/c1.sqlite", "llm.concurrency=4",
+               "llm.backoff_s=0.01", "llm.progress=false", "dataset=false"]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 10):
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        partial = out.read_text().count("\n")
+        assert 10 <= partial < n, "the kill should land mid-run"
+        assert subprocess.run(cmd, capture_output=True).returncode == 0
+        # The same command, never interrupted, with a fresh cache and output.
+        clean = tmp_path / "clean.jsonl"
+        cmd_clean = [c.replace("killed.jsonl", "clean.jsonl").replace("c1.sqlite", "c2.sqlite") for c in cmd]
+        assert subprocess.run(cmd_clean, capture_output=True).returncode == 0
+    resumed = lines(out)
+    assert len(resumed) == n and len({s["id"] for s in resumed}) == n
+    assert resumed == lines(clean)
+
+
+def test_consensus_keeps_agreeing_answers_and_stores_agreement(graph_path, tmp_path):
+    def responder(req):
+        text = req["messages"][-1]["content"]
+        if text.startswith("Solve this problem"):
+            a, b = map(int, re.findall(r"files (\d+) cards .* then (\d+) more", text)[0])
+            wrong = hashlib.sha256(text.encode()).digest()[0] % 5 == 0  # some questions get a wrong key
+            return json.dumps({"solution": "adding", "answer": str(a + b + (1 if wrong else 0))})
+        return qa_responder(req)
+
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "15", "--out", str(out)], server, tmp_path,
+                   "consensus.enabled=true", "consensus.k=3") == 0  # fmt: skip
+    samples = lines(out)
+    assert len(samples) == 15 and all(s["meta"]["agreement"] == 1.0 for s in samples)
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert report["dropped"]["low_agreement"] > 0  # the wrong keys were caught
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-n", "0"], "the number of samples must be positive"),
+        (["-n", "5", "--shard", "3/2"], "--shard '3/2': expected i/k"),
+        (["-n", "5", "--out-missing"], "does not exist; create it first"),
+        (["-n", "5", "--not-a-graph"], "not a mathscale concept graph"),
+        (["-n", "5", "max_attempts=99"], "max_attempts=99: must be between 1 and 16"),
+    ],
+)
+def test_bad_input_fails_before_any_request(graph_path, tmp_path, capsys, args, message):
+    graph, out = str(graph_path), str(tmp_path / "s.jsonl")
+    if "--out-missing" in args:
+        args, out = args[:-1], str(tmp_path / "missing" / "s.jsonl")
+    if "--not-a-graph" in args:
+        args, graph = args[:-1], str(tmp_path / "other.json")
+        Path(graph).write_text(json.dumps({"directed": False, "graph": {}, "nodes": [], "edges": []}))
+    with FakeServer(responder=qa_responder) as server:
+        assert run([graph, *args, "--out", out], server, tmp_path) == 2
+        assert server.counts.get("ok", 0) == 0
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_real_generation_with_the_embedded_model(graph_path, tmp_path):
+    out = tmp_path / "s.jsonl"
+    assert main(["generate", str(graph_path), "-n", "2", "--out", str(out), f"llm.cache_path={tmp_path}/c.sqlite",
+                 "llm.progress=false", "max_tokens=400", "dataset=false"]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert report["llm"]["model"] == "qwen2.5-coder-0.5b" and report["llm"]["api_calls"] >= 2
+    samples = lines(out)
+    assert report["produced"] == len(samples) and report["produced"] + report["exhausted_slots"] == 2
+    for s in samples:
+        assert len(s["question"]) >= 20 and s["answer"].strip()
