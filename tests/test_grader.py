@@ -93,6 +93,8 @@ SYMBOLIC = [
     (r"\boxed{x^2 + 1}", "(x-1)(x+1)", False),
     (r"\boxed{2x - y = 3}", "y = 2x - 3", True),
     (r"\boxed{2x - y = 4}", "y = 2x - 3", False),
+    (r"\boxed{w_6 = 1}", "w_0 = 1", False),  # both are equations: names count
+    (r"\boxed{y = 1 + 2x}", "y=2x+1", True),
 ]
 
 STRUCTURES = [

@@ -143,8 +143,10 @@ def atoms_equivalent(a: str, b: str, a_pct: bool = False, b_pct: bool = False, s
         return True
     if _RELATION.search(a) or _RELATION.search(b):
         return compact(_unify_relations(a)) == compact(_unify_relations(b))
-    if "=" in a and "=" in b and _equations_equivalent(a, b, symbolic):
-        return True
+    if "=" in a and "=" in b:  # two equations: "w_6 = 1" is not "w_0 = 1"
+        verdict = _equations_equivalent(a, b, symbolic)
+        if verdict is not None:
+            return verdict
     a, b = drop_name_prefix(a), drop_name_prefix(b)
     if compact(a) == compact(b):
         return True
@@ -162,13 +164,14 @@ def _unify_relations(text: str) -> str:
     return re.sub(r"\\neq?(?![a-zA-Z])", "≠", text)
 
 
-def _equations_equivalent(a: str, b: str, symbolic: SymbolicCheck | None) -> bool:
+def _equations_equivalent(a: str, b: str, symbolic: SymbolicCheck | None) -> bool | None:
+    """Same equation up to moving terms across and multiplying by -1; None if not parsable."""
     if a.count("=") != 1 or b.count("=") != 1:
-        return False
+        return None
     (al, ar), (bl, br) = a.split("="), b.split("=")
     trees = [parse_latex(s) for s in (al, ar, bl, br)]
     if any(t is None for t in trees):
-        return False
+        return None
     tal, tar, tbl, tbr = trees
     diff_a = ("add", tal, ("neg", tar))
     diff_b = ("add", tbl, ("neg", tbr))
