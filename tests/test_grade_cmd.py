@@ -47,6 +47,14 @@ def test_grade_writes_correct_and_prints_accuracy(tmp_path, run, capsys):
     assert "accuracy 75.00% (3/4)" in printed and "items/s" in printed
 
 
+def test_grade_reads_eval_predictions(tmp_path, run):
+    row = {"schema": "prediction/1", "id": "x", "data_topic": "gsm8k", "question": "q", "reference": "4",
+           "completion": "The answer is 4.", "extracted": "4", "correct": False}  # fmt: skip
+    src = _write(tmp_path / "gsm8k.jsonl", [row])
+    assert run(["grade", str(src)]) == 0
+    assert json.loads(src.read_text())["correct"] is True
+
+
 def test_grade_mwpbench_mode_in_place(tmp_path, run, capsys):
     src = _write(tmp_path / "preds.jsonl", LINES)
     assert run(["grade", str(src), "--mode", "mwpbench"]) == 0

@@ -1,6 +1,7 @@
 """``mathscale grade FILE``: grade a JSONL of completions, write each line back with ``correct``.
 
-Each line needs ``completion`` and ``answer`` (the reference); multiple-choice lines may
+Each line needs ``completion`` and ``answer`` (the reference; ``reference`` is read too, so
+eval's ``predictions/`` files can be regraded); multiple-choice lines may
 carry ``options`` (or the options are read from ``question``). Lines keep every field they
 had; ``correct`` is added (or replaced). The output is written whole, through a temporary
 file, to ``--out`` or over ``FILE``.
@@ -33,10 +34,11 @@ def item_from_line(obj: Any, where: str) -> GradeItem:
     """The GradeItem of one JSONL line; a missing or non-text field raises DataError."""
     if not isinstance(obj, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-    for key in ("completion", "answer"):
-        if key not in obj:
-            raise DataError(f"{where}: no {key!r} field (grade needs 'completion' and 'answer' on every line)")
-    completion, answer = obj["completion"], obj["answer"]
+    if "completion" not in obj:
+        raise DataError(f"{where}: no 'completion' field (grade needs 'completion' and 'answer' on every line)")
+    if "answer" not in obj and "reference" not in obj:  # 'reference': eval's predictions/ files
+        raise DataError(f"{where}: no 'answer' field (grade needs 'completion' and 'answer' on every line)")
+    completion, answer = obj["completion"], obj.get("answer", obj.get("reference"))
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
         answer = str(answer)
     if not isinstance(completion, str):
