@@ -32,6 +32,11 @@ EXTRACTION = [
     ("The answer is 18.", "18", True),
     ("Therefore, the final answer is: $\\frac{1}{2}$. I hope it is correct.", "0.5", True),
     ("She makes 9 * 2 = $18 every day.", "18", True),
+    ("The final answer is **42**.", "42", True),
+    ("**Final Answer:** $\\frac{1}{2}$", "0.5", True),
+    ("The answer is: $\\boxed{5}$", "5", True),
+    ("The correct answer is: (B) 10", "B", True),
+    ("Answer: C", "C", True),
     ("no numbers here", "5", False),
     ("", "5", False),
 ]

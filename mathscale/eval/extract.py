@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*")
-_ANSWER_IS = re.compile(r"(?:final answer|the answer|answer)\s*(?:is|:)\s*(?:equal to\s*)?:?", re.I)
+_ANSWER_IS = re.compile(r"(?:final answer|the answer|answer)\s*(?:\*\*)?\s*(?:is|:)\s*(?:\*\*)?\s*(?:equal to\s*)?:?", re.I)
 _HASHES = re.compile(r"####\s*")
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|[-+]?\.\d+")
 
@@ -61,7 +61,7 @@ def answer_after_phrase(text: str) -> str | None:
     rest = text[matches[-1].end() :].strip()
     line = rest.split("\n", 1)[0].strip()
     line = re.split(r"\.\s+(?=[A-Z])|\.$", line, maxsplit=1)[0]  # end of the sentence
-    line = line.strip().rstrip(".").strip()
+    line = line.strip().rstrip(".").strip().strip("*").strip().rstrip(".")  # markdown **bold**
     return line or None
 
 
