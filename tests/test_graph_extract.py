@@ -55,9 +55,11 @@ def test_prompt_is_versioned_and_fills_the_question():
     template = load_prompt("extract_concepts.v1")
     request = extract_request(Seed(id="q1", question="  What is {x} + 2?  "), template, {"temperature": 0.0})
     assert request.prompt == "extract_concepts.v1" and request.schema == SCHEMA and request.id == "q1"
-    assert request.messages[0]["role"] == "system"
-    assert "Question: What is {x} + 2?" in request.messages[1]["content"]
-    assert "{question}" not in request.messages[1]["content"]
+    roles = [m["role"] for m in request.messages]
+    assert roles[0] == "system" and roles[-1] == "user" and roles[1:-1] == ["user", "assistant"] * len(template.examples)
+    for _, answer in template.examples:  # the worked examples obey the schema they teach
+        concepts_from_reply(answer)
+    assert "Question: What is {x} + 2?\n" in request.messages[-1]["content"]
 
 
 def test_unknown_prompt():

@@ -24,7 +24,8 @@ class OutThenOverrides(argparse.Action):
 
 
 def _out(parser: argparse.ArgumentParser, metavar: str, help: str) -> None:
-    parser.add_argument("--out", required=True, metavar=metavar, nargs="+", action=OutThenOverrides, help=help)
+    parser.add_argument("--out", required=True, metavar=(metavar, "key=value"), nargs="+", action=OutThenOverrides,
+                        help=help)  # fmt: skip
 
 
 def add_commands(add) -> None:

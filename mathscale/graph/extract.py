@@ -1,8 +1,8 @@
 """Extraction: an LLM acting as a math teacher names 1–2 topics and 1–5 knowledge points.
 
 The prompt is a versioned template file (``mathscale/prompts/extract_concepts.v1.txt``:
-system text, a ``---`` line, user text with ``{question}``); its name goes into every
-record and into the LLM cache key. Every seed ends as a :class:`~mathscale.records.Concepts`
+system text, worked examples as user/assistant turns, the user turn with ``{question}``,
+separated by ``---`` lines); its name goes into every record and into the LLM cache key. Every seed ends as a :class:`~mathscale.records.Concepts`
 record or a :class:`Failure` with a reason — nothing is dropped silently.
 
 >>> template = load_prompt("extract_concepts.v1")
@@ -39,9 +39,19 @@ SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Template:
+    """A prompt file: system text, then example turns (user, assistant, …), then the user
+    turn with ``{question}``; the parts are separated by lines holding only ``---``."""
+
     name: str  # e.g. "extract_concepts.v1"
     system: str
+    examples: tuple[tuple[str, str], ...]  # (user, assistant) pairs shown before the question
     user: str  # contains "{question}"
+
+    def messages(self, question: str) -> list[dict[str, str]]:
+        turns = [{"role": "system", "content": self.system}]
+        for asked, answered in self.examples:
+            turns += [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
+        return [*turns, {"role": "user", "content": self.user.replace("{question}", question)}]
 
 
 @dataclass(frozen=True)
@@ -64,10 +74,14 @@ def load_prompt(name: str) -> Template:
         text = resource.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MathscaleError(f"prompt {name!r}: no file mathscale/prompts/{name}.txt") from None
-    system, sep, user = text.partition("\n---\n")
-    if not sep or "{question}" not in user:
-        raise MathscaleError(f"prompt {name!r}: expected system text, a '---' line, then user text with {{question}}")
-    return Template(name, system.strip(), user.strip())
+    parts = [part.strip() for part in text.split("\n---\n")]
+    if len(parts) < 2 or len(parts) % 2 or "{question}" not in parts[-1]:
+        raise MathscaleError(
+            f"prompt {name!r}: expected system text, example user/assistant turns and a last user turn "
+            "with {question}, separated by '---' lines"
+        )
+    examples = tuple(zip(parts[1:-1:2], parts[2:-1:2]))
+    return Template(name, parts[0], examples, parts[-1])
 
 
 def extract_request(seed: Seed, template: Template, params: dict[str, Any] | None = None) -> Request:
@@ -77,10 +91,7 @@ def extract_request(seed: Seed, template: Template, params: dict[str, Any] | Non
         schema=SCHEMA,
         seed=0,
         params=dict(params or {}),
-        messages=[
-            {"role": "system", "content": template.system},
-            {"role": "user", "content": template.user.replace("{question}", seed.question.strip())},
-        ],
+        messages=template.messages(seed.question.strip()),
     )
 
 
