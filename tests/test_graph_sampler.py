@@ -169,3 +169,14 @@ def test_novelty_counts_seed_sets():
     topics, kps = sampler.walk_arrays(0, np.arange(10))
     assert walk_report(sampler, topics, kps, 10, seed_sets=[(["TA"], ["k"])])["novelty"] == 0.0
     assert walk_report(sampler, topics, kps, 10, seed_sets=[(["TA"], ["j"])])["novelty"] == 1.0
+
+
+def test_walks_do_not_depend_on_record_or_file_order(graph, tmp_path):
+    from mathscale.graph.build import load_graph, save_graph
+
+    records = [concepts(i, t, k) for i, (t, k) in enumerate(graph.graph["seed_sets"])]
+    shuffled, _ = build_graph(records[::-1])
+    path = tmp_path / "g.graphml"
+    save_graph(shuffled, path)
+    expected = list(Sampler.from_graph(graph).compositions(1, range(300)))
+    assert list(Sampler.from_graph(load_graph(path)).compositions(1, range(300))) == expected
