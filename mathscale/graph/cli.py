@@ -58,5 +58,7 @@ def add_commands(add) -> None:
     sample.add_argument("--seed", type=int, metavar="S", help="random seed (sets seed)")
     _out(sample, "FILE", "compositions, JSON lines; beside it: .report.json")
     sample.add_argument("--shard", metavar="i/k", help="only shard i of k (0-based): a contiguous share of the walks")
-    sample.add_argument("--unique", action="store_true", default=None, help="drop repeated compositions (sets unique)")
+    sample.add_argument("--unique", action="store_true", default=None,
+                        help="drop a walk whose topic and knowledge-point sets equal an earlier walk's in this output "
+                             "(sets unique); shard outputs, de-duplicated again, equal the whole run's")  # fmt: skip
     add_config_args(sample, "configs/graph_sample.yaml")

@@ -155,7 +155,8 @@ def check_seeds(items: Iterable[tuple[str, Any]], skip: set[str] = frozenset()) 
 
 def extract_concepts(seeds: Iterable[Seed], llm: LLMClient, template: Template,
                      params: dict[str, Any] | None = None, total: int | None = None) -> Iterator[Concepts | Failure]:  # fmt: skip
-    """One Concepts record or Failure per seed, in completion order."""
+    """One Concepts record or Failure per seed, in completion order (seed ids must be unique:
+    :func:`check_seeds` makes them so)."""
     by_id: dict[str, Seed] = {}
 
     def requests() -> Iterator[Request]:
