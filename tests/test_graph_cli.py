@@ -91,6 +91,10 @@ def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
         assert report["already_done"] == 3 and report["extracted"] == 0 and report["usage"]["requests"] == 1
         assert sum(server.counts.values()) > first_calls
         assert len(out.read_text().splitlines()) == 3
+    old = write_jsonl(tmp_path / "old.jsonl", [{"id": "x", "prompt": "extract_concepts.v0"}])
+    args[args.index(str(out))] = str(old)
+    assert cli.main(args) == 2  # no mixing of prompt versions in one file
+    assert f"{old}:1: this file holds records made with prompt 'extract_concepts.v0'" in capsys.readouterr().err
 
 
 def test_extract_limit_and_bad_inputs(tmp_path, capsys):

@@ -41,6 +41,8 @@ def extract_main(args: argparse.Namespace) -> int:
     failures_path, report_path = side_file(out, ".failures.jsonl"), side_file(out, ".report.json")
     template = load_prompt(cfg.prompt)
     done = done_ids(out)
+    if done:
+        _check_same_prompt(out, template.name)
     lines = read_jsonl(args.seeds)
     items = list(itertools.islice(lines, cfg.limit) if cfg.limit > 0 else lines)
     if not items:
@@ -79,6 +81,15 @@ def extract_main(args: argparse.Namespace) -> int:
     print(f"{written} concept records written to {out} ({already} already there); "
           f"{sum(reasons.values())} failed ({failed}), listed in {failures_path}; {seconds:.1f} s")  # fmt: skip
     return 0
+
+
+def _check_same_prompt(out: Path, prompt: str) -> None:
+    """Resuming must not mix records of two prompt versions in one file."""
+    for where, obj in read_jsonl(out):
+        if isinstance(obj, dict) and obj.get("prompt") not in (None, prompt):
+            raise MathscaleError(f"{where}: this file holds records made with prompt {obj.get('prompt')!r}, "
+                                 f"not {prompt!r}; give another --out to start afresh")  # fmt: skip
+        return
 
 
 def build_main(args: argparse.Namespace) -> int:
