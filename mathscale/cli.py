@@ -37,8 +37,6 @@ PENDING: dict[str, tuple[int, str]] = {
     "graph stats": (3, "print graph statistics"),
     "graph plot": (3, "draw the topic subgraph"),
     "graph sample": (3, "sample concept compositions by random walk"),
-    "eval": (5, "evaluate a model on MWPBench"),
-    "grade": (5, "grade a JSONL of completions"),
     "train": (6, "fine-tune with DeepSpeed ZeRO-2/3 and LoRA"),
     "run": (7, "the whole pipeline from one config"),
     "scale": (7, "scaling curve over data sizes"),
@@ -47,7 +45,7 @@ PENDING: dict[str, tuple[int, str]] = {
 
 # Modules with ``add_commands(add)``: each declares its stage's commands. They must stay
 # light to import (argparse only); handlers are "module:function" strings loaded on use.
-STAGE_CLIS = ["mathscale.llm.cli", "mathscale.generate.cli"]
+STAGE_CLIS = ["mathscale.llm.cli", "mathscale.generate.cli", "mathscale.eval.cli"]
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,13 +84,27 @@ def test_nested_price_table_override():
 
 
 # Each shipped YAML spells out its command's defaults; this keeps the two from drifting.
-SHIPPED = {"ping.yaml": PingConfig}
+SHIPPED = {
+    "ping.yaml": "mathscale.llm.ping:PingConfig",
+    "graph_extract.yaml": "mathscale.graph.config:ExtractConfig",
+    "graph_build.yaml": "mathscale.graph.config:BuildConfig",
+    "graph_sample.yaml": "mathscale.graph.config:SampleConfig",
+    "generate.yaml": "mathscale.generate.config:GenerateConfig",
+    "grade.yaml": "mathscale.eval.grade_cmd:GradeConfig",
+    "eval.yaml": "mathscale.eval.eval_cmd:EvalConfig",
+    "train.yaml": "mathscale.train.config:TrainConfig",
+}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_configs_equal_defaults(name):
-    cls = SHIPPED[name]
+    module, _, attr = SHIPPED[name].partition(":")
+    cls = getattr(importlib.import_module(module), attr)
     assert load_config(cls, REPO / "configs" / name) == cls()
+
+
+def test_every_shipped_yaml_is_checked():
+    assert {p.name for p in (REPO / "configs").glob("*.yaml")} == set(SHIPPED)
 
 
 def test_dump_round_trips(tmp_path):
