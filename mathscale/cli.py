@@ -32,11 +32,6 @@ try:  mathscale ping     (one real completion from the configured LLM or the emb
 
 # command -> (issue that builds it, one-line help); removed from here when its issue lands.
 PENDING: dict[str, tuple[int, str]] = {
-    "graph extract": (3, "extract topics and knowledge points from seed questions"),
-    "graph build": (3, "build the weighted concept graph"),
-    "graph stats": (3, "print graph statistics"),
-    "graph plot": (3, "draw the topic subgraph"),
-    "graph sample": (3, "sample concept compositions by random walk"),
     "train": (6, "fine-tune with DeepSpeed ZeRO-2/3 and LoRA"),
     "run": (7, "the whole pipeline from one config"),
     "scale": (7, "scaling curve over data sizes"),
@@ -45,7 +40,7 @@ PENDING: dict[str, tuple[int, str]] = {
 
 # Modules with ``add_commands(add)``: each declares its stage's commands. They must stay
 # light to import (argparse only); handlers are "module:function" strings loaded on use.
-STAGE_CLIS = ["mathscale.llm.cli", "mathscale.generate.cli", "mathscale.eval.cli"]
+STAGE_CLIS = ["mathscale.llm.cli", "mathscale.graph.cli", "mathscale.generate.cli", "mathscale.eval.cli"]
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
@@ -84,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _load(target: str) -> Callable[[argparse.Namespace], int | None]:
     module, _, function = target.partition(":")
     return getattr(importlib.import_module(module), function)
@@ -92,6 +91,7 @@ def _load(target: str) -> Callable[[argparse.Namespace], int | None]:
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `mathscale ... | head` ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` unwinds like Ctrl-C: servers stop, files close
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # argparse hands trailing positionals over in one go, so `key=value` words after an

@@ -219,3 +219,23 @@ def test_real_generation_with_the_embedded_model(graph_path, tmp_path):
     assert report["produced"] == len(samples) and report["produced"] + report["exhausted_slots"] == 2
     for s in samples:
         assert len(s["question"]) >= 20 and s["answer"].strip()
+
+
+def test_examples_share_the_most_concepts_and_reach_the_prompt(graph_path, tmp_path):
+    from mathscale.generate.examples import ExampleIndex
+
+    index = ExampleIndex([[["Algebra"], ["Factoring", "Roots"]], [["Algebra"], ["Roots"]], [["Geometry"], ["Area"]]],
+                         ["q-factor-roots", "q-roots", "q-area"])  # fmt: skip
+    assert index.pick(["Algebra"], ["Factoring", "Roots"], 2, salt=0) == ["q-factor-roots", "q-roots"]
+    assert index.pick(["Geometry"], [], 5, salt=0) == ["q-area"]
+    assert index.pick(["Calculus"], ["Limits"], 2, salt=0) == []
+
+    prompts = []
+
+    def responder(req):
+        prompts.append(req["messages"][-1]["content"])
+        return qa_responder(req)
+
+    with FakeServer(responder=responder) as server:
+        run([str(graph_path), "-n", "3", "--out", str(tmp_path / "s.jsonl")], server, tmp_path)
+    assert all("Example questions on these concepts" in p and "Seed question number" in p for p in prompts)

@@ -104,6 +104,7 @@ def test_save_load_round_trip(tmp_path, suffix):
     assert sorted(back.nodes(data=True)) == sorted(g.nodes(data=True))
     assert sorted(back.edges(data=True)) == sorted(g.edges(data=True))
     assert back.graph["seed_sets"] == g.graph["seed_sets"]
+    assert back.graph["seed_questions"] == g.graph["seed_questions"]
 
 
 def test_wrong_kind_of_graph_file(tmp_path):

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from mathscale.cli_common import parse_shard
 from mathscale.config import config_to_dict, load_config
 from mathscale.errors import DataError, MathscaleError
 from mathscale.generate.config import GenerateConfig
@@ -108,7 +109,6 @@ def main(args: argparse.Namespace) -> int:
     from mathscale.generate.examples import ExampleIndex
     from mathscale.generate.pipeline import SlotFiller
     from mathscale.graph.build import load_graph
-    from mathscale.graph.commands import parse_shard
     from mathscale.graph.sampler import Sampler
     from mathscale.llm.client import open_client
 

@@ -4,7 +4,8 @@ Nodes are ``"topic:<name>"`` and ``"kp:<name>"`` (a name may be both a topic and
 knowledge point) with attributes ``kind``, ``name`` and ``count`` (records naming it).
 Edges topic-topic, topic-kp and kp-kp carry ``kind`` and ``weight`` = the number of
 records naming both ends. The graph attribute ``mathscale`` = ``"graph/1"`` marks the
-file; ``seed_sets`` keeps each record's (topics, knowledge points) for novelty.
+file; ``seed_sets`` keeps each record's (topics, knowledge points) for novelty, and
+``seed_questions`` its question, which generation shows as few-shot examples.
 
 >>> g, skipped = build_graph([Concepts("q1", "?", ["Algebra"], ["Factoring", "Roots"], "m", "p")])
 >>> g.edges["kp:Factoring", "kp:Roots"]["weight"]
@@ -27,6 +28,7 @@ from mathscale.records import Concepts
 
 GRAPH_SCHEMA = "graph/1"
 EDGE_KINDS = ("topic-topic", "topic-kp", "kp-kp")
+_LIST_ATTRS = ("seed_sets", "seed_questions")
 
 
 def node_id(kind: str, name: str) -> str:
@@ -41,6 +43,7 @@ def build_graph(records: Iterable[Concepts]) -> tuple[Any, Counter[str]]:
     nodes: Counter[str] = Counter()
     edges: Counter[tuple[str, str]] = Counter()
     seed_sets: list[list[list[str]]] = []
+    seed_questions: list[str] = []
     skipped: Counter[str] = Counter()
     seen: set[str] = set()
     for record in records:
@@ -59,7 +62,8 @@ def build_graph(records: Iterable[Concepts]) -> tuple[Any, Counter[str]]:
         edges.update(_pair(a, b) for a, b in combinations(kps, 2))
         edges.update((t, k) for t in topics for k in kps)
         seed_sets.append([list(dict.fromkeys(record.topics)), list(dict.fromkeys(record.knowledge_points))])
-    graph = nx.Graph(mathscale=GRAPH_SCHEMA, records=len(seed_sets), seed_sets=seed_sets)
+        seed_questions.append(record.question)
+    graph = nx.Graph(mathscale=GRAPH_SCHEMA, records=len(seed_sets), seed_sets=seed_sets, seed_questions=seed_questions)
     graph.add_nodes_from(
         (n, {"kind": n.partition(":")[0], "name": n.partition(":")[2], "count": c}) for n, c in sorted(nodes.items())
     )
@@ -83,7 +87,8 @@ def save_graph(graph: Any, path: str | os.PathLike[str]) -> None:
     path = Path(path)
     if path.suffix.lower() == ".graphml":
         copy = graph.copy()
-        copy.graph["seed_sets"] = json.dumps(graph.graph.get("seed_sets", []), ensure_ascii=False)
+        for key in _LIST_ATTRS:  # GraphML holds only scalars
+            copy.graph[key] = json.dumps(graph.graph.get(key, []), ensure_ascii=False)
         with atomic_open(path, "wb") as handle:
             nx.write_graphml(copy, handle)
         return
@@ -105,8 +110,9 @@ def load_graph(path: str | os.PathLike[str]) -> Any:
             graph = nx.read_graphml(path)
         except Exception as exc:  # networkx raises many kinds on malformed XML
             raise DataError(f"{path}: not a readable GraphML file ({type(exc).__name__}: {exc})"[:300]) from None
-        if isinstance(graph.graph.get("seed_sets"), str):
-            graph.graph["seed_sets"] = json.loads(graph.graph["seed_sets"])
+        for key in _LIST_ATTRS:
+            if isinstance(graph.graph.get(key), str):
+                graph.graph[key] = json.loads(graph.graph[key])
     else:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -9,23 +9,8 @@ from mathscale.cli_common import add_config_args
 HANDLERS = "mathscale.graph.commands"
 
 
-class OutThenOverrides(argparse.Action):
-    """``--out FILE [key=value ...]``: argparse cannot hand ``key=value`` words that follow an
-    option to the trailing ``overrides`` positional once the input positional is taken, so
-    ``graph build C.jsonl --out G.json fold=false`` would fail; this option takes them."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        out, *rest = values
-        for word in rest:
-            if "=" not in word:
-                parser.error(f"unexpected {word!r} after {option_string} {out}: give inputs before the options")
-        setattr(namespace, self.dest, out)
-        namespace.overrides = [*(getattr(namespace, "overrides", None) or []), *rest]
-
-
 def _out(parser: argparse.ArgumentParser, metavar: str, help: str) -> None:
-    parser.add_argument("--out", required=True, metavar=(metavar, "key=value"), nargs="+", action=OutThenOverrides,
-                        help=help)  # fmt: skip
+    parser.add_argument("--out", required=True, metavar=metavar, help=help)
 
 
 def add_commands(add) -> None:

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from mathscale.cli_common import parse_shard
 from mathscale.config import load_config
 from mathscale.errors import DataError, MathscaleError
 from mathscale.io import JsonlWriter, atomic_open, atomic_write_json, check_output_path, done_ids, read_jsonl, read_records
@@ -135,20 +136,6 @@ def plot_main(args: argparse.Namespace) -> int:
     plot_graph(load_graph(args.graph), out, top=args.top)
     print(f"wrote {out}")
     return 0
-
-
-def parse_shard(text: str | None) -> tuple[int, int]:
-    """``"i/k"`` -> (i, k) with 0 <= i < k; None -> (0, 1)."""
-    if text is None:
-        return 0, 1
-    i, sep, k = text.partition("/")
-    try:
-        shard, count = int(i), int(k)
-    except ValueError:
-        shard, count = -1, 0
-    if not sep or not 0 <= shard < count:
-        raise MathscaleError(f"--shard {text!r}: expected i/k with 0 <= i < k, e.g. 0/4")
-    return shard, count
 
 
 def sample_main(args: argparse.Namespace) -> int:
