@@ -1,0 +1,1 @@
+"""Stage 4: fine-tune a model on the synthesised QA pairs (DeepSpeed ZeRO-2/3, LoRA, packing)."""
