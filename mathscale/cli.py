@@ -30,17 +30,16 @@ the pipeline, in order:
 try:  mathscale ping     (one real completion from the configured LLM or the embedded model)
 """
 
-# command -> (issue that builds it, one-line help); removed from here when its issue lands.
-PENDING: dict[str, tuple[int, str]] = {
-    "train": (6, "fine-tune with DeepSpeed ZeRO-2/3 and LoRA"),
-    "run": (7, "the whole pipeline from one config"),
-    "scale": (7, "scaling curve over data sizes"),
-    "plot": (7, "overlay scaling results"),
-}
-
 # Modules with ``add_commands(add)``: each declares its stage's commands. They must stay
 # light to import (argparse only); handlers are "module:function" strings loaded on use.
-STAGE_CLIS = ["mathscale.llm.cli", "mathscale.graph.cli", "mathscale.generate.cli", "mathscale.eval.cli"]
+STAGE_CLIS = [
+    "mathscale.llm.cli",
+    "mathscale.graph.cli",
+    "mathscale.generate.cli",
+    "mathscale.eval.cli",
+    "mathscale.train.cli",
+    "mathscale.run.cli",
+]
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
@@ -72,10 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in STAGE_CLIS:
         importlib.import_module(module).add_commands(add)
-    for name, (issue, help) in PENDING.items():
-        pending = add(name, f"{help}  [not built yet: issue {issue}]")
-        pending.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        pending.set_defaults(pending=name)
     return parser
 
 
@@ -107,10 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if getattr(args, "pending", None):
-        issue, _ = PENDING[args.pending]
-        print(f"mathscale {args.pending}: not built yet (tracked in issue {issue}); nothing was done.", file=sys.stderr)
-        return 3
     try:
         return _load(args.handler)(args) or 0
     except MathscaleError as exc:

@@ -1,0 +1,125 @@
+"""``mathscale run CONFIG``: extract -> build -> generate -> train -> eval in one run folder."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Any
+
+from mathscale.config import load_config
+from mathscale.errors import MathscaleError
+from mathscale.llm.config import LLMConfig
+from mathscale.run.config import RunConfig
+from mathscale.run.stages import Manifest, Stage, invoke_cli, run_stages
+
+# Fields the run sets itself, to connect the stages; a config that sets them is an error.
+OWNED = {"train": ("data", "model", "out", "resume"), "eval": ("model", "benchmarks", "out")}
+
+
+def packaged(name: str) -> Path:
+    return Path(str(importlib.resources.files("mathscale").joinpath("data", name)))
+
+
+def check_owned(cfg: RunConfig, source: str) -> None:
+    for section, names in OWNED.items():
+        default = type(getattr(cfg, section))()
+        for name in names:
+            if getattr(getattr(cfg, section), name) != getattr(default, name):
+                raise MathscaleError(f"{source}: {section}.{name} is set by the run itself; remove it "
+                                     f"(use seeds, base_model, benchmarks or out at the top level)")  # fmt: skip
+    for section in ("extract", "generate"):
+        if getattr(cfg, section).llm != LLMConfig():
+            raise MathscaleError(f"{source}: {section}.llm: a run has one llm section, at the top level")
+
+
+def resolve_inputs(cfg: RunConfig) -> tuple[Path, Path]:
+    seeds = Path(cfg.seeds) if cfg.seeds else packaged("quickstart_seeds.jsonl")
+    benchmarks = Path(cfg.benchmarks) if cfg.benchmarks else packaged("quickstart_eval.jsonl")
+    for name, path in (("seeds", seeds), ("benchmarks", benchmarks)):
+        if not path.exists():
+            raise MathscaleError(f"{name}: {path} does not exist")
+    return seeds, benchmarks
+
+
+def synthesis_stages(cfg: RunConfig, folder: Path, seeds: Path, n: int) -> list[Stage]:
+    """extract -> build -> generate: the same for a run and for a scaling curve."""
+    extract = dataclasses.replace(cfg.extract, llm=cfg.llm)
+    generate = dataclasses.replace(cfg.generate, llm=cfg.llm, n=n)
+    concepts, graph, samples = folder / "concepts.jsonl", folder / "graph.json", folder / "samples.jsonl"
+    return [
+        Stage("extract", ["graph", "extract", str(seeds), "--out", str(concepts)], extract, [concepts], inputs=[seeds]),
+        Stage("build", ["graph", "build", str(concepts), "--out", str(graph)], cfg.build, [graph], ["extract"]),
+        Stage("generate", ["generate", str(graph), "--out", str(samples)], generate, [samples], ["build"]),
+    ]
+
+
+def train_eval_stages(cfg: RunConfig, samples: Path, folder: Path, benchmarks: Path, tag: str = "",
+                      upstream: str = "generate") -> list[Stage]:  # fmt: skip
+    model_dir, eval_dir = folder / "model", folder / "eval"
+    train = dataclasses.replace(cfg.train, data=str(samples), model=cfg.base_model, out=str(model_dir))
+    evaluate = dataclasses.replace(cfg.eval, model=str(trained_model(model_dir, train)), benchmarks=str(benchmarks),
+                                   out=str(eval_dir), template=cfg.train.template)  # fmt: skip
+    return [
+        Stage(f"train{tag}", ["train"], train, [model_dir], [upstream], resume_flag=["--resume"]),
+        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir / "metrics.json"], [f"train{tag}"], inputs=[benchmarks]),
+    ]
+
+
+def trained_model(model_dir: Path, train: Any) -> Path:
+    """Where eval finds the trained weights: the merged model when LoRA merged them, else the folder."""
+    return model_dir / "merged" if train.lora and train.lora_settings.merge else model_dir
+
+
+def base_eval_stage(cfg: RunConfig, folder: Path, benchmarks: Path) -> Stage:
+    """Evaluate the untrained student the same way: the point at size 0."""
+    from mathscale.train.models import resolve_train_model
+
+    model = resolve_train_model(cfg.base_model, convert=True)
+    evaluate = dataclasses.replace(cfg.eval, model=str(model), benchmarks=str(benchmarks),
+                                   out=str(folder / "base" / "eval"), template=cfg.train.template)  # fmt: skip
+    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval" / "metrics.json"], inputs=[benchmarks])
+
+
+def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
+    """Tokens and cost of the LLM stages, from their reports, into the manifest."""
+    usage: dict[str, Any] = {}
+    sources = {"extract": folder / "concepts.report.json", "generate": folder / "samples.usage.json"}
+    for stage, path in sources.items():
+        if path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            usage[stage] = data.get("usage", data)
+    totals = {k: sum((u or {}).get(k) or 0 for u in usage.values()) for k in ("prompt_tokens", "completion_tokens")}
+    costs = [(u or {}).get("cost_usd") for u in usage.values()]
+    totals["cost_usd"] = None if any(c is None for c in costs) else sum(costs)
+    manifest.data["llm"] = {"stages": usage, "total": totals}
+    manifest.save()
+    return totals
+
+
+def main(args: argparse.Namespace) -> int:
+    source = args.config or "defaults"
+    cfg = load_config(RunConfig, args.config, args.overrides)
+    check_owned(cfg, source)
+    seeds, benchmarks = resolve_inputs(cfg)
+    folder = Path(cfg.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    stages = synthesis_stages(cfg, folder, seeds, cfg.generate.n)
+    stages += train_eval_stages(cfg, folder / "samples.jsonl", folder, benchmarks)
+    if cfg.eval_base:
+        stages.append(base_eval_stage(cfg, folder, benchmarks))
+    manifest = run_stages(stages, folder, invoke_cli)
+    totals = record_usage(manifest, folder)
+    evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(cfg.generate.n, folder / "eval")]
+    results, plots = write_results(folder, evaluated, cfg.eval.grader)
+    timings = ", ".join(f"{k} {v.get('seconds', 0):.0f} s" for k, v in manifest.data["stages"].items())
+    print(f"\nrun folder {folder}/ (manifest.json: configs, versions, timings, tokens)")
+    print(f"stage times (last execution): {timings}")
+    print(f"LLM tokens: {totals['prompt_tokens']} in / {totals['completion_tokens']} out")
+    if cfg.eval_base:
+        print("\nbase model " + (folder / "base" / "eval" / "results.md").read_text(encoding="utf-8"))
+    print("trained model " + (folder / "eval" / "results.md").read_text(encoding="utf-8"))
+    print(f"results: {results}\nplot: {plots[0]}")
+    return 0
