@@ -100,6 +100,9 @@ def read_template(folder: str | Path) -> str | None:
 def save_final(trainer: Any, out: Path, template: str, *, lora: bool) -> int:
     """Save model or adapter + tokenizer (all ranks must call: ZeRO-3 gathers), then verify on rank 0."""
     expected = full_shapes(trainer.model, trainable_only=lora)
+    config = getattr(trainer.accelerator.unwrap_model(trainer.model), "config", None)
+    if config is not None:
+        config.use_cache = True  # off for training (see sft.load_model); on for generation
     trainer.save_model(str(out))
     if not trainer.is_world_process_zero():
         return 0

@@ -88,8 +88,9 @@ def load_model(model_dir: Path, cfg: TrainConfig, cuda: bool):
 
     dtype = torch.bfloat16 if _precision(cfg, cuda)["bf16"] else torch.float32
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
-    if cfg.gradient_checkpointing:
-        model.config.use_cache = False
+    # Without a KV cache in the forward pass: with one, transformers does not read packed
+    # sequences from position_ids and every example would attend to the ones before it.
+    model.config.use_cache = False
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
 
