@@ -20,7 +20,7 @@ from mathscale.cli_common import parse_shard
 from mathscale.config import config_to_dict, load_config
 from mathscale.errors import DataError, MathscaleError
 from mathscale.generate.config import GenerateConfig
-from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, Drop, Progress
+from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, Progress
 from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records
 from mathscale.records import BenchmarkItem, QAPair
 

@@ -13,6 +13,7 @@ from mathscale.config import load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig
 from mathscale.run.config import RunConfig
+from mathscale.run.results import write_results
 from mathscale.run.stages import Manifest, Stage, invoke_cli, run_stages
 
 # Fields the run sets itself, to connect the stages; a config that sets them is an error.

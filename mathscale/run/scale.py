@@ -26,6 +26,18 @@ from mathscale.run.config import ScaleConfig
 from mathscale.run.results import write_results
 from mathscale.run.stages import Stage, invoke_cli, run_stages
 
+def prefix_file(samples: Path, size: int, out: Path) -> None:
+    """The first ``size`` samples as their own file (rewritten only when they differ)."""
+    with samples.open(encoding="utf-8") as handle:
+        lines = [line for _, line in zip(range(size), handle)]
+    if len(lines) < size:
+        raise MathscaleError(f"{samples}: holds {len(lines)} samples, fewer than the size {size}")
+    text = "".join(lines)
+    if not out.exists() or out.read_text(encoding="utf-8") != text:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, text)
+
+
 def main(args: argparse.Namespace) -> int:
     source = args.config or "defaults"
     cfg = load_config(ScaleConfig, args.config, args.overrides)
