@@ -51,7 +51,7 @@ benchmarks: {bench}
 base_model: {model}
 llm: {{base_urls: ["{server.base_url}"], cache_path: "{root / 'cache.sqlite'}", progress: false}}
 generate: {{n: 12, dataset: false}}
-train: {{deepspeed: none, num_processes: 1, max_steps: 2, per_device_batch_size: 2, max_length: 128, logging_steps: 1}}
+train: {{deepspeed: none, num_processes: 1, max_steps: 2, per_device_batch_size: 2, max_length: 512, logging_steps: 1}}
 eval: {{max_new_tokens: 8, batch_size: 4}}
 {extra}""")
     return path
