@@ -138,6 +138,7 @@ def bad(tmp_path, tiny, samples, *extra):
         ({"extra": ["deepspeed_config=BAD"]}, r"bad\.json:2: DeepSpeed config is not valid JSON"),
         ({"extra": ["--num-processes", "64"]}, "--num-processes 64 but this machine has"),
         ({"extra": ["--resume"]}, "no checkpoint-\\* folder"),
+        ({"extra": ["--deepspeed", "none"]}, "several processes need DeepSpeed"),
         ({"extra": ["launch.device=cuda"]}, "torch sees no GPU"),
     ],
 )

@@ -100,6 +100,20 @@ def test_lora_zero3_saves_a_non_empty_adapter_and_merges(tmp_path, tiny, samples
     generates(out / "merged")
 
 
+def test_packed_and_padded_batches_give_the_same_losses(tmp_path, tiny, samples):
+    """Padding-free packing changes the layout, not the maths: no example sees another."""
+    runs = {}
+    for packing in ("true", "false"):
+        out = tmp_path / packing
+        assert run_train("--data", samples, "--model", tiny, "--out", out, "--deepspeed", "zero2", *FAST,
+                         "max_steps=3", "save_steps=3", f"packing={packing}") == 0  # fmt: skip
+        runs[packing] = losses(out)
+    for step in (1, 2, 3):
+        assert runs["true"][step] == pytest.approx(runs["false"][step], abs=1e-3)
+    assert metrics(tmp_path / "true")["padding_efficiency"] == 1.0
+    assert metrics(tmp_path / "false")["padding_efficiency"] < 1.0
+
+
 def test_verify_catches_an_empty_zero3_save(tmp_path):
     import torch
     from safetensors.torch import save_file

@@ -98,6 +98,10 @@ def resolve_num_processes(cfg: TrainConfig, device: str, *, check_devices: bool)
     if device == "cuda" and have == 0:
         raise MathscaleError("launch.device=cuda but torch sees no GPU here; use launch.device=cpu or --dry-run")
     wanted = cfg.num_processes or (min(2, have) if device == "cpu" else have)
+    if device == "cpu" and cfg.deepspeed == "none" and not cfg.deepspeed_config and wanted > 1:
+        # Seen with transformers 5.23: plain DDP over gloo logs twice the loss and gradient norm.
+        raise MathscaleError("on CPU, several processes need DeepSpeed (--deepspeed zero2 or zero3); "
+                             "with --deepspeed none use --num-processes 1")  # fmt: skip
     if wanted > have:
         what = "GPUs" if device == "cuda" else "CPU cores"
         raise MathscaleError(f"--num-processes {wanted} but this machine has {have} {what}; use at most {have}")

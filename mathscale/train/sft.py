@@ -88,8 +88,9 @@ def load_model(model_dir: Path, cfg: TrainConfig, cuda: bool):
 
     dtype = torch.bfloat16 if _precision(cfg, cuda)["bf16"] else torch.float32
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
-    # Without a KV cache in the forward pass: with one, transformers does not read packed
-    # sequences from position_ids and every example would attend to the ones before it.
+    # No KV cache in the forward pass: with one, transformers does not read packed sequences
+    # from position_ids and every example would attend to the ones before it. (The Trainer
+    # also sets it from TrainingArguments.use_cache, default False; this keeps it explicit.)
     model.config.use_cache = False
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
