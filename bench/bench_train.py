@@ -10,6 +10,11 @@ random amount of filler, so lengths vary the way real data does (or give --data)
     python bench/bench_train.py --data samples.jsonl --model smollm2-135m --steps 6
     python bench/bench_train.py --device cuda --shape qwen2.5-0.5b --batch-size 16 --max-length 2048
 
+On CPU, packing pays for its block-diagonal mask: sdpa then attends over the whole packed
+row with a dense mask, so for a very small model (where attention dominates) packed can be
+slower than padded; for SmolLM2-135M it is faster. On GPU, flash-attention's varlen kernels
+(``--packed-attn flash_attention_2``) have no such cost.
+
 With ``--device cuda`` it also prints tokens/s per GPU and MFU (model FLOPs utilisation:
 6 x parameters + attention FLOPs per token, against --peak-tflops, default 989 = H100
 dense bf16); the model then runs in bf16.

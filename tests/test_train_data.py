@@ -33,16 +33,27 @@ def test_alpaca_strings_are_the_official_ones():
     )
 
 
+def eval_format_prompt():
+    """The prompt formatting ``mathscale eval`` uses, wherever evaluation takes it from."""
+    import importlib
+
+    for module in ("mathscale.eval.eval_cmd", "mathscale.eval.templates"):
+        try:
+            return importlib.import_module(module).format_prompt
+        except (ImportError, AttributeError):
+            continue
+    pytest.skip("evaluation has no prompt formatting yet")
+
+
 @pytest.mark.parametrize("template", ["alpaca", "alpaca_force_ans"])
 def test_training_prompt_is_the_eval_prompt(template, tokenizer):
-    eval_templates = pytest.importorskip("mathscale.eval.templates")
+    eval_prompt = eval_format_prompt()
     question = "What is 2 + 3?"
     prompt, response = prompt_and_response(template, question, "2 + 3 = 5.\nThe answer is 5")
-    assert prompt == eval_templates.format_prompt(template, question)
-    assert eval_templates.TEMPLATES == TEMPLATES
+    assert prompt == eval_prompt(template, question)
     # and the tokens the model is trained on start with exactly the tokens eval sends
     ids = tokenize_example(Example(question, "2 + 3 = 5."), tokenizer, template, 512)["input_ids"]
-    sent = tokenizer(eval_templates.format_prompt(template, question))["input_ids"]
+    sent = tokenizer(eval_prompt(template, question))["input_ids"]
     assert ids[: len(sent)] == sent
 
 

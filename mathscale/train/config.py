@@ -45,6 +45,7 @@ class TrainConfig:
     template: Literal["alpaca", "alpaca_force_ans", "chat"] = "alpaca"  # the prompt format; eval must use the same
     max_length: int = 1024  # tokens per example; longer examples are cut (the count is reported)
     packing: bool = True  # padding-free: a micro-batch is one row, position_ids restart per example
+    attn_implementation: str = "auto"  # auto: flash_attention_2 on GPU when installed, else the model's default (sdpa)
     deepspeed: Literal["none", "zero2", "zero3", "zero3_offload"] = "zero2"  # preset in configs/deepspeed/
     deepspeed_config: str = ""  # a DeepSpeed JSON file instead of the preset
     num_processes: int = 0  # processes per node; 0: one per GPU, or 2 on CPU

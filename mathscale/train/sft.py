@@ -9,6 +9,7 @@ gloo before the Trainer builds its accelerator.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -87,7 +88,13 @@ def load_model(model_dir: Path, cfg: TrainConfig, cuda: bool):
     from transformers import AutoModelForCausalLM
 
     dtype = torch.bfloat16 if _precision(cfg, cuda)["bf16"] else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
+    extra = {}
+    attn = cfg.attn_implementation
+    if attn == "auto" and cuda and importlib.util.find_spec("flash_attn") is not None:
+        attn = "flash_attention_2"  # varlen kernels: packed rows cost no quadratic mask
+    if attn != "auto":
+        extra["attn_implementation"] = attn
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype, **extra)
     # No KV cache in the forward pass: with one, transformers does not read packed sequences
     # from position_ids and every example would attend to the ones before it. (The Trainer
     # also sets it from TrainingArguments.use_cache, default False; this keeps it explicit.)
