@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from mathscale.eval.backends import GenerationSettings, generate_hf
-from mathscale.eval.templates import TEMPLATES, format_prompt
+from mathscale.templates import TEMPLATES, format_prompt
 
 DEFAULT_DATA = Path("/work/shared/data/benchmarks/gsm8k_test.jsonl")
 

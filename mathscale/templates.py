@@ -49,6 +49,12 @@ def format_prompt(template: str, question: str) -> str:
     return question if text is None else text.format(instruction=question)
 
 
+def cut_at_stop(text: str, stops: list[str]) -> str:
+    """Everything before the first stop string (for backends that cannot stop by string)."""
+    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=len(text))
+    return text[:cut]
+
+
 def with_final_answer(solution: str, answer: str) -> str:
     """The solution, ending with "The answer is {answer}" unless it already states its answer.
 

@@ -11,7 +11,7 @@ from mathscale import cli
 from mathscale.config import load_config
 from mathscale.eval.backends import GenerationSettings, generate_hf
 from mathscale.eval.eval_cmd import EvalConfig
-from mathscale.eval.templates import TEMPLATES, format_prompt
+from mathscale.templates import TEMPLATES, format_prompt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,10 +25,7 @@ BENCH = [
 
 
 @pytest.fixture
-def run(monkeypatch):
-    if "mathscale.eval.cli" not in cli.STAGE_CLIS:
-        monkeypatch.setattr(cli, "STAGE_CLIS", [*cli.STAGE_CLIS, "mathscale.eval.cli"])
-    monkeypatch.setattr(cli, "PENDING", {k: v for k, v in cli.PENDING.items() if k not in ("grade", "eval")})
+def run():
     return cli.main
 
 

@@ -23,11 +23,7 @@ LINES = [
 
 
 @pytest.fixture
-def run(monkeypatch):
-    """Call the real CLI with the eval commands wired in (mathscale/cli.py lists them once issue 5 lands)."""
-    if "mathscale.eval.cli" not in cli.STAGE_CLIS:
-        monkeypatch.setattr(cli, "STAGE_CLIS", [*cli.STAGE_CLIS, "mathscale.eval.cli"])
-    monkeypatch.setattr(cli, "PENDING", {k: v for k, v in cli.PENDING.items() if k not in ("grade", "eval")})
+def run():
     return cli.main
 
 

@@ -16,14 +16,6 @@ REPO = Path(__file__).resolve().parents[1]
 COMMANDS = ["graph extract", "graph build", "graph stats", "graph plot", "graph sample"]
 
 
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """The graph commands as cli.py declares them once wired (no-op when already wired)."""
-    if "mathscale.graph.cli" not in cli.STAGE_CLIS:
-        monkeypatch.setattr(cli, "STAGE_CLIS", [*cli.STAGE_CLIS, "mathscale.graph.cli"])
-        monkeypatch.setattr(cli, "PENDING", {k: v for k, v in cli.PENDING.items() if not k.startswith("graph ")})
-
-
 def write_jsonl(path: Path, rows) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
     return path

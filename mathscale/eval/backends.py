@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mathscale.errors import MathscaleError
-from mathscale.eval.templates import cut_at_stop
+from mathscale.templates import cut_at_stop
 from mathscale.llm.config import LLMConfig
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from mathscale.eval.backends import BACKENDS, GenerationSettings
 from mathscale.eval.benchmarks import Task, load_tasks
 from mathscale.eval.grader import MODES, GradeItem, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table
-from mathscale.eval.templates import STOP_STRINGS, check_template, format_prompt
+from mathscale.templates import STOP_STRINGS, check_template, format_prompt
 from mathscale.io import atomic_open, atomic_write, atomic_write_json
 from mathscale.llm.config import LLMConfig
 from mathscale.records import Prediction
