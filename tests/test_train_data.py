@@ -172,3 +172,18 @@ def test_missing_data(tmp_path):
     (tmp_path / "folder").mkdir()
     with pytest.raises(MathscaleError, match="not a saved datasets.Dataset"):
         load_examples(tmp_path / "folder")
+
+
+def test_tokenized_dataset_is_cached(tmp_path, tokenizer):
+    from mathscale.train.data import tokenized_dataset
+
+    tok_dir = tmp_path / "tok"
+    tokenizer.save_pretrained(tok_dir)
+    data = write_jsonl(tmp_path / "s.jsonl", arithmetic_samples(6))
+    first = tokenized_dataset(data, 0, tokenizer, tok_dir, "alpaca", 256, tmp_path / "out")
+    (folder,) = (tmp_path / "out").glob("tokenized-*")
+    again = tokenized_dataset(data, 0, tokenizer, tok_dir, "alpaca", 256, tmp_path / "out")
+    assert again["input_ids"] == first["input_ids"] and len(first) == 6
+    assert len(list((tmp_path / "out").glob("tokenized-*"))) == 1
+    tokenized_dataset(data, 0, tokenizer, tok_dir, "alpaca_force_ans", 256, tmp_path / "out")
+    assert len(list((tmp_path / "out").glob("tokenized-*"))) == 2  # another template, another key

@@ -14,8 +14,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +119,40 @@ def build_dataset(examples: Sequence[Example], tokenizer: Any, template: str, ma
     if len(kept) < len(rows):
         log.warning("dropped %d examples whose prompt fills max_length", len(rows) - len(kept))
     return datasets.Dataset.from_list(kept)
+
+
+def _fingerprint(path: Path) -> list:
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+
+
+def tokenized_dataset(
+    data: str | Path, limit: int, tokenizer: Any, tokenizer_dir: Path, template: str, max_length: int, cache: Path
+):
+    """:func:`build_dataset`, saved under ``cache/tokenized-<key>`` and loaded from there next time.
+
+    The key covers the data files (size, mtime), the tokenizer files, the template,
+    ``max_length`` and ``limit``. Call it on the main process first (the others then load),
+    so a large dataset is tokenised once per run and once for every resume.
+    """
+    import datasets
+
+    digest = hashlib.sha256()
+    tokenizer_files = [p for p in sorted(Path(tokenizer_dir).glob("*")) if p.suffix in (".json", ".jinja", ".model")]
+    for f in tokenizer_files:
+        if f.name.startswith("tokenizer") or f.name.startswith("chat_template") or f.name == "special_tokens_map.json":
+            digest.update(f.name.encode() + f.read_bytes())
+    key = json.dumps([_fingerprint(Path(data).resolve()), template, max_length, limit, digest.hexdigest()])
+    folder = Path(cache) / f"tokenized-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    if not (folder / "dataset_info.json").exists():
+        dataset = build_dataset(load_examples(data, limit), tokenizer, template, max_length)
+        tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+        dataset.save_to_disk(str(tmp))
+        try:
+            tmp.rename(folder)
+        except OSError:  # another node wrote it first (shared file system)
+            shutil.rmtree(tmp, ignore_errors=True)
+    return datasets.load_from_disk(str(folder))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from mathscale.config import load_config
 from mathscale.io import atomic_write_json
 from mathscale.train.config import TrainConfig
-from mathscale.train.data import build_dataset, describe_lengths, load_examples, make_collator, padding_stats
+from mathscale.train.data import describe_lengths, make_collator, padding_stats, tokenized_dataset
 from mathscale.train.launch import DS_CONFIG_NAME
 from mathscale.train.models import resolve_train_model
 from mathscale.train.save import save_final
@@ -136,13 +136,13 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    examples = load_examples(cfg.data, cfg.limit)
-    dataset = build_dataset(examples, tokenizer, cfg.template, cfg.max_length)
+    args = training_arguments(cfg, cuda, ds_config)  # before the model: ZeRO-3 partitions at load
+    with args.main_process_first(desc="tokenize"):
+        dataset = tokenized_dataset(cfg.data, cfg.limit, tokenizer, model_dir, cfg.template, cfg.max_length, out)
     lengths = [len(ids) for ids in dataset["input_ids"]]
     packed = padding_stats(lengths, cfg.per_device_batch_size, packing=True)
     padded = padding_stats(lengths, cfg.per_device_batch_size, packing=False)
 
-    args = training_arguments(cfg, cuda, ds_config)  # before the model: ZeRO-3 partitions at load
     model = load_model(model_dir, cfg, cuda)
     trainer = Trainer(
         model=model,
