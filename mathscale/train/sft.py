@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m mathscale.train.sft <out>/mathscale_train.yaml", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # DeepSpeed calls these on every ZeRO-3 gather; torch would warn thousands of times a run.
+    warnings.filterwarnings("ignore", message=r"`torch\.distributed\.\w+` is deprecated", category=FutureWarning)
     from mathscale.errors import MathscaleError
 
     try:
