@@ -3,15 +3,20 @@
 Only the annotation shapes we use are supported: ``str``, ``int``, ``float``, ``bool``,
 ``X | None``, ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``, ``Literal[...]`` and
 nested dataclasses (given as dicts). An ``int`` is accepted where a ``float`` is
-expected; a ``bool`` is never accepted as a number.
+expected, and so is a numeric string (YAML 1.1 reads ``3e-3`` as text); a ``bool`` is
+never accepted as a number.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
+
+
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 class TypeMismatch(ValueError):
@@ -70,6 +75,8 @@ def check(value: Any, tp: Any, path: str) -> Any:
         return value
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _FLOAT.match(value.strip()):  # YAML 1.1 reads 3e-3 as text
             return float(value)
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -53,6 +53,15 @@ def test_wrong_type_names_key_and_file(tmp_path):
         load_config(Outer, path)
 
 
+def test_exponent_floats_from_yaml_and_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("inner:\n  rate: 3e-3\n")
+    assert load_config(Outer, path).inner.rate == 0.003
+    assert load_config(Outer, None, ["inner.rate=1e-5"]).inner.rate == 1e-5
+    with pytest.raises(MathscaleError, match="expected float"):
+        load_config(Outer, None, ["inner.rate=1e-5x"])
+
+
 def test_bool_is_not_an_int(tmp_path):
     with pytest.raises(MathscaleError, match="expected int"):
         load_config(Outer, None, ["n=true"])
