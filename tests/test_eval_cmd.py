@@ -170,3 +170,13 @@ def test_openai_backend_with_the_embedded_model(bench, tmp_path, run, capsys, ll
     assert metrics["items"] == 4 and metrics["model"] == "smollm2-135m"  # one per data_topic
     rows = [json.loads(line) for p in (out / "predictions").iterdir() for line in p.read_text().splitlines()]
     assert len(rows) == 4 and all(r["completion"].strip() for r in rows)
+
+
+def test_eval_uses_the_template_the_model_was_trained_on(tmp_path):
+    from mathscale.eval.eval_cmd import trained_template
+
+    (tmp_path / "merged").mkdir()
+    (tmp_path / "mathscale_template.json").write_text(json.dumps({"template": "alpaca_force_ans"}))
+    assert trained_template(str(tmp_path)) == "alpaca_force_ans"
+    assert trained_template(str(tmp_path / "merged")) == "alpaca_force_ans"  # LoRA's merged model
+    assert trained_template(str(tmp_path / "merged" / "nothing")) is None

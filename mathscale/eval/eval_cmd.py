@@ -38,7 +38,7 @@ class EvalConfig:
     benchmarks: str = ""  # MWPBench JSONL, a folder of them, or a Hugging Face dataset name
     out: str = ""  # output folder
     backend: Literal["hf", "vllm", "openai"] = "hf"
-    template: str = "alpaca"  # alpaca, alpaca_force_ans (the official strings) or chat (the model's own)
+    template: str = ""  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
     max_new_tokens: int = 2048
     batch_size: int = 16  # hf: prompts per generate() call
     limit: int = 0  # items per data_topic (0 = all), for smoke runs
@@ -101,8 +101,24 @@ def run_eval(cfg: EvalConfig, tasks: list[Task]) -> dict:
     return metrics
 
 
+def trained_template(model: str) -> str | None:
+    """The template ``mathscale train`` saved with ``model`` (a merged model sits one level down)."""
+    for folder in (Path(model), Path(model).parent):
+        path = folder / "mathscale_template.json"
+        if path.is_file():
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))["template"]
+            except (ValueError, KeyError, TypeError):
+                raise MathscaleError(f"{path}: not a template file written by `mathscale train`") from None
+    return None
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = _apply_flags(load_config(EvalConfig, args.config, args.overrides), args)
+    if not cfg.template:
+        saved = trained_template(cfg.model) if cfg.model else None
+        cfg.template = saved or "alpaca"
+        print(f"template {cfg.template} ({'the one the model was trained on' if saved else 'default'})")
     check_template(cfg.template)
     if not cfg.benchmarks:
         raise MathscaleError("no benchmarks given (option --benchmarks)")
