@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,14 +104,10 @@ def load_progress(out: Path, drops: Path, slots: range, seed: int, dedup: Any) -
 
 
 def main(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from mathscale.generate.dedup import Deduplicator
     from mathscale.generate.examples import ExampleIndex
-    from mathscale.generate.pipeline import SlotFiller
     from mathscale.graph.build import load_graph
     from mathscale.graph.sampler import Sampler
-    from mathscale.llm.client import open_client
 
     cfg = load_config(GenerateConfig, args.config, args.overrides)
     if args.n is not None:
@@ -135,14 +132,50 @@ def main(args: argparse.Namespace) -> int:
     dedup = Deduplicator(cfg.dedup)
     progress, next_attempt = load_progress(out, drops_path, slots, cfg.seed, dedup)
     done_before = progress.committed + len(progress.exhausted)
+    committed_before = progress.committed
     todo = [s for s in slots if s >= slots.start + done_before]
 
     started = time.perf_counter()
-    usage: dict[str, Any] = {}
-    with open_client(cfg.llm) as llm, JsonlWriter(out) as samples, JsonlWriter(drops_path) as dropped:
-        filler = SlotFiller(cfg, sampler, examples, llm, contamination, dedup,
+    usage_path = side_file(out, ".usage.json")
+    if todo:
+        inputs = Inputs(sampler, examples, contamination, dedup)
+        usage = fill_slots(cfg, inputs, out, todo, next_attempt, progress, len(slots), done_before)
+    else:  # a rerun of a finished command: no model server, no request
+        print(f"all {len(slots)} slots are already done in {out}; nothing to generate")
+        usage = json.loads(usage_path.read_text(encoding="utf-8")) if usage_path.exists() else {}
+    seconds = time.perf_counter() - started
+    report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, sampler, graph, files)
+    report["samples_per_second"] = round((progress.committed - committed_before) / seconds, 2) if seconds else None
+    atomic_write_json(report_path, report)
+    if cfg.dataset and progress.committed and not todo_left(progress, slots):
+        save_dataset(out, report)
+    print(summary_line(report, out))
+    return 0
+
+
+@dataclass
+class Inputs:
+    """What every attempt reads: the walks, the example questions, the filters' indexes."""
+
+    sampler: Any
+    examples: Any
+    contamination: Any
+    dedup: Any
+
+
+def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], next_attempt: dict[int, int],
+               progress: Progress, total: int, done_before: int) -> dict[str, Any]:  # fmt: skip
+    """Run the slots through the LLM, streaming samples and drops to disk; returns the LLM usage."""
+    from tqdm import tqdm
+
+    from mathscale.generate.pipeline import SlotFiller
+    from mathscale.llm.client import open_client
+
+    usage_path = side_file(out, ".usage.json")
+    with open_client(cfg.llm) as llm, JsonlWriter(out) as samples, JsonlWriter(side_file(out, ".drops.jsonl")) as dropped:
+        filler = SlotFiller(cfg, inputs.sampler, inputs.examples, llm, inputs.contamination, inputs.dedup,
                             commit=samples.write, drop=lambda d: dropped.write(d.to_json()))  # fmt: skip
-        bar = tqdm(total=len(slots), initial=done_before, desc="generate", unit="sample", disable=not cfg.llm.progress)
+        bar = tqdm(total=total, initial=done_before, desc="generate", unit="sample", disable=not cfg.llm.progress)
 
         async def run() -> None:
             try:
@@ -154,16 +187,9 @@ def main(args: argparse.Namespace) -> int:
             asyncio.run(run())
         finally:
             bar.close()
-            usage = llm.usage.to_json()
-            atomic_write_json(side_file(out, ".usage.json"), usage)
+            atomic_write_json(usage_path, llm.usage.to_json())
             print(llm.usage.summary())
-    seconds = time.perf_counter() - started
-    report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, sampler, graph, files)
-    atomic_write_json(report_path, report)
-    if cfg.dataset and progress.committed and not todo_left(progress, slots):
-        save_dataset(out, report)
-    print(summary_line(report, out))
-    return 0
+    return llm.usage.to_json()
 
 
 def todo_left(progress: Progress, slots: range) -> bool:
@@ -194,7 +220,7 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
         "dropped_total": sum(progress.dropped.values()),
         "llm": usage,
         "seconds": round(seconds, 2),
-        "samples_per_second": round(progress.committed / seconds, 2) if seconds else None,
+        "samples_per_second": None,  # set by the caller: samples made by this invocation / its seconds
         "compositions": novelty,
         "decontaminated_against": [str(p) for p in benchmark_files],
         "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else []),
