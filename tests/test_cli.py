@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,9 @@ def all_commands() -> list[str]:
 
 
 def test_help_lists_the_whole_pipeline():
-    done = subprocess.run(["mathscale", "--help"], capture_output=True, text=True, check=True)
+    script = Path(sys.executable).parent / "mathscale"  # the console script of this environment
+    done = subprocess.run([str(script if script.exists() else "mathscale"), "--help"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
     for stage in ["graph extract", "graph build", "graph sample", "generate", "train", "eval", "scale", "run"]:
         assert stage in done.stdout
     assert "--help" not in done.stderr
