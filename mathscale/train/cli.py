@@ -19,4 +19,6 @@ def add_commands(add) -> None:
     train.add_argument("--num-machines", type=int, metavar="N", help="nodes (with --hostfile or launch.main_address)")
     train.add_argument("--hostfile", metavar="FILE", help="DeepSpeed hostfile for multi-node ('host slots=N' lines)")
     train.add_argument("--resume", action="store_true", default=None, help="continue from the last checkpoint in --out")
+    train.add_argument("--auto-batch-size", action="store_true", default=None,
+                       help="find the largest micro-batch that fits; gradient accumulation keeps the global batch")  # fmt: skip
     train.add_argument("--dry-run", action="store_true", help="check the inputs, print the launch command, and stop")

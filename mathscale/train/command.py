@@ -35,7 +35,7 @@ from mathscale.train.models import resolve_train_model
 log = logging.getLogger(__name__)
 
 _FLAGS = {"data": "data", "model": "model", "out": "out", "deepspeed": "deepspeed", "lora": "lora",
-          "num_processes": "num_processes", "resume": "resume"}  # fmt: skip
+          "num_processes": "num_processes", "resume": "resume", "auto_batch_size": "auto_batch_size"}  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -59,6 +59,11 @@ def prepare(cfg: TrainConfig, *, dry_run: bool) -> tuple[TrainConfig, Launch, di
     examples = load_examples(cfg.data, cfg.limit)
     model_dir = resolve_train_model(cfg.model, convert=not dry_run)
     ds_config = load_deepspeed_config(cfg)
+    if cfg.auto_batch_size and (ds_config or {}).get("zero_optimization", {}).get("stage") == 3:
+        # Under ZeRO-3 the loaded weights are partitioned: no plain trial step can run before the engine.
+        raise MathscaleError("--auto-batch-size needs whole weights for its trial steps: use --deepspeed zero2 or none")
+    if cfg.dataloader_num_workers < 0:
+        raise MathscaleError(f"dataloader_num_workers must be >= 0, got {cfg.dataloader_num_workers}")
     device = resolve_device(cfg) if not dry_run or cfg.launch.device == "auto" else cfg.launch.device
     nproc = resolve_num_processes(cfg, device, check_devices=not dry_run)
     out = Path(cfg.out).resolve()

@@ -60,8 +60,27 @@ class TrainConfig:
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
+    # Memory for speed: recompute each layer's activations in the backward instead of keeping
+    # them. ~30% more compute per step, activation memory from O(layers) to O(1) layers, which
+    # buys a larger micro-batch (often the better trade on a GPU that is short of memory).
     gradient_checkpointing: bool = False
+    # bf16: half the memory and full tensor-core speed, same range as fp32, no loss scaling (A100,
+    # H100, H200). fp16: for GPUs without bf16 (V100, T4); needs loss scaling and can overflow.
+    # fp32: exact but slowest; what CPUs run. DeepSpeed keeps fp32 master weights either way.
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
+    # Optimizer for the Trainer (DeepSpeed wraps it): adamw_torch_fused updates all parameters in
+    # a few kernels instead of one per tensor (GPU only); the ZeRO stage and its CPU offload
+    # (deepspeed=zero3_offload) trade step time for memory: zero2 shards optimizer states and
+    # gradients, zero3 also the weights (gathered per layer), offload moves states to host memory.
+    optimizer: str = "auto"  # auto: adamw_torch_fused on GPU, adamw_torch on CPU; or any Trainer optim name
+    # Keeping the device busy (issue 8). Loader workers collate the next batches while the step
+    # runs; pinned host memory makes the copy to the GPU asynchronous; prefetch is per worker.
+    dataloader_num_workers: int = 2  # 0: batches are built in the training process, between steps
+    dataloader_prefetch_factor: int = 2  # batches each worker prepares ahead
+    pin_memory: bool = True  # page-locked batches (GPU only; ignored on CPU)
+    async_checkpoint: bool = True  # write checkpoints in a background thread (not under DeepSpeed or with >1 process)
+    auto_batch_size: bool = False  # find the largest micro-batch that fits; accumulation keeps the global batch
+    memory_budget_bytes: int = 0  # >0: simulated device memory for auto_batch_size (CPU, tests); 0: the GPU's
     seed: int = 42
     logging_steps: int = 10
     save_steps: int = 500  # checkpoint every N optimizer steps (and at the end)

@@ -20,6 +20,7 @@ from typing import Any
 
 from mathscale.config import load_config
 from mathscale.io import atomic_write_json
+from mathscale.train.async_ckpt import async_supported, make_trainer_class
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import describe_lengths, make_collator, padding_stats, tokenized_dataset
 from mathscale.train.launch import DS_CONFIG_NAME
@@ -56,6 +57,11 @@ def training_arguments(cfg: TrainConfig, cuda: bool, ds_config: str | None):
     )
     if not cuda:
         extra["accelerator_config"] = {"use_configured_state": True}
+    workers = cfg.dataloader_num_workers
+    if workers > 0:
+        extra["dataloader_prefetch_factor"] = cfg.dataloader_prefetch_factor
+        extra["dataloader_persistent_workers"] = True  # no new worker processes every epoch
+    optim = cfg.optimizer if cfg.optimizer != "auto" else ("adamw_torch_fused" if cuda else "adamw_torch")
     return TrainingArguments(
         output_dir=cfg.out,
         per_device_train_batch_size=cfg.per_device_batch_size,
@@ -76,7 +82,9 @@ def training_arguments(cfg: TrainConfig, cuda: bool, ds_config: str | None):
         deepspeed=ds_config,
         report_to=cfg.report_to,
         remove_unused_columns=False,
-        dataloader_num_workers=0,
+        dataloader_num_workers=workers,
+        dataloader_pin_memory=cfg.pin_memory and cuda,
+        optim=optim,
         disable_tqdm=True,
         **_precision(cfg, cuda),
         **extra,
@@ -120,10 +128,64 @@ def load_model(model_dir: Path, cfg: TrainConfig, cuda: bool):
     return model
 
 
+def _auto_batch_size(cfg: TrainConfig, model, collator, dataset, cuda: bool, world_size: int) -> TrainConfig:
+    """The config with the largest fitting micro-batch, the same on every rank, and the global batch kept."""
+    import dataclasses
+
+    import torch
+
+    from mathscale.train.batch_search import search_batch_size, split_global_batch
+
+    device = "cuda" if cuda else "cpu"
+    if cuda:
+        model.to(device)
+    per_device = cfg.per_device_batch_size * cfg.gradient_accumulation_steps
+    zero_shards = world_size if (cfg.deepspeed in ("zero2", "zero3") or cfg.deepspeed_config) else 1
+    plan = search_batch_size(model, collator, dataset, per_device, device, cfg.memory_budget_bytes,
+                             2 if _precision(cfg, cuda)["bf16"] else 4, zero_shards)  # fmt: skip
+    largest = plan.largest_fitting
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        value = torch.tensor([largest], device=device)
+        torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MIN)  # every rank the same plan
+        largest = int(value.item())
+        plan = split_global_batch(per_device, largest)
+    log.warning("auto batch size: micro-batch %d fits (of at most %d tried), so per_device_batch_size=%d with "
+                "gradient_accumulation_steps=%d keeps %d examples per device per step",
+                largest, per_device, plan.micro_batch, plan.accumulation, per_device)  # fmt: skip
+    return dataclasses.replace(cfg, per_device_batch_size=plan.micro_batch, gradient_accumulation_steps=plan.accumulation)
+
+
+def _timing_callback(cfg: TrainConfig, trainer, lengths: list[int], cuda: bool, deepspeed: bool):
+    import torch
+
+    from mathscale.train.diagnose import RunSetting, cpu_count, make_diagnoser
+    from mathscale.train.timing import make_timing_callback
+
+    args = trainer.args
+    setting = RunSetting(
+        device="cuda" if cuda else "cpu",
+        processes_per_node=int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
+        devices_per_node=torch.cuda.device_count() if cuda else cpu_count(),
+        async_checkpoint=cfg.async_checkpoint and async_supported(trainer),
+        deepspeed=deepspeed,
+    )
+    n = max(1, len(lengths))
+    return make_timing_callback(
+        out=Path(cfg.out),
+        samples_per_step=args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size,
+        mean_length=sum(lengths) / n,
+        mean_length_sq=sum(x * x for x in lengths) / n,
+        world_size=args.world_size,
+        deepspeed=deepspeed,
+        on_report=make_diagnoser(Path(cfg.out), setting, trainer.is_world_process_zero()),
+        tensorboard="tensorboard" in (cfg.report_to or ""),
+    )
+
+
 def run(cfg: TrainConfig) -> dict[str, Any]:
     """Train as configured and save; returns the metrics rank 0 writes to ``<out>/train_metrics.json``."""
     import torch
-    from transformers import AutoTokenizer, Trainer
+    from transformers import AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
 
     out = Path(cfg.out)
@@ -145,13 +207,19 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     padded = padding_stats(lengths, cfg.per_device_batch_size, packing=False)
 
     model = load_model(model_dir, cfg, cuda)
-    trainer = Trainer(
+    collator = make_collator(tokenizer, cfg.packing)
+    if cfg.auto_batch_size:
+        cfg = _auto_batch_size(cfg, model, collator, dataset, cuda, args.world_size)
+        args = training_arguments(cfg, cuda, ds_config)  # DeepSpeed's batch sizes are filled in here
+    trainer = make_trainer_class()(
         model=model,
         args=args,
         train_dataset=dataset,
-        data_collator=make_collator(tokenizer, cfg.packing),
+        data_collator=collator,
         processing_class=tokenizer,
+        async_checkpoint=cfg.async_checkpoint,
     )
+    trainer.add_callback(_timing_callback(cfg, trainer, lengths, cuda, ds_config is not None))
     if trainer.is_world_process_zero():
         log.warning("data: %s", describe_lengths(lengths))
         log.warning(
@@ -178,6 +246,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
             "padding_efficiency_unpacked": padded.efficiency,
             "saved_values": saved,
             "world_size": trainer.args.world_size,
+            "per_device_batch_size": trainer.args.per_device_train_batch_size,
+            "gradient_accumulation_steps": trainer.args.gradient_accumulation_steps,
             "deepspeed": cfg.deepspeed_config or cfg.deepspeed,
             "lora": cfg.lora,
         }
