@@ -62,8 +62,12 @@ def test_unparsable_json_gets_one_repair_then_counts_as_parse_failure(llm_cache)
     with FakeServer(responder=lambda req: "I think the answer is 4.") as server:
         with open_client(_cfg(server, llm_cache)) as llm:
             (result,) = llm.complete_all(_requests(1))
-    assert result.error == "parse" and "no JSON object" in result.detail
-    assert llm.usage.repairs == 1 and server.counts["ok"] == 2
+        assert result.error == "parse" and "no JSON object" in result.detail
+        assert llm.usage.repairs == 1 and server.counts["ok"] == 2
+        with open_client(_cfg(server, llm_cache)) as llm:  # the same unusable answer, from the cache
+            (again,) = llm.complete_all(_requests(1))
+        assert again.cached and again.error == "parse" and server.counts["ok"] == 2
+        assert llm.usage.failures == {"parse": 1} and llm.usage.api_calls == 0
 
 
 def test_repair_turns_bad_json_into_good(llm_cache):

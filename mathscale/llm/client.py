@@ -141,7 +141,9 @@ class LLMClient:
         key = self._key(request) if self._cache is not None else ""
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
             result = Result(request.id, text=hit["text"], cached=True)
-            if request.schema is not None:
+            if "error" in hit:  # the model answered, but not usably: asking again gives the same
+                result.error, result.detail = hit["error"], hit.get("detail", "")
+            elif request.schema is not None:
                 result.data = parse_json_reply(hit["text"])
             return result
 
@@ -165,9 +167,11 @@ class LLMClient:
             return result
         except ReplyError as exc:
             result.error, result.detail = "parse", str(exc)
-            return result
-        if self._cache is not None:
-            self._cache.put(key, {"text": result.text})
+        if self._cache is not None:  # answers, and unusable answers; never transport failures
+            entry = {"text": result.text}
+            if result.error:
+                entry.update(error=result.error, detail=result.detail)
+            self._cache.put(key, entry)
         return result
 
     async def _call_with_retries(self, request: Request, messages: list[dict[str, str]], result: Result) -> str:
