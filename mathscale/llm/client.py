@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import email.utils
 import itertools
 import json
@@ -34,6 +35,7 @@ from mathscale.llm.models import cache_root
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+LOCAL_TIMEOUT_S = 1800.0  # per request to the embedded server (see open_client)
 
 
 @dataclass(frozen=True)
@@ -396,8 +398,11 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
             )
             base_urls = [server.base_url]
             # llama.cpp's Python server answers one request at a time: keep one queued so
-            # it is never idle, and no more, so queued requests do not hit the timeout.
+            # it is never idle, and no more. It does not stop work on a request whose client
+            # gave up, so a timeout would only queue the retry behind the abandoned request:
+            # on this local server a slow reply means a busy CPU, and we wait for it.
             concurrency = 2
+            cfg = dataclasses.replace(cfg, timeout_s=max(cfg.timeout_s, LOCAL_TIMEOUT_S))
         client = LLMClient(cfg, base_urls, model, api_key, concurrency=concurrency)
         if concurrency is not None:  # the embedded model costs nothing per token
             client.usage.price = Price(0.0, 0.0)
