@@ -11,8 +11,9 @@ callback from mathscale.train.timing), on the same model shape, data, seed and s
 
 A short untimed warm-up run goes first, so neither mode pays the process's first-run costs.
 Checkpoints are written every ``--save-steps`` steps in both modes. It prints, per mode, the
-share of step time spent waiting (for data, and for checkpoints), the wall time of the
-training loop, and the ratios on/off.
+share of step time spent waiting (for data, and for checkpoints; the first batch, which
+also starts the loader workers, is shown apart as startup), the wall time of the training
+loop, and the ratios on/off.
 
     python bench/bench_train_efficiency.py                      # CPU, random tiny Llama
     python bench/bench_train_efficiency.py --shape small --steps 30
@@ -141,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     what = args.model or f"random {args.shape} ({on['params'] / 1e6:.1f}M params)"
     print(f"model {what}, device {args.device}, batch {args.batch_size}, {args.steps} steps, "
           f"checkpoint every {args.save_steps}, {args.workers} workers with fixes on")  # fmt: skip
-    print(f"{'fixes':<6} {'wall s':>8} {'s/step':>8} {'data wait':>10} {'checkpoint':>11} {'waiting':>8} {'samples/s':>10}")
+    print(f"{'fixes':<6} {'wall s':>8} {'s/step':>8} {'startup':>8} {'data wait':>10} {'checkpoint':>11} {'waiting':>8} "
+          f"{'samples/s':>10}")  # fmt: skip
     for name, s in (("off", off), ("on", on)):
-        print(f"{name:<6} {s['train_wall_seconds']:>8.2f} {s['step_seconds']:>8.3f} {100 * s['share']['data_wait']:>9.1f}% "
+        print(f"{name:<6} {s['train_wall_seconds']:>8.2f} {s['step_seconds']:>8.3f} {s['seconds']['startup']:>7.2f}s "
+              f"{100 * s['share']['data_wait']:>9.1f}% "
               f"{100 * s['share']['checkpoint']:>10.1f}% {100 * waiting(s):>7.1f}% {s['samples_per_s']:>10.1f}")  # fmt: skip
     print(f"on / off: wall time {on['train_wall_seconds'] / off['train_wall_seconds']:.2f}x, share of step time "
           f"waiting {waiting(on) / waiting(off) if waiting(off) else float('nan'):.2f}x "

@@ -108,4 +108,6 @@ def main(args: argparse.Namespace) -> int:
     metrics = json.loads((out / "train_metrics.json").read_text(encoding="utf-8"))
     print(f"trained {metrics['global_step']} steps in {metrics['seconds']:.0f} s, final loss "
           f"{metrics['losses'][-1][1] if metrics['losses'] else float('nan'):.4f}; saved to {out}", file=sys.stderr)  # fmt: skip
+    print(f"step-time breakdown: {out / 'train_breakdown.json'}; diagnosis: {out / 'train_diagnosis.json'}",
+          file=sys.stderr)  # fmt: skip
     return 0

@@ -6,7 +6,8 @@ The transformers Trainer calls its callbacks at fixed points of every optimizer 
       clip  on_pre_optimizer_step  optimizer.step  on_optimizer_step  scheduler, zero_grad  on_step_end
 
 so the time between two consecutive callbacks belongs to one phase: up to ``on_step_begin``
-is waiting for data (the Trainer fetches all micro-batches of a step before it begins),
+is waiting for data (the Trainer fetches all micro-batches of a step before it begins;
+for the first step that is ``startup``, which includes starting the loader workers),
 ``on_step_begin`` -> ``on_pre_optimizer_step`` is forward and backward, and so on; the time
 that ends in ``on_log``/``on_evaluate``/``on_save`` is logging, evaluation and checkpointing.
 The phases tile the interval from ``on_train_begin`` to ``on_train_end`` exactly, and
@@ -32,7 +33,7 @@ from mathscale.io import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-PHASES = ("data_wait", "forward_backward", "optimizer", "checkpoint", "evaluation", "other")
+PHASES = ("startup", "data_wait", "forward_backward", "optimizer", "checkpoint", "evaluation", "other")
 BREAKDOWN_FILE = "train_breakdown.json"
 
 # Dense bf16 peak FLOP/s per GPU (no sparsity), by a substring of torch.cuda.get_device_name().
@@ -177,7 +178,9 @@ def make_timing_callback(**kwargs):
                     log.warning("report_to asks for tensorboard but it is not installed; breakdown not sent there")
 
         def on_step_begin(self, args, state, control, **kw):
-            self.timer.mark("data_wait")
+            # The first batch also waits for the loader workers to start (and, on resume, for the
+            # skipped batches): a one-off cost, kept apart so it does not read as a data stall.
+            self.timer.mark("startup" if self.timer.total.steps == 0 else "data_wait")
 
         def on_pre_optimizer_step(self, args, state, control, **kw):
             self.timer.mark("forward_backward")
