@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,9 @@ eval: {{max_new_tokens: 8, batch_size: 4}}
 
 
 def stage_runs(capsys) -> dict[str, str]:
+    """Stage name -> the line the run printed about it ("[train] up to date ..." or the command)."""
     out = capsys.readouterr().out
-    return {line.split("]")[0][1:]: line for line in out.splitlines() if line.startswith("[")}
+    return {m.group(1): line for line in out.splitlines() if (m := re.match(r"\[([a-z][a-z0-9-]*)\] ", line))}
 
 
 def test_run_end_to_end_then_rerun_does_nothing_then_only_what_changed(setup, capsys):
