@@ -173,7 +173,7 @@ def make_timing_callback(**kwargs):
                 try:
                     from torch.utils.tensorboard import SummaryWriter
 
-                    self._writer = SummaryWriter(str(Path(args.logging_dir or self.out / "runs") / "breakdown"))
+                    self._writer = SummaryWriter(str(Path(getattr(args, "logging_dir", None) or self.out / "runs") / "breakdown"))
                 except ImportError:
                     log.warning("report_to asks for tensorboard but it is not installed; breakdown not sent there")
 
