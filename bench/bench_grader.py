@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         verdicts_by["math-verify"] = verdicts
         results.append(score("math-verify", verdicts, labelled, time.perf_counter() - started, 0))
 
-    print(f"\n| grader | agreement | false accepts | false rejects | items/s | timeouts | reference | rewrite | perturbed |")
+    print("\n| grader | agreement | false accepts | false rejects | items/s | timeouts | reference | rewrite | perturbed |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         k = r["by_kind"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mathscale.errors import DataError, MathscaleError
-from mathscale.templates import TEMPLATES, format_prompt, prompt_and_response, with_final_answer
+from mathscale.templates import format_prompt, prompt_and_response, with_final_answer
 from mathscale.train.data import IGNORE, Example, load_examples, padding_stats, tokenize_example
 from mathscale.train.tiny import arithmetic_samples, build_tokenizer
 
