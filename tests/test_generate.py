@@ -239,3 +239,19 @@ def test_examples_share_the_most_concepts_and_reach_the_prompt(graph_path, tmp_p
     with FakeServer(responder=responder) as server:
         run([str(graph_path), "-n", "3", "--out", str(tmp_path / "s.jsonl")], server, tmp_path)
     assert all("Example questions on these concepts" in p and "Seed question number" in p for p in prompts)
+
+
+@pytest.mark.slow
+def test_real_generation_through_a_configured_endpoint(graph_path, tmp_path):
+    """A real llama.cpp server started outside mathscale, given as llm.base_urls."""
+    from mathscale.llm.local import LocalServer
+    from mathscale.llm.models import resolve_model
+
+    out = tmp_path / "s.jsonl"
+    with LocalServer(resolve_model("qwen2.5-coder-0.5b"), alias="served-qwen") as server:
+        assert main(["generate", str(graph_path), "-n", "2", "--out", str(out), f"llm.base_urls=[{server.base_url}]",
+                     "llm.concurrency=2", f"llm.cache_path={tmp_path}/c.sqlite", "llm.progress=false",
+                     "max_tokens=400", "dataset=false"]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert report["llm"]["model"] == "served-qwen"  # discovered from the endpoint's /models
+    assert report["produced"] == len(lines(out)) >= 1 and report["produced"] + report["exhausted_slots"] == 2
