@@ -9,13 +9,12 @@ pure function of (graph, walk).
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-POSTING_CAP = 256  # seeds remembered per concept: bounds the work for very common topics
+POSTING_CAP = 64  # seeds remembered per concept: bounds the work for very common topics
 
 
 class ExampleIndex:
@@ -44,18 +43,16 @@ class ExampleIndex:
         """Up to ``k`` seed questions sharing the most concepts with (topics, kps)."""
         if k <= 0 or not self.questions:
             return []
-        score: Counter[int] = Counter()
-        for name in kps:
-            for i in self._by_kp.get(name, ()):
-                score[i] += 2
-        for name in topics:
-            for i in self._by_topic.get(name, ()):
-                score[i] += 1
+        score: dict[int, int] = {}
+        for weight, table, names in ((2, self._by_kp, kps), (1, self._by_topic, topics)):
+            for name in names:
+                for i in table.get(name, ()):
+                    score[i] = score.get(i, 0) + weight
         if not score:
             return []
+        mix = (salt * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF
 
-        def tiebreak(i: int) -> bytes:
-            return hashlib.blake2b(f"{salt}:{i}".encode(), digest_size=8).digest()
+        def rank(item: tuple[int, int]) -> tuple[int, int]:  # more shared concepts first, then a hash
+            return -item[1], ((item[0] ^ mix) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
 
-        best = heapq.nsmallest(k, score, key=lambda i: (-score[i], tiebreak(i)))
-        return [self.questions[i] for i in best]
+        return [self.questions[i] for i, _ in heapq.nsmallest(k, score.items(), key=rank)]
