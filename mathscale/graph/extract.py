@@ -13,14 +13,15 @@ record or a :class:`Failure` with a reason — nothing is dropped silently.
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mathscale.errors import DataError, MathscaleError
+from mathscale import prompts
+from mathscale.errors import DataError
 from mathscale.llm.client import LLMClient, Request
 from mathscale.llm.jsonparse import ReplyError, parse_json_reply, validate
+from mathscale.prompts import Prompt
 from mathscale.records import Concepts, Seed
 
 MAX_TOPICS, MAX_KPS = 2, 5
@@ -38,23 +39,6 @@ SCHEMA: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class Template:
-    """A prompt file: system text, then example turns (user, assistant, …), then the user
-    turn with ``{question}``; the parts are separated by lines holding only ``---``."""
-
-    name: str  # e.g. "extract_concepts.v1"
-    system: str
-    examples: tuple[tuple[str, str], ...]  # (user, assistant) pairs shown before the question
-    user: str  # contains "{question}"
-
-    def messages(self, question: str) -> list[dict[str, str]]:
-        turns = [{"role": "system", "content": self.system}]
-        for asked, answered in self.examples:
-            turns += [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
-        return [*turns, {"role": "user", "content": self.user.replace("{question}", question)}]
-
-
-@dataclass(frozen=True)
 class Failure:
     """A seed that produced no record: ``reason`` is a short tag, ``detail`` says more."""
 
@@ -67,31 +51,19 @@ class Failure:
         return {k: v for k, v in self.__dict__.items() if v}
 
 
-def load_prompt(name: str) -> Template:
-    """Read ``mathscale/prompts/<name>.txt`` (packaged with mathscale)."""
-    resource = importlib.resources.files("mathscale").joinpath("prompts", f"{name}.txt")
-    try:
-        text = resource.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MathscaleError(f"prompt {name!r}: no file mathscale/prompts/{name}.txt") from None
-    parts = [part.strip() for part in text.split("\n---\n")]
-    if len(parts) < 2 or len(parts) % 2 or "{question}" not in parts[-1]:
-        raise MathscaleError(
-            f"prompt {name!r}: expected system text, example user/assistant turns and a last user turn "
-            "with {question}, separated by '---' lines"
-        )
-    examples = tuple(zip(parts[1:-1:2], parts[2:-1:2]))
-    return Template(name, parts[0], examples, parts[-1])
+def load_prompt(name: str) -> Prompt:
+    """The extraction prompt ``name`` (``mathscale/prompts/<name>.txt``, one ``{question}`` slot)."""
+    return prompts.load_prompt(name, ("question",))
 
 
-def extract_request(seed: Seed, template: Template, params: dict[str, Any] | None = None) -> Request:
+def extract_request(seed: Seed, template: Prompt, params: dict[str, Any] | None = None) -> Request:
     return Request(
         id=seed.id,
         prompt=template.name,
         schema=SCHEMA,
         seed=0,
         params=dict(params or {}),
-        messages=template.messages(seed.question.strip()),
+        messages=template.messages(question=seed.question.strip()),
     )
 
 
@@ -153,7 +125,7 @@ def check_seeds(items: Iterable[tuple[str, Any]], skip: set[str] = frozenset()) 
             yield seed
 
 
-def extract_concepts(seeds: Iterable[Seed], llm: LLMClient, template: Template,
+def extract_concepts(seeds: Iterable[Seed], llm: LLMClient, template: Prompt,
                      params: dict[str, Any] | None = None, total: int | None = None) -> Iterator[Concepts | Failure]:  # fmt: skip
     """One Concepts record or Failure per seed, in completion order (seed ids must be unique:
     :func:`check_seeds` makes them so)."""
