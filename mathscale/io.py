@@ -68,6 +68,11 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def side_file(out: Path, suffix: str) -> Path:
+    """A file written beside an output: ``concepts.jsonl`` -> ``concepts<suffix>``."""
+    return out.with_name(out.name[: -len(out.suffix)] + suffix if out.suffix else out.name + suffix)
+
+
 def repair_torn_tail(path: Path) -> int:
     """Cut a last line that lacks its newline (a write interrupted by a kill).
 

@@ -22,12 +22,8 @@ from mathscale.config import config_to_dict, load_config
 from mathscale.errors import DataError, MathscaleError
 from mathscale.generate.config import GenerateConfig
 from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, Progress
-from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records
+from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records, side_file
 from mathscale.records import BenchmarkItem, QAPair
-
-
-def side_file(out: Path, suffix: str) -> Path:
-    return out.with_name(out.name.removesuffix(".jsonl") + suffix)
 
 
 def check_config(cfg: GenerateConfig) -> None:

@@ -19,15 +19,19 @@ from typing import Any
 from mathscale.cli_common import parse_shard
 from mathscale.config import load_config
 from mathscale.errors import DataError, MathscaleError
-from mathscale.io import JsonlWriter, atomic_open, atomic_write_json, check_output_path, done_ids, read_jsonl, read_records
+from mathscale.io import (
+    JsonlWriter,
+    atomic_open,
+    atomic_write_json,
+    check_output_path,
+    done_ids,
+    read_jsonl,
+    read_records,
+    side_file,
+)
 from mathscale.records import Composition, Concepts
 
 log = logging.getLogger(__name__)
-
-
-def side_file(out: Path, suffix: str) -> Path:
-    """``concepts.jsonl`` -> ``concepts.<suffix>``."""
-    return out.with_name(out.name[: -len(out.suffix)] + suffix if out.suffix else out.name + suffix)
 
 
 def extract_main(args: argparse.Namespace) -> int:

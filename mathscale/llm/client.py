@@ -231,17 +231,10 @@ class LLMClient:
 
     # -- batches -----------------------------------------------------------------------
 
-    async def stream(self, requests: Iterable[Request]) -> AsyncIterator[Result]:
-        """Results in completion order, at most ``self.concurrency`` requests in flight.
-
-        ``requests`` is consumed lazily, so millions of requests need no memory up front.
-        """
-        async for batch in self._batches(requests):
-            for result in batch:
-                yield result
-
     async def _batches(self, requests: Iterable[Request]) -> AsyncIterator[list[Result]]:
-        """Like :meth:`stream`, but hands over every result that is ready at once."""
+        """Results in completion order, at most ``self.concurrency`` requests in flight, every
+        result that is ready handed over at once. ``requests`` is consumed lazily, so millions
+        of requests need no memory up front."""
         # ``concurrency`` workers pull from one iterator and push into a queue: O(1) work
         # per request, where asyncio.wait over a set of tasks would cost O(concurrency).
         source = iter(requests)
@@ -275,7 +268,10 @@ class LLMClient:
             await asyncio.gather(*workers, return_exceptions=True)
 
     def run(self, requests: Iterable[Request], total: int | None = None, desc: str = "LLM") -> Iterator[Result]:
-        """Synchronous form of :meth:`stream` with a progress bar; for commands and tests."""
+        """Results as they complete, with a progress bar: the batch interface of every command.
+
+        (Async code with its own loop, like generation, awaits :meth:`complete` instead.)
+        """
         from tqdm import tqdm
 
         if total is None and hasattr(requests, "__len__"):

@@ -26,7 +26,7 @@ from typing import Any
 from mathscale import __version__
 from mathscale.config import dump_config
 from mathscale.errors import MathscaleError
-from mathscale.io import atomic_write, atomic_write_json
+from mathscale.io import atomic_write, atomic_write_json, side_file
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists():
         path.unlink()
-    for side in path.parent.glob(f"{path.name.removesuffix('.jsonl').removesuffix('.json')}.*"):
+    for side in path.parent.glob(side_file(path, ".*").name):
         if side.is_file() and side != path:  # reports, usage, drops, failures beside the output
             side.unlink()
         elif side.is_dir():
