@@ -54,6 +54,19 @@ def varied_samples(n: int, seed: int) -> list[dict]:
     return rows
 
 
+def bench_tokenizer(args):
+    """The tokenizer of --model (or the tiny one), with a pad token; None when --device cuda has no GPU."""
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: torch sees no GPU", file=sys.stderr)
+        return None
+    _, tokenizer = build_model(args.shape, args.model, 0, torch.float32) if args.model else (None, build_tokenizer())
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def build_model(shape: str, model: str | None, vocab: int, dtype):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -146,14 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
 
-    import torch
-
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print("--device cuda: torch sees no GPU", file=sys.stderr)
+    tokenizer = bench_tokenizer(args)
+    if tokenizer is None:
         return 2
-    _, tokenizer = build_model(args.shape, args.model, 0, torch.float32) if args.model else (None, build_tokenizer())
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     if args.data:
         examples = load_examples(args.data, args.samples)
     else:

@@ -33,10 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_train import SHAPES, build_model, varied_samples
+from bench_train import SHAPES, bench_tokenizer, build_model, varied_samples
 
 from mathscale.train.data import build_dataset, load_examples, make_collator, tokenize_example
-from mathscale.train.tiny import build_tokenizer
 
 
 class TokenizingCollator:
@@ -116,14 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write both breakdowns as JSON")
     args = parser.parse_args(argv)
 
-    import torch
-
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print("--device cuda: torch sees no GPU", file=sys.stderr)
+    tokenizer = bench_tokenizer(args)
+    if tokenizer is None:
         return 2
-    _, tokenizer = build_model(args.shape, args.model, 0, torch.float32) if args.model else (None, build_tokenizer())
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     with tempfile.TemporaryDirectory() as tmp:
         if args.data:
             examples = load_examples(args.data, args.samples)
