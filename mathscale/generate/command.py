@@ -140,8 +140,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"all {len(slots)} slots are already done in {out}; nothing to generate")
         usage = json.loads(usage_path.read_text(encoding="utf-8")) if usage_path.exists() else {}
     seconds = time.perf_counter() - started
-    report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, sampler, graph, files)
-    report["samples_per_second"] = round((progress.committed - committed_before) / seconds, 2) if seconds else None
+    rate = round((progress.committed - committed_before) / seconds, 2) if seconds else None  # this invocation's
+    report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, rate, sampler, graph, files)
     atomic_write_json(report_path, report)
     if cfg.dataset and progress.committed and not todo_left(progress, slots):
         save_dataset(out, report)
@@ -193,8 +193,8 @@ def todo_left(progress: Progress, slots: range) -> bool:
 
 
 def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, shard: int, count: int,
-                progress: Progress, usage: dict[str, Any], seconds: float, sampler: Any, graph: Any,
-                benchmark_files: list[Path]) -> dict[str, Any]:  # fmt: skip
+                progress: Progress, usage: dict[str, Any], seconds: float, rate: float | None, sampler: Any,
+                graph: Any, benchmark_files: list[Path]) -> dict[str, Any]:  # fmt: skip
     import numpy as np
 
     from mathscale.graph.unique import walk_report
@@ -216,7 +216,7 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
         "dropped_total": sum(progress.dropped.values()),
         "llm": usage,
         "seconds": round(seconds, 2),
-        "samples_per_second": None,  # set by the caller: samples made by this invocation / its seconds
+        "samples_per_second": rate,
         "compositions": novelty,
         "decontaminated_against": [str(p) for p in benchmark_files],
         "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else []),
