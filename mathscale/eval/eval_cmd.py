@@ -25,7 +25,7 @@ from mathscale.eval.benchmarks import Task, load_tasks
 from mathscale.eval.grader import MODES, GradeItem, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table
 from mathscale.templates import STOP_STRINGS, check_template, format_prompt
-from mathscale.io import atomic_open, atomic_write, atomic_write_json
+from mathscale.io import atomic_open, atomic_write, atomic_write_json, check_output_path
 from mathscale.llm.config import LLMConfig
 from mathscale.models import check_model
 from mathscale.records import Prediction
@@ -128,6 +128,7 @@ def main(args: argparse.Namespace) -> int:
         raise MathscaleError("no output folder given (option --out)")
     if Path(cfg.out).is_file():
         raise MathscaleError(f"{cfg.out}: is a file; --out takes a folder")
+    check_output_path(Path(cfg.out) / "metrics.json")  # the folder is created when the results are written
     tasks = load_tasks(cfg.benchmarks, cfg.limit, cfg.split)
     print(f"{len(tasks)} items from {cfg.benchmarks}; backend {cfg.backend}, template {cfg.template}")
     metrics = run_eval(cfg, tasks)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
-from mathscale.io import atomic_write, atomic_write_json
+from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.models import describe_model, local_model_folder, model_folder, parse_model
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import load_examples
@@ -73,6 +73,7 @@ def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tupl
     out = Path(cfg.out).resolve()
     if out.exists() and not out.is_dir():
         raise MathscaleError(f"{out}: exists and is not a folder (option --out)")
+    check_output_path(out / CONFIG_NAME)  # a missing folder is fine: it is created at launch
     if cfg.resume and not any(out.glob("checkpoint-*")):
         raise MathscaleError(f"--resume: no checkpoint-* folder in {out} to continue from")
     if not cfg.resume and any(out.glob("checkpoint-*")):
