@@ -154,3 +154,40 @@ def test_a_cached_model_named_by_id_trains_and_evaluates_offline(hf_home, sample
     assert result["model"] == MODEL and result["items"] == 3 and result["benchmarks"] == BENCH
     predictions = (evaluated / "predictions" / "gsm8k.jsonl").read_text().splitlines()
     assert [json.loads(p)["reference"] for p in predictions] == ["0", "2", "4"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("org/name", ("org/name", None)),
+        ("org/name@v1.0", ("org/name", "v1.0")),
+        ("org/name@refs/pr/1", ("org/name", "refs/pr/1")),
+        ("org/name@", None),  # an empty revision
+        ("name", None),  # no organisation: a typo of a folder must not go to the hub
+        ("a/b/c", None),
+        ("org/bad--name", None),
+        ("org/name.git", None),
+    ],
+)
+def test_hub_id_syntax(text, expected):
+    from mathscale.models import parse_hub_id
+
+    hub = parse_hub_id(text)
+    assert (None if hub is None else (hub.repo_id, hub.revision)) == expected
+
+
+def test_model_names_are_classified_without_touching_the_hub(tmp_path):
+    from mathscale.errors import MathscaleError
+    from mathscale.models import parse_model
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")
+    assert parse_model(str(tmp_path / "m")).kind == "folder"
+    assert parse_model("smollm2-135m").kind == "named"
+    assert parse_model("mistralai/Mistral-7B-v0.1@main").hub.revision == "main"
+    with pytest.raises(MathscaleError, match="no model given"):
+        parse_model("")
+    with pytest.raises(MathscaleError, match="no config.json there"):
+        parse_model(str(tmp_path))
+    with pytest.raises(MathscaleError, match="'./missing': no such folder, not a known model name"):
+        parse_model("./missing")

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EvalConfig:
-    model: str = ""  # hf, vllm: a folder, a hub id (org/name[@revision]) or a named model; openai: the endpoint's model name (optional)
+    # hf, vllm: a folder, a hub id (org/name[@revision]) or a named model; openai: the endpoint's model name (optional)
+    model: str = ""
     benchmarks: str = ""  # MWPBench JSONL, a folder of them, or a Hugging Face dataset id (org/name[@revision])
     out: str = ""  # output folder
     backend: Literal["hf", "vllm", "openai"] = "hf"

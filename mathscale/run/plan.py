@@ -84,7 +84,8 @@ def describe_teacher(cfg: RunConfig) -> str:
     urls = resolve_endpoints(cfg.llm)
     if urls:
         key = "set" if os.environ.get(cfg.llm.api_key_env) else "not set"
-        return f"teacher: {cfg.llm.model or 'the first model listed'} at {', '.join(urls)} (${cfg.llm.api_key_env} {key})"
+        model = cfg.llm.model or "the first model listed"
+        return f"teacher: {model} at {', '.join(urls)} (${cfg.llm.api_key_env} {key})"
     return (f"teacher: the embedded llama.cpp model {cfg.llm.local_model} (no llm.base_urls and no OPENAI_BASE_URL"
             + (f"; llm.model={cfg.llm.model} is ignored without an endpoint" if cfg.llm.model else "") + ")")
 
