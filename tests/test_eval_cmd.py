@@ -122,7 +122,7 @@ def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_ca
     "argv,message",
     [
         (["--template", "nope"], "unknown template 'nope'"),
-        (["--model", "/no/such/model"], "/no/such/model: model path does not exist (option --model)"),
+        (["--model", "/no/such/model"], "model '/no/such/model': no such folder, not a known model name"),
         (["--benchmarks", "missing.jsonl"], "missing.jsonl: no such benchmark file or folder"),
     ],
 )
