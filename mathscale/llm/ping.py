@@ -8,6 +8,7 @@ does not support with HTTP 400), so a user sees at once which setting to use.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -54,9 +55,11 @@ def ping_request(question: str) -> Request:
 def probe_modes(llm: LLMClient, question: str, modes: tuple[str, ...] = MODES) -> dict[str, str]:
     """For each structured-output mode: "ok", or why the endpoint's reply was not usable.
 
-    The accounting of these calls is left out of ``llm.usage``.
+    The accounting of these calls is left out of ``llm.usage``; a refused mode is retried
+    at most once (llama-cpp-python's server refuses with HTTP 500, which is retryable).
     """
-    saved_mode, saved_usage = llm.structured_output, llm.usage
+    saved_mode, saved_usage, saved_cfg = llm.structured_output, llm.usage, llm.cfg
+    llm.cfg = dataclasses.replace(saved_cfg, max_retries=min(saved_cfg.max_retries, 1))
     verdicts: dict[str, str] = {}
     try:
         for mode in modes:
@@ -65,7 +68,7 @@ def probe_modes(llm: LLMClient, question: str, modes: tuple[str, ...] = MODES) -
             (result,) = llm.complete_all([ping_request(question)], desc=f"ping {mode}")
             verdicts[mode] = "ok" if result.ok else f"{result.error}: {result.detail}"[:200]
     finally:
-        llm.structured_output, llm.usage = saved_mode, saved_usage
+        llm.structured_output, llm.usage, llm.cfg = saved_mode, saved_usage, saved_cfg
     return verdicts
 
 
