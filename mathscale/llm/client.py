@@ -102,6 +102,10 @@ class LLMClient:
         self.base_urls = list(base_urls)
         # How JSON is asked for (see response_format); the embedded server sets its own.
         self.structured_output: str = cfg.structured_output
+        # Extra fields for raw-text completions, so that a server decodes as OpenAI's API
+        # does; the embedded llama.cpp server needs {"repeat_penalty": 1.0} (its default is
+        # 1.1, which would make greedy evaluation differ from the hf backend's).
+        self.completion_extra: dict[str, Any] = {}
         self._api_key = api_key or "not-needed"
         self._endpoints: list[openai.AsyncOpenAI] = []
         self._cycle: Iterator[openai.AsyncOpenAI] | None = None
@@ -221,7 +225,8 @@ class LLMClient:
     def _body(self, request: Request, messages: list[dict[str, str]]) -> tuple[str, dict[str, Any]]:
         """The route and the JSON body of one call."""
         if request.completion_prompt is not None:
-            body: dict[str, Any] = {"model": self.model, "prompt": request.completion_prompt, **self._params(request)}
+            body: dict[str, Any] = {"model": self.model, "prompt": request.completion_prompt,
+                                    **self.completion_extra, **self._params(request)}  # fmt: skip
             route = "/completions"
         else:
             route = "/chat/completions"
@@ -498,5 +503,6 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
             client.usage.price = Price(0.0, 0.0)
             if cfg.structured_output != "none":  # its server takes the schema its own way
                 client.structured_output = LLAMA_CPP_JSON
+            client.completion_extra = {"repeat_penalty": 1.0}
         stack.callback(client.close)
         yield client

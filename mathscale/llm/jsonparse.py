@@ -1,4 +1,4 @@
-"""Tolerant parsing of JSON that language models write, and validation against a schema.
+r"""Tolerant parsing of JSON that language models write, and validation against a schema.
 
 Models wrap JSON in code fences, add a sentence before or after it, leave trailing
 commas or stop mid-object. :func:`parse_json_reply` finds the first complete JSON
