@@ -9,6 +9,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from openai_strict import StrictServer
 
 from mathscale import cli
@@ -69,7 +70,8 @@ class LatexTeacher:
         return _raw_json(obj) if raw else json.dumps(obj)
 
 
-def test_extract_build_generate_eval_through_a_strict_endpoint(tmp_path: Path, llm_cache):
+@pytest.mark.parametrize("mode", ["json_object", "json_schema"])
+def test_extract_build_generate_eval_through_a_strict_endpoint(mode, tmp_path: Path, llm_cache):
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text("".join(json.dumps({"id": f"s{i}", "question": f"Seed {i}: simplify $\\frac{{{i}}}{{{i + 1}}}$."})
                              + "\n" for i in range(30)))  # fmt: skip
@@ -80,7 +82,7 @@ def test_extract_build_generate_eval_through_a_strict_endpoint(tmp_path: Path, l
     teacher = LatexTeacher()
     with StrictServer(responder=teacher) as server:
         llm = [f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={llm_cache}", "llm.progress=false",
-               "llm.backoff_s=0.01"]  # fmt: skip
+               "llm.backoff_s=0.01", f"llm.structured_output={mode}"]  # fmt: skip
         concepts, graph, samples = tmp_path / "concepts.jsonl", tmp_path / "graph.json", tmp_path / "samples.jsonl"
         assert cli.main(["graph", "extract", str(seeds), "--out", str(concepts), *llm]) == 0
         assert cli.main(["graph", "build", str(concepts), "--out", str(graph)]) == 0
@@ -89,6 +91,8 @@ def test_extract_build_generate_eval_through_a_strict_endpoint(tmp_path: Path, l
         assert cli.main(["eval", "--backend", "openai", "--template", "alpaca", "--benchmarks", str(bench),
                          "--out", str(tmp_path / "eval"), *llm]) == 0  # fmt: skip
     assert server.refusals == []  # 0 refused requests
+    formats = {json.dumps(body.get("response_format", {}).get("type")) for route, body in server.requests if route == "chat"}
+    assert formats == {json.dumps(mode)}
     assert teacher.raw_replies >= 0.3 * n_generation_requests  # about half of the replies were raw
 
     records = [json.loads(line) for line in concepts.read_text().splitlines()]
