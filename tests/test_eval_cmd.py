@@ -94,7 +94,7 @@ def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_ca
     from mathscale.llm.fake_server import FakeServer
 
     def responder(request):
-        question = request["messages"][-1]["content"]
+        question = request.get("prompt") or request["messages"][-1]["content"]
         if "2+2" in question:
             return "2 + 2 = 4. The answer is 4."
         if "Pick 10" in question:

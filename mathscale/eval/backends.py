@@ -6,7 +6,10 @@
   (fewer pad tokens per batch); ``settings.batch_size = 1`` gives the unbatched baseline;
 - ``vllm``: vLLM's offline engine with tensor parallelism (when vLLM is installed);
 - ``openai``: any OpenAI-compatible endpoint, or the embedded llama.cpp model, through
-  :mod:`mathscale.llm` (chat messages; alpaca prompts are sent as one user turn).
+  :mod:`mathscale.llm`. It sends the model exactly the prompt it was trained on: the raw
+  alpaca text as the ``prompt`` of ``/v1/completions`` (no chat template around it), and
+  the ``chat`` template's user turn through ``/v1/chat/completions`` (the server applies
+  the model's own chat template, as the tokenizer does for ``hf``).
 
 Greedy decoding everywhere, so the same prompts give the same records whatever the backend
 (up to the numerics of each engine). Heavy libraries are imported inside the functions.
@@ -107,13 +110,20 @@ def generate_vllm(prompts: list[str], settings: GenerationSettings) -> list[str]
 def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[str]:
     from mathscale.llm.client import Request, open_client
 
-    params = {"temperature": 0.0, "max_tokens": settings.max_new_tokens}
+    params: dict[str, object] = {"temperature": 0.0, "max_tokens": settings.max_new_tokens}  # greedy, as hf
     if settings.stop:
-        params["stop"] = settings.stop[:4]  # the API takes at most four
-    requests = [
-        Request(id=str(i), messages=[{"role": "user", "content": p}], prompt="eval", seed=0, params=params)
-        for i, p in enumerate(prompts)
-    ]
+        # OpenAI takes at most four stop strings; any others are cut below, as hf's are.
+        params["stop"] = settings.stop[:4]
+    if settings.chat:
+        requests = [
+            Request(id=str(i), messages=[{"role": "user", "content": p}], prompt="eval", seed=0, params=params)
+            for i, p in enumerate(prompts)
+        ]
+    else:
+        requests = [
+            Request(id=str(i), messages=[], completion_prompt=p, prompt="eval", seed=0, params=params)
+            for i, p in enumerate(prompts)
+        ]
     with open_client(settings.llm) as llm:
         settings.model = settings.model or llm.model  # for the report
         results = llm.complete_all(requests, desc="eval")
