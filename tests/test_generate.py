@@ -165,7 +165,8 @@ def test_sigkill_and_resume_gives_exactly_n_and_the_same_content(graph_path, tmp
     n = 40
     out = tmp_path / "killed.jsonl"
     responder, extra = (qa_responder, []) if teacher == "distinct" else (repetitive_responder, ["max_attempts=20"])
-    with FakeServer(responder=responder, latency_s=0.05, faults={"429": 0.1}) as server:
+    latency = 0.05 if teacher == "distinct" else 0.02  # the repetitive teacher needs ~6 requests a sample
+    with FakeServer(responder=responder, latency_s=latency, faults={"429": 0.1}) as server:
         cmd = [sys.executable, "-m", "mathscale.cli", "generate", str(graph_path), "-n", str(n), "--out", str(out),
                f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={tmp_path}/c1.sqlite", "llm.concurrency=4",
                "llm.backoff_s=0.01", "llm.progress=false", "dataset=false", *extra]  # fmt: skip

@@ -28,7 +28,9 @@ non-zero (see ``mathscale.generate.command``).
 
 Per-sample checks (the LLM reply, filters, decontamination, consensus) run as replies
 arrive, concurrently; duplicate checks run in slot order at commit time, which makes
-"duplicate of an earlier sample" well defined. Shards check duplicates within
+"duplicate of an earlier sample" well defined. An exact copy of an already committed
+sample is dropped as soon as its reply arrives (it would be dropped at commit anyway),
+so a repetitive teacher's retries do not wait for the commit frontier. Shards check duplicates within
 themselves only: a question that two shards both produce is in both (dedup the union
 if that matters).
 """
@@ -147,6 +149,10 @@ class SlotFiller:
             state["wake"] = asyncio.Event()
 
         def settle(slot: int, attempt: int, outcome: QAPair | Drop) -> None:
+            if isinstance(outcome, QAPair) and (earlier := self.dedup.exact_match(outcome.question)) is not None:
+                # A copy of a committed sample is a duplicate at commit time too: retry now
+                # rather than when the frontier gets here (the same drop, found sooner).
+                outcome = Drop(slot, attempt, outcome.index, "exact_duplicate", matched=earlier)
             if isinstance(outcome, Drop):
                 self._record_drop(outcome, progress)
                 if attempt + 1 < self.max_attempts:
