@@ -4,15 +4,27 @@ One generation of max(sizes) samples; the training sets are its prefixes (genera
 slots nest, so the first N samples of a bigger run are exactly an N-sample run); one
 fine-tune of the same base model per size, an evaluation of each and of the base model;
 ``results.csv`` and a plot with a log x axis.
+
+``repeats: R`` draws R independent curves (repetition r > 0 generates with
+``generate.seed + r`` and trains with ``train.seed + r`` in ``OUT/repeat<r>/``, from the
+same concept graph); the plot shows their mean and min–max band.
+
+When generation comes up short (the teacher stopped yielding new acceptable questions),
+nothing finished is thrown away: every size the samples reach is trained and evaluated,
+the others are marked "not reached" in ``results.csv`` and on the plot, and the run ends
+by naming them. Exit status: 0 when every size of every repetition was evaluated; 3 when
+the curve was drawn with sizes missing (the message says which and what to change); 2
+for an error.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from mathscale.config import load_config
-from mathscale.errors import MathscaleError
+from mathscale.errors import MathscaleError, ShortfallError
 from mathscale.io import atomic_write
 from mathscale.run.command import (
     base_eval_stage,
@@ -23,8 +35,9 @@ from mathscale.run.command import (
     train_eval_stages,
 )
 from mathscale.run.config import ScaleConfig
-from mathscale.run.results import write_results
+from mathscale.run.results import Point, write_results
 from mathscale.run.stages import Stage, invoke_cli, run_stages
+
 
 def prefix_file(samples: Path, size: int, out: Path) -> None:
     """The first ``size`` samples as their own file (rewritten only when they differ)."""
@@ -38,6 +51,29 @@ def prefix_file(samples: Path, size: int, out: Path) -> None:
         atomic_write(out, text)
 
 
+def count_samples(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open(encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def repeat_cfg(cfg: ScaleConfig, r: int) -> ScaleConfig:
+    """Repetition ``r``: the same settings with the generation and training seeds moved by r."""
+    if r == 0:
+        return cfg
+    return dataclasses.replace(cfg, generate=dataclasses.replace(cfg.generate, seed=cfg.generate.seed + r),
+                               train=dataclasses.replace(cfg.train, seed=cfg.train.seed + r))  # fmt: skip
+
+
+def run_synthesis(stages: list[Stage], folder: Path) -> None:
+    """Run the synthesis stages; a shortfall is reported, and the caller goes on with the samples there are."""
+    try:
+        run_stages(stages, folder, invoke_cli)
+    except ShortfallError as exc:
+        print(f"[{stages[-1].name}] came up short; the sizes its samples reach are still trained\n  {exc}")
+
+
 def main(args: argparse.Namespace) -> int:
     source = args.config or "defaults"
     cfg = load_config(ScaleConfig, args.config, args.overrides)
@@ -45,22 +81,45 @@ def main(args: argparse.Namespace) -> int:
     sizes = sorted(set(cfg.sizes))
     if not sizes or sizes[0] <= 0:
         raise MathscaleError(f"{source}: sizes must be positive sample counts, got {cfg.sizes}")
+    if cfg.repeats < 1:
+        raise MathscaleError(f"{source}: repeats must be at least 1, got {cfg.repeats}")
     seeds, benchmarks = resolve_inputs(cfg)
     folder = Path(cfg.out)
     folder.mkdir(parents=True, exist_ok=True)
-    run_stages(synthesis_stages(cfg, folder, seeds, sizes[-1]), folder, invoke_cli)
 
-    samples = folder / "samples.jsonl"
-    stages: list[Stage] = []
-    for size in sizes:
-        prefix_file(samples, size, folder / f"n{size}" / "samples.jsonl")
-        stages += train_eval_stages(cfg, folder / f"n{size}" / "samples.jsonl", folder / f"n{size}", benchmarks,
-                                    tag=f"-n{size}")  # fmt: skip
+    points: list[Point] = []
+    stages: list[Stage] = [base_eval_stage(cfg, folder, benchmarks)] if cfg.eval_base else []
     if cfg.eval_base:
-        stages.insert(0, base_eval_stage(cfg, folder, benchmarks))
+        points.append(Point(0, folder / "base" / "eval"))
+    for r in range(cfg.repeats):
+        rcfg, rfolder, tag = repeat_cfg(cfg, r), folder / f"repeat{r}" if r else folder, f"-r{r}" if r else ""
+        synthesis = synthesis_stages(rcfg, folder, seeds, sizes[-1])
+        if r:  # the concept graph is shared; this repetition only generates its own samples
+            graph, samples = folder / "graph.json", rfolder / "samples.jsonl"
+            rfolder.mkdir(parents=True, exist_ok=True)
+            gen = synthesis[-1]
+            synthesis[-1] = dataclasses.replace(gen, name=f"generate{tag}", outputs=[samples],
+                                                argv=["generate", str(graph), "--out", str(samples)])  # fmt: skip
+        run_synthesis(synthesis, folder)
+        available = count_samples(rfolder / "samples.jsonl")
+        for size in sizes:
+            if size > available:
+                points.append(Point(size, seed=rcfg.generate.seed,
+                                    missing=f"not reached: generate wrote {available} of {sizes[-1]} samples"))  # fmt: skip
+                continue
+            prefix_file(rfolder / "samples.jsonl", size, rfolder / f"n{size}" / "samples.jsonl")
+            stages += train_eval_stages(rcfg, rfolder / f"n{size}" / "samples.jsonl", rfolder / f"n{size}", benchmarks,
+                                        tag=f"-n{size}{tag}", upstream=synthesis[-1].name)  # fmt: skip
+            points.append(Point(size, rfolder / f"n{size}" / "eval", seed=rcfg.generate.seed))
     manifest = run_stages(stages, folder, invoke_cli)
     record_usage(manifest, folder)
-    evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(s, folder / f"n{s}" / "eval") for s in sizes]
-    results, plots = write_results(folder, evaluated, cfg.eval.grader)
+    results, plots = write_results(folder, points, cfg.eval.grader)
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")
-    return 0
+    missing = [p for p in points if p.missing]
+    if not missing:
+        return 0
+    names = ", ".join(f"{p.size}" + (f" (seed {p.seed})" if cfg.repeats > 1 else "") for p in missing)
+    print(f"\nnot reached: size {names} — generation came up short, so these sizes are marked in {results.name} and "
+          f"on the plot; the other sizes are trained and evaluated. What to change is in generate's message above "
+          f"(more seed questions, a larger generate.max_attempts, a stronger teacher, or smaller sizes).")  # fmt: skip
+    return ShortfallError.exit_code
