@@ -173,6 +173,26 @@ def stage_runs_of(text: str) -> dict[str, str]:
     return {m.group(1): line for line in text.splitlines() if (m := re.match(r"\[([a-z][a-z0-9-]*)\] ", line))}
 
 
+@pytest.mark.parametrize("name, sizes", [("quickstart", [0, 32]), ("scale_quickstart", [0, 16, 32, 64])])
+def test_the_shipped_examples_run_with_a_scripted_teacher_and_a_tiny_student(setup, tmp_path, name, sizes):
+    """configs/run/*.yaml as shipped; only the teacher (a local endpoint) and the student (tiny) differ."""
+    root, seeds, bench, model = setup
+    config = Path(__file__).parent.parent / "configs" / "run" / f"{name}.yaml"
+    command = "run" if name == "quickstart" else "scale"
+    with FakeServer(responder=teacher) as server:
+        assert main([command, str(config), f"out={tmp_path / name}", f"base_model={model}",
+                     f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={tmp_path / 'cache.sqlite'}",
+                     "llm.progress=false"]) == 0  # fmt: skip
+    folder = tmp_path / name
+    with (folder / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({int(r["size"]) for r in rows}) == sizes and all(r["status"] == "ok" for r in rows)
+    assert {r["dataset"] for r in rows} >= {"micro", "macro"}
+    assert (folder / "scaling.png").stat().st_size > 1000
+    trained = json.loads((folder / ("model" if command == "run" else "n16/model") / "train_metrics.json").read_text())
+    assert trained["lora"] is True
+
+
 def test_scale_repeats_give_each_seed_its_samples_and_the_plot_a_band(setup):
     root, seeds, bench, model = setup
     with FakeServer(responder=teacher) as server:
