@@ -35,3 +35,4 @@ class RunConfig:
 class ScaleConfig(RunConfig):
     out: str = "runs/scale"
     sizes: list[int] = field(default_factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
+    repeats: int = 1  # independent curves (generate.seed + r, train.seed + r); the plot draws their band
