@@ -17,10 +17,14 @@ from mathscale.llm.fake_server import FakeServer, qa_responder
 pytestmark = pytest.mark.slow
 
 
+def asks_for_concepts(request: dict) -> bool:
+    """An extraction request (its prompt asks for "knowledge_points"), whatever the structured-output mode."""
+    return '"knowledge_points"' in " ".join(str(m.get("content")) for m in request.get("messages", []))
+
+
 def teacher(request: dict) -> str:
     """Concepts for extraction prompts, QA pairs for generation prompts."""
-    schema = (request.get("response_format") or {}).get("schema") or {}
-    if "topics" in schema.get("properties", {}):
+    if asks_for_concepts(request):
         text = request["messages"][-1]["content"]
         n = sum(map(ord, text)) % 3
         return json.dumps({"topics": ["Arithmetic", ["Algebra", "Geometry", "Counting"][n]],
@@ -131,8 +135,7 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
 
 def few_questions_teacher(request: dict) -> str:
     """Concepts as ``teacher``; for generation, only ten different questions (chosen by a hash)."""
-    schema = (request.get("response_format") or {}).get("schema") or {}
-    if "topics" in schema.get("properties", {}):
+    if asks_for_concepts(request):
         return teacher(request)
     k = hashlib.sha256(json.dumps(request["messages"]).encode() + str(request.get("seed")).encode()).digest()[0] % 10
     return json.dumps({"question": f"A shelf holds {k + 2} rows of {k + 3} books each. How many books are on it?",
