@@ -156,3 +156,20 @@ def test_real_llama_cpp_server_takes_the_requests(llm_cache):
     assert verdicts["json_schema"].startswith("http_") and "json_object" in verdicts["json_schema"]
     assert not verdicts["json_object"].startswith("http_") and not verdicts["none"].startswith("http_")
     assert completion.ok and completion.text.strip() and "\n" not in completion.text
+
+
+def test_ping_command_says_which_modes_the_endpoint_accepts(tmp_path, capsys):
+    from mathscale import cli
+
+    class NoSchema(StrictServer):
+        def check(self, path, request):
+            if (request.get("response_format") or {}).get("type") == "json_schema":
+                return 400, {"message": "Invalid value: 'json_schema'.", "param": "response_format.type"}
+            return super().check(path, request)
+
+    with NoSchema() as server:
+        assert cli.main(["ping", f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={tmp_path}/c.sqlite",
+                         "llm.progress=false", "llm.backoff_s=0.01"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "structured output json_object: accepted" in out and "structured output none: accepted" in out
+    assert "structured output json_schema: refused (http_400: " in out

@@ -72,6 +72,15 @@ def probe_modes(llm: LLMClient, question: str, modes: tuple[str, ...] = MODES) -
     return verdicts
 
 
+def describe(verdict: str) -> str:
+    """A probe's verdict in words: the endpoint refused the mode, or took it (and the reply was usable or not)."""
+    if verdict == "ok":
+        return "accepted"
+    if verdict.startswith(("http_", "bad_response", "timeout", "connection")):
+        return f"refused ({verdict})"
+    return f"accepted, but this reply was not usable ({verdict})"
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = load_config(PingConfig, args.config, args.overrides)
     if args.question:
@@ -88,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
         verdicts = {llm.structured_output: "ok" if result.ok else f"{result.error}: {result.detail}"[:200]}
         verdicts.update(probe_modes(llm, cfg.question, tuple(m for m in MODES if m not in verdicts)))
         for mode, verdict in verdicts.items():
-            print(f"structured output {mode}: {'accepted' if verdict == 'ok' else 'not usable (' + verdict + ')'}")
+            print(f"structured output {mode}: {describe(verdict)}")
     if not result.ok:
         raise MathscaleError(f"the model did not give a usable answer ({result.error}: {result.detail})")
     print(json.dumps(result.data, indent=2, ensure_ascii=False))
