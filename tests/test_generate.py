@@ -146,16 +146,30 @@ def test_decontamination_catches_a_planted_benchmark_question(graph_path, tmp_pa
     assert len(lines(out)) == 40
 
 
-def test_shards_union_equals_one_run_and_prefixes_nest(graph_path, tmp_path):
-    with FakeServer(responder=qa_responder) as server:
-        run([str(graph_path), "-n", "24", "--out", str(tmp_path / "all.jsonl")], server, tmp_path)
+def mostly_filtered_responder(request: dict) -> str:
+    """85% of replies (by a hash of the request) have a solution too short to keep."""
+    reply = json.loads(qa_responder(request))
+    if hashlib.sha256(json.dumps([request["messages"], request.get("seed")]).encode()).digest()[0] < 0.85 * 256:
+        reply["solution"] = "It is 5."
+    return json.dumps(reply)
+
+
+@pytest.mark.parametrize("teacher", ["distinct", "mostly_filtered"])
+def test_shards_union_equals_one_run_and_prefixes_nest(graph_path, tmp_path, teacher):
+    """Also when most attempts are dropped and slots refill from their further walk rounds."""
+    responder = qa_responder if teacher == "distinct" else mostly_filtered_responder
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "24", "--out", str(tmp_path / "all.jsonl")], server, tmp_path) == 0
         for i in range(3):
-            run([str(graph_path), "-n", "24", "--shard", f"{i}/3", "--out", str(tmp_path / f"part{i}.jsonl")], server, tmp_path)
-        run([str(graph_path), "-n", "10", "--out", str(tmp_path / "ten.jsonl")], server, tmp_path)
+            assert run([str(graph_path), "-n", "24", "--shard", f"{i}/3", "--out", str(tmp_path / f"part{i}.jsonl")],
+                       server, tmp_path) == 0  # fmt: skip
+        assert run([str(graph_path), "-n", "10", "--out", str(tmp_path / "ten.jsonl")], server, tmp_path) == 0
     whole = lines(tmp_path / "all.jsonl")
     union = [s for i in range(3) for s in lines(tmp_path / f"part{i}.jsonl")]
-    assert union == whole
+    assert len(whole) == 24 and union == whole
     assert lines(tmp_path / "ten.jsonl") == whole[:10]
+    if teacher == "mostly_filtered":
+        assert max(s["meta"]["attempt"] for s in whole) >= 16  # some slot was filled from its second round
 
 
 @pytest.mark.parametrize("teacher", ["distinct", "repetitive"])
