@@ -220,6 +220,10 @@ def test_a_repetitive_teacher_still_gets_n_and_a_larger_n_extends_it(graph_path,
         # The old budget (8 walks per slot) runs dry on this teacher: exit 3 and a remedy.
         capsys.readouterr()
         assert run([str(graph_path), "-n", "60", "--out", str(short), "max_attempts=8"], server, tmp_path) == 3
+        err = capsys.readouterr().err
+        # Resuming that file with a larger budget would refill its gaps out of order: refused.
+        assert run([str(graph_path), "-n", "60", "--out", str(short)], server, tmp_path) == 2
+        assert "written with another max_attempts" in capsys.readouterr().err
     samples = lines(s60)
     assert len(samples) == 60 and [s["meta"]["slot"] for s in samples] == list(range(60))
     assert len({s["question"] for s in samples}) == 60
@@ -229,7 +233,6 @@ def test_a_repetitive_teacher_still_gets_n_and_a_larger_n_extends_it(graph_path,
     assert s80.read_bytes().splitlines()[:60] == s60.read_bytes().splitlines()
     assert len(lines(s80)) == 80 and grown.read_bytes() == s80.read_bytes()
     produced = len(lines(short))
-    err = capsys.readouterr().err
     assert 0 < produced < 60 and f"{produced} of 60 samples" in err
     assert "raise max_attempts (now 8" in err and f"-n {produced}" in err
 
