@@ -146,16 +146,30 @@ def test_decontamination_catches_a_planted_benchmark_question(graph_path, tmp_pa
     assert len(lines(out)) == 40
 
 
-def test_shards_union_equals_one_run_and_prefixes_nest(graph_path, tmp_path):
-    with FakeServer(responder=qa_responder) as server:
-        run([str(graph_path), "-n", "24", "--out", str(tmp_path / "all.jsonl")], server, tmp_path)
+def mostly_filtered_responder(request: dict) -> str:
+    """85% of replies (by a hash of the request) have a solution too short to keep."""
+    reply = json.loads(qa_responder(request))
+    if hashlib.sha256(json.dumps([request["messages"], request.get("seed")]).encode()).digest()[0] < 0.85 * 256:
+        reply["solution"] = "It is 5."
+    return json.dumps(reply)
+
+
+@pytest.mark.parametrize("teacher", ["distinct", "mostly_filtered"])
+def test_shards_union_equals_one_run_and_prefixes_nest(graph_path, tmp_path, teacher):
+    """Also when most attempts are dropped and slots refill from their further walk rounds."""
+    responder = qa_responder if teacher == "distinct" else mostly_filtered_responder
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "24", "--out", str(tmp_path / "all.jsonl")], server, tmp_path) == 0
         for i in range(3):
-            run([str(graph_path), "-n", "24", "--shard", f"{i}/3", "--out", str(tmp_path / f"part{i}.jsonl")], server, tmp_path)
-        run([str(graph_path), "-n", "10", "--out", str(tmp_path / "ten.jsonl")], server, tmp_path)
+            assert run([str(graph_path), "-n", "24", "--shard", f"{i}/3", "--out", str(tmp_path / f"part{i}.jsonl")],
+                       server, tmp_path) == 0  # fmt: skip
+        assert run([str(graph_path), "-n", "10", "--out", str(tmp_path / "ten.jsonl")], server, tmp_path) == 0
     whole = lines(tmp_path / "all.jsonl")
     union = [s for i in range(3) for s in lines(tmp_path / f"part{i}.jsonl")]
-    assert union == whole
+    assert len(whole) == 24 and union == whole
     assert lines(tmp_path / "ten.jsonl") == whole[:10]
+    if teacher == "mostly_filtered":
+        assert max(s["meta"]["attempt"] for s in whole) >= 16  # some slot was filled from its second round
 
 
 @pytest.mark.parametrize("teacher", ["distinct", "repetitive"])
@@ -206,6 +220,10 @@ def test_a_repetitive_teacher_still_gets_n_and_a_larger_n_extends_it(graph_path,
         # The old budget (8 walks per slot) runs dry on this teacher: exit 3 and a remedy.
         capsys.readouterr()
         assert run([str(graph_path), "-n", "60", "--out", str(short), "max_attempts=8"], server, tmp_path) == 3
+        err = capsys.readouterr().err
+        # Resuming that file with a larger budget would refill its gaps out of order: refused.
+        assert run([str(graph_path), "-n", "60", "--out", str(short)], server, tmp_path) == 2
+        assert "written with another max_attempts" in capsys.readouterr().err
     samples = lines(s60)
     assert len(samples) == 60 and [s["meta"]["slot"] for s in samples] == list(range(60))
     assert len({s["question"] for s in samples}) == 60
@@ -215,7 +233,6 @@ def test_a_repetitive_teacher_still_gets_n_and_a_larger_n_extends_it(graph_path,
     assert s80.read_bytes().splitlines()[:60] == s60.read_bytes().splitlines()
     assert len(lines(s80)) == 80 and grown.read_bytes() == s80.read_bytes()
     produced = len(lines(short))
-    err = capsys.readouterr().err
     assert 0 < produced < 60 and f"{produced} of 60 samples" in err
     assert "raise max_attempts (now 8" in err and f"-n {produced}" in err
 
