@@ -1,6 +1,9 @@
 """The ``hf`` eval backend against a bare transformers ``generate`` loop, same prompts, same batch size.
 
-    python bench/bench_eval_hf.py [--model PATH] [--n 32] [--max-new-tokens 32] [--batch-size 16] [--static]
+    python bench/bench_eval_hf.py [--model PATH] [--n 32] [--max-new-tokens 32] [--batch-size 16] [--static] [--threads 1]
+    # the GPU figure (random weights of the Qwen2.5-1.5B shape, a real 49K BPE tokenizer):
+    python bench/bench_eval_hf.py --shape qwen2.5-1.5b --tokenizer TOKENIZER_DIR --vocab 151936 --n 128 \
+        --max-new-tokens 256 --batch-size 64 --dtype bfloat16 --warmup-tokens 8 --repeat 1 --static
 
 Reference ("bare"): the prompts in file order, ``batch_size`` at a time, one
 ``model.generate(do_sample=False, max_new_tokens=...)`` each, decoded; no stop strings. The
@@ -105,11 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-tokens", type=int, default=0, help="new tokens in the warm-up run (default: all; "
                         "the static-cache run always warms up in full, as it compiles per shape)")
     parser.add_argument("--static", action="store_true", help="also time the static-cache (torch.compile) option")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's); 1 is steadier on a shared machine")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each, interleaved (the best counts), after one warm-up run")
     args = parser.parse_args(argv)
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines()[: args.n]]
     prompts = [format_prompt("alpaca", r["question"]) for r in rows]
