@@ -251,3 +251,17 @@ def test_rerun_with_other_settings_moves_old_predictions_aside(tiny_model, bench
     assert len(stale) == 1 and "made with other settings; moved to" in printed
     assert json.loads((stale[0] / "run.json").read_text())["max_new_tokens"] == 3
     assert json.loads((out / "metrics.json").read_text())["generated"] == 5
+
+
+def test_openai_backend_spreads_items_over_several_endpoints(bench, tmp_path, run, capsys, llm_cache):
+    """llm.base_urls with two endpoints (e.g. one `vllm serve` per GPU): both get a share of the items."""
+    from mathscale.llm.fake_server import FakeServer
+
+    out = tmp_path / "run"
+    with FakeServer(responder=lambda r: "The answer is 4.") as a, FakeServer(responder=lambda r: "The answer is 4.") as b:
+        rc = run(["eval", "--backend", "openai", "--benchmarks", str(bench), "--out", str(out), "llm.concurrency=2",
+                  f"llm.base_urls=[{a.base_url},{b.base_url}]", f"llm.cache_path={llm_cache}", "llm.progress=false"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    served = (sum(a.counts.values()) - a.counts["models"], sum(b.counts.values()) - b.counts["models"])
+    assert sum(served) == len(BENCH) and min(served) >= 1, served
+    assert json.loads((out / "metrics.json").read_text())["datasets"]["gsm8k"]["correct"] == 1

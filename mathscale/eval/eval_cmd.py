@@ -28,9 +28,10 @@ from typing import Any, Literal
 
 from mathscale.config import load_config
 from mathscale.errors import MathscaleError
+from mathscale.graph.config import ExtractConfig
 from mathscale.eval.backends import BACKENDS, GenerationSettings
 from mathscale.eval.benchmarks import Task, limit_per_topic, load_tasks
-from mathscale.eval.grader import MODES, GradeItem, grade_all
+from mathscale.eval.grader import MODES, GradeItem, Verdict, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table, official_metrics, official_table
 from mathscale.eval.predictions import PredictionStore
 from mathscale.eval.suite import OFFICIAL_CAP, OFFICIAL_STOP, SuiteSelection, select_suite
@@ -61,6 +62,11 @@ class EvalConfig:
     static_cache: bool = False  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
     tensor_parallel: int = 1  # vllm
     llm: LLMConfig = field(default_factory=LLMConfig)  # openai backend
+    concepts: bool = False  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
+    concepts_min_items: int = 2  # results.md lists the weakest concepts with at least this many items
+    concepts_top: int = 10  # ... this many of each kind
+    # The extraction settings: give the ones `graph extract` used for the seeds (same prompt, LLM, cache).
+    concept_extraction: ExtractConfig = field(default_factory=ExtractConfig)
 
 
 def _apply_flags(cfg: EvalConfig, args: argparse.Namespace) -> EvalConfig:
@@ -150,6 +156,32 @@ def score(cfg: EvalConfig, tasks: list[Task], completions: list[str], selection:
     return metrics, {mode: r.verdicts for mode, r in reports.items()}
 
 
+def concept_report(cfg: EvalConfig, tasks: list[Task], verdicts: list[Verdict]) -> tuple[dict, str]:
+    """metrics.json's ``concepts`` and the results.md section on the weakest concepts."""
+    from mathscale.eval.concepts import concept_scores, map_questions, weakest_markdown
+
+    mapped, failures = map_questions(tasks, cfg.concept_extraction)
+    scores = concept_scores((m[0], m[1], v.correct) for m, v in zip(mapped, verdicts) if m is not None)
+    unmapped = sum(failures.values())
+    data = {
+        "grader": cfg.grader, "prompt": cfg.concept_extraction.prompt, "mapped": len(tasks) - unmapped,
+        "unmapped": dict(failures), **{kind: [s.to_json() for s in rows] for kind, rows in scores.items()},
+    }  # fmt: skip
+    text = "\n".join(["",
+        f"## Weakest concepts ({cfg.grader} grader; at least {cfg.concepts_min_items} items each)", "",
+        f"Questions mapped to topics and knowledge points with prompt {cfg.concept_extraction.prompt} (as the seeds): "
+        f"{data['mapped']} of {len(tasks)}" + (f"; not mapped: {json.dumps(dict(failures))}" if unmapped else "") + ".", "",
+        weakest_markdown(scores, cfg.concepts_min_items, cfg.concepts_top),
+    ])  # fmt: skip
+    return data, text
+
+
+def _cap_text(cfg: EvalConfig, selection: SuiteSelection | None) -> str:
+    cap = selection.cap if selection else max(cfg.limit, 0)
+    official = " (the official driver's)" if selection and cap == OFFICIAL_CAP else ""
+    return f"{cap} items per task{official}" if cap else "none (every item)"
+
+
 def results_markdown(cfg: EvalConfig, metrics: dict, selection: SuiteSelection | None) -> str:
     from mathscale.eval.metrics import Metrics, Score
 
@@ -164,7 +196,7 @@ def results_markdown(cfg: EvalConfig, metrics: dict, selection: SuiteSelection |
         f"# {metrics['model']}",
         "",
         f"- suite: {cfg.suite or 'none (every topic given)'}; benchmarks: {cfg.benchmarks}",
-        f"- cap: {(selection.cap or 'none') if selection else (cfg.limit if cfg.limit > 0 else 'none')} items per task",
+        f"- cap: {_cap_text(cfg, selection)}",
         f"- template: {cfg.template}; backend: {cfg.backend}",
         f"- decoding: greedy, max {cfg.max_new_tokens} new tokens, stop strings {json.dumps(stop_strings(cfg))}"
         + (" (the official ones)" if cfg.suite else " (the template's)"),
@@ -197,12 +229,15 @@ def run_eval(cfg: EvalConfig, tasks: list[Task], selection: SuiteSelection | Non
     completions = [store.completion(t) or "" for t in tasks]
     metrics, verdicts = score(cfg, tasks, completions, selection)
     metrics.update(generated=generated, generation_seconds=seconds)
+    concepts_text = ""
+    if cfg.concepts:
+        metrics["concepts"], concepts_text = concept_report(cfg, tasks, verdicts[cfg.grader])
     store.finalise([
         Prediction(t.item.id, t.item.data_topic, t.item.question, t.item.answer, c, v.extracted, v.correct)
         for t, c, v in zip(tasks, completions, verdicts[cfg.grader])
     ])  # fmt: skip
     atomic_write_json(out / "metrics.json", metrics)
-    atomic_write(out / "results.md", results_markdown(cfg, metrics, selection))
+    atomic_write(out / "results.md", results_markdown(cfg, metrics, selection) + concepts_text)
     return metrics
 
 
