@@ -265,3 +265,14 @@ def test_openai_backend_spreads_items_over_several_endpoints(bench, tmp_path, ru
     served = (sum(a.counts.values()) - a.counts["models"], sum(b.counts.values()) - b.counts["models"])
     assert sum(served) == len(BENCH) and min(served) >= 1, served
     assert json.loads((out / "metrics.json").read_text())["datasets"]["gsm8k"]["correct"] == 1
+
+
+def test_vllm_backend_without_vllm_is_one_clear_error(tiny_model, bench, tmp_path, run, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    out = tmp_path / "o"
+    assert run(["eval", "--backend", "vllm", "--model", str(tiny_model), "--benchmarks", str(bench), "--out", str(out)]) == 2
+    assert "backend 'vllm' needs vLLM, which is not installed" in capsys.readouterr().err
+    assert not out.exists()  # nothing half-written

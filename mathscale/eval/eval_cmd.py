@@ -19,6 +19,7 @@ mixed in: they are moved to ``DIR/stale-<time>/`` and the run starts over, sayin
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import time
@@ -270,6 +271,9 @@ def main(args: argparse.Namespace) -> int:
         from mathscale.eval.backends import check_model_path
 
         check_model_path(cfg.model)
+    if cfg.backend == "vllm" and importlib.util.find_spec("vllm") is None:  # before anything is written
+        raise MathscaleError("backend 'vllm' needs vLLM, which is not installed (pip install 'mathscale[vllm]'); "
+                             "or use --backend hf, or --backend openai against `vllm serve` endpoints")  # fmt: skip
     tasks, selection = select_tasks(cfg, load_tasks(cfg.benchmarks, 0, cfg.split))
     if selection is not None:
         print(selection.report())
