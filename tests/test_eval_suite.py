@@ -141,3 +141,16 @@ def test_eval_suite_end_to_end_matches_a_hand_computation(tmp_path, capsys, llm_
     for needle in ("suite: mwpbench", "cap: 3 items per task", "template: alpaca", "official check",
                    "decoding: greedy, max 2048 new tokens", f"{100 * micro:.2f}"):  # fmt: skip
         assert needle in results, needle
+
+
+def test_repeated_ids_are_made_unique_in_data_order():
+    from mathscale.eval.eval_cmd import with_unique_ids
+
+    tasks = [_task("gsm8k", 0), _task("gsm8k", 0), _task("tal", 0), _task("gsm8k", 0)]
+    unique, renamed = with_unique_ids(tasks)
+    assert [t.item.id for t in unique] == ["gsm8k-0", "gsm8k-0#2", "tal-0", "gsm8k-0#3"] and renamed == 2
+
+
+def test_benchmarks_mwpbench_alone_points_to_the_suite_flag(tmp_path, capsys):
+    assert cli.main(["eval", "--backend", "openai", "--benchmarks", "mwpbench", "--out", str(tmp_path / "o")]) == 2
+    assert "--suite mwpbench" in capsys.readouterr().err

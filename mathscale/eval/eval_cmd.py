@@ -94,6 +94,22 @@ def select_tasks(cfg: EvalConfig, tasks: list[Task]) -> tuple[list[Task], SuiteS
     return selection.tasks, selection
 
 
+def with_unique_ids(tasks: list[Task]) -> tuple[list[Task], int]:
+    """Predictions are saved and resumed by (data_topic, id): a repeated id gets ``#2``, ``#3``... (in data order)."""
+    import dataclasses
+
+    seen: dict[tuple[str, str], int] = {}
+    out, renamed = [], 0
+    for task in tasks:
+        key = (task.item.data_topic, task.item.id)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            task = dataclasses.replace(task, item=dataclasses.replace(task.item, id=f"{task.item.id}#{seen[key]}"))
+            renamed += 1
+        out.append(task)
+    return out, renamed
+
+
 def _model_fingerprint(model: str) -> dict[str, Any]:
     """Name, and for a local folder the size and time of its weight and config files."""
     path = Path(model).expanduser()
@@ -274,7 +290,13 @@ def main(args: argparse.Namespace) -> int:
     if cfg.backend == "vllm" and importlib.util.find_spec("vllm") is None:  # before anything is written
         raise MathscaleError("backend 'vllm' needs vLLM, which is not installed (pip install 'mathscale[vllm]'); "
                              "or use --backend hf, or --backend openai against `vllm serve` endpoints")  # fmt: skip
+    if cfg.benchmarks == "mwpbench" and not Path(cfg.benchmarks).exists():
+        raise MathscaleError("--benchmarks takes the data (a folder of MWPBench JSONL files or full_test.json); "
+                             "for the canonical suite add --suite mwpbench")  # fmt: skip
     tasks, selection = select_tasks(cfg, load_tasks(cfg.benchmarks, 0, cfg.split))
+    tasks, renamed = with_unique_ids(tasks)
+    if renamed:
+        print(f"{renamed} items repeat an id of their data_topic; saved as ID#2, ID#3, ... (in data order)")
     if selection is not None:
         print(selection.report())
     print(f"{len(tasks)} items from {cfg.benchmarks}; backend {cfg.backend}, template {cfg.template}")
