@@ -276,3 +276,29 @@ def test_vllm_backend_without_vllm_is_one_clear_error(tiny_model, bench, tmp_pat
     assert run(["eval", "--backend", "vllm", "--model", str(tiny_model), "--benchmarks", str(bench), "--out", str(out)]) == 2
     assert "backend 'vllm' needs vLLM, which is not installed" in capsys.readouterr().err
     assert not out.exists()  # nothing half-written
+
+
+def test_hf_rows_that_stop_leave_the_batch_and_texts_match_plain_generate(tiny_model, monkeypatch):
+    """Stop strings hit at different steps: finished rows are dropped from the KV cache mid-batch,
+    and every text equals transformers' own generate() on that prompt alone, cut at the stop."""
+    import torch
+    from transformers import DynamicCache
+
+    from mathscale.eval.hf_generate import HFGenerator
+    from mathscale.templates import cut_at_stop
+
+    generator = HFGenerator.load(str(tiny_model), "float32")
+    generator.check_every = 2
+    cuts = []
+    original = DynamicCache.batch_select_indices
+    monkeypatch.setattr(DynamicCache, "batch_select_indices", lambda self, idx: (cuts.append(len(idx)), original(self, idx))[1])
+    prompts = [format_prompt("alpaca", r["question"]) for r in BENCH]
+    stop = ["e", "t", "\\"]  # frequent in a random model's output, so rows stop at different steps
+    batched = generator.generate(prompts, 24, stop, batch_size=5)
+    assert cuts, "no row left the batch: the test did not exercise compaction"
+    tok = generator.tokenizer
+    for prompt, text in zip(prompts, batched):
+        ids = tok(prompt, return_tensors="pt")
+        with torch.inference_mode():
+            out = generator.model.generate(**ids, do_sample=False, max_new_tokens=24, pad_token_id=tok.pad_token_id)
+        assert text == cut_at_stop(tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True), stop)
