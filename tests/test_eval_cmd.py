@@ -180,3 +180,125 @@ def test_eval_uses_the_template_the_model_was_trained_on(tmp_path):
     assert trained_template(str(tmp_path)) == "alpaca_force_ans"
     assert trained_template(str(tmp_path / "merged")) == "alpaca_force_ans"  # LoRA's merged model
     assert trained_template(str(tmp_path / "merged" / "nothing")) is None
+
+
+def _eval_process(model: Path, bench: Path, out: Path):
+    import os
+    import subprocess
+    import sys
+
+    argv = ["eval", "--model", str(model), "--benchmarks", str(bench), "--out", str(out), "--template", "alpaca",
+            "max_new_tokens=48", "batch_size=1", "grader=mwpbench"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    code = "import sys; from mathscale.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen([sys.executable, "-c", code, *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _complete_lines(out: Path) -> int:
+    folder = out / "predictions"
+    if not folder.is_dir():
+        return 0
+    return sum(text.count("\n") for text in (p.read_text() for p in folder.glob("*.jsonl")))
+
+
+@pytest.mark.slow  # three real processes (each imports torch): about 30 s alone, minutes on a busy machine
+def test_sigkill_then_rerun_gives_the_uninterrupted_result(tiny_model, tmp_path):
+    """A real `mathscale eval` process killed mid-run; the rerun generates only what is missing."""
+    import signal
+    import time
+
+    rows = [{"data_topic": "gsm8k" if i % 2 else "MATH.Algebra", "id": f"q{i}", "question": f"What is {i} plus {i}?",
+             "answer": str(2 * i)} for i in range(12)]  # fmt: skip
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert _eval_process(tiny_model, bench, whole).wait(timeout=600) == 0
+
+    proc = _eval_process(tiny_model, bench, killed)
+    deadline = time.monotonic() + 600
+    while _complete_lines(killed) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = _complete_lines(killed)
+    assert 3 <= done < len(rows), "the run was not caught mid-way"
+    assert not (killed / "metrics.json").exists()
+
+    rerun = _eval_process(tiny_model, bench, killed)
+    printed, _ = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, printed
+    assert f"resuming: {done} of {len(rows)} items already" in printed
+    metrics = json.loads((killed / "metrics.json").read_text())
+    assert metrics["generated"] == len(rows) - done  # only the missing ones
+    reference = json.loads((whole / "metrics.json").read_text())
+    volatile = ("generated", "generation_seconds")
+    assert {k: v for k, v in metrics.items() if k not in volatile} == {k: v for k, v in reference.items() if k not in volatile}
+    for name in ("gsm8k.jsonl", "MATH.Algebra.jsonl"):
+        assert (killed / "predictions" / name).read_bytes() == (whole / "predictions" / name).read_bytes()
+    assert (killed / "results.md").read_text() == (whole / "results.md").read_text()
+
+
+def test_rerun_with_other_settings_moves_old_predictions_aside(tiny_model, bench, tmp_path, run, capsys):
+    out = tmp_path / "run"
+    base = ["eval", "--model", str(tiny_model), "--benchmarks", str(bench), "--out", str(out), "batch_size=5"]
+    assert run([*base, "max_new_tokens=3"]) == 0
+    assert run([*base, "max_new_tokens=3"]) == 0
+    assert "resuming: 5 of 5 items already" in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["generated"] == 0
+    assert run([*base, "max_new_tokens=4"]) == 0
+    printed = capsys.readouterr().out
+    stale = [p for p in out.iterdir() if p.name.startswith("stale-")]
+    assert len(stale) == 1 and "made with other settings; moved to" in printed
+    assert json.loads((stale[0] / "run.json").read_text())["max_new_tokens"] == 3
+    assert json.loads((out / "metrics.json").read_text())["generated"] == 5
+
+
+def test_openai_backend_spreads_items_over_several_endpoints(bench, tmp_path, run, capsys, llm_cache):
+    """llm.base_urls with two endpoints (e.g. one `vllm serve` per GPU): both get a share of the items."""
+    from mathscale.llm.fake_server import FakeServer
+
+    out = tmp_path / "run"
+    with FakeServer(responder=lambda r: "The answer is 4.") as a, FakeServer(responder=lambda r: "The answer is 4.") as b:
+        rc = run(["eval", "--backend", "openai", "--benchmarks", str(bench), "--out", str(out), "llm.concurrency=2",
+                  f"llm.base_urls=[{a.base_url},{b.base_url}]", f"llm.cache_path={llm_cache}", "llm.progress=false"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    served = (sum(a.counts.values()) - a.counts["models"], sum(b.counts.values()) - b.counts["models"])
+    assert sum(served) == len(BENCH) and min(served) >= 1, served
+    assert json.loads((out / "metrics.json").read_text())["datasets"]["gsm8k"]["correct"] == 1
+
+
+def test_vllm_backend_without_vllm_is_one_clear_error(tiny_model, bench, tmp_path, run, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    out = tmp_path / "o"
+    assert run(["eval", "--backend", "vllm", "--model", str(tiny_model), "--benchmarks", str(bench), "--out", str(out)]) == 2
+    assert "backend 'vllm' needs vLLM, which is not installed" in capsys.readouterr().err
+    assert not out.exists()  # nothing half-written
+
+
+def test_hf_rows_that_stop_leave_the_batch_and_texts_match_plain_generate(tiny_model, monkeypatch):
+    """Stop strings hit at different steps: finished rows are dropped from the KV cache mid-batch,
+    and every text equals transformers' own generate() on that prompt alone, cut at the stop."""
+    import torch
+    from transformers import DynamicCache
+
+    from mathscale.eval.hf_generate import HFGenerator
+    from mathscale.templates import cut_at_stop
+
+    generator = HFGenerator.load(str(tiny_model), "float32")
+    generator.check_every = 2
+    cuts = []
+    original = DynamicCache.batch_select_indices
+    monkeypatch.setattr(DynamicCache, "batch_select_indices", lambda self, idx: (cuts.append(len(idx)), original(self, idx))[1])
+    prompts = [format_prompt("alpaca", r["question"]) for r in BENCH]
+    stop = ["e", "t", "\\"]  # frequent in a random model's output, so rows stop at different steps
+    batched = generator.generate(prompts, 24, stop, batch_size=5)
+    assert cuts, "no row left the batch: the test did not exercise compaction"
+    tok = generator.tokenizer
+    for prompt, text in zip(prompts, batched):
+        ids = tok(prompt, return_tensors="pt")
+        with torch.inference_mode():
+            out = generator.model.generate(**ids, do_sample=False, max_new_tokens=24, pad_token_id=tok.pad_token_id)
+        assert text == cut_at_stop(tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True), stop)

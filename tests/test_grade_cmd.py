@@ -55,7 +55,7 @@ def test_grade_mwpbench_mode_in_place(tmp_path, run, capsys):
     src = _write(tmp_path / "preds.jsonl", LINES)
     assert run(["grade", str(src), "--mode", "mwpbench"]) == 0
     rows = [json.loads(line) for line in src.read_text().splitlines()]
-    assert [r["correct"] for r in rows] == [False, True, True, True]  # the official check's verdicts
+    assert [r["correct"] for r in rows] == [False, True, False, True]  # the official check's verdicts: "(d)" is not "d"
     assert "(mwpbench)" in capsys.readouterr().out
 
 

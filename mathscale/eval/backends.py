@@ -3,8 +3,10 @@
 ``BACKENDS`` maps a name to ``generate(prompts, settings) -> list[str]``:
 
 - ``hf``: transformers, batched left-padded greedy generation with prompts sorted by length
-  (fewer pad tokens per batch); ``settings.batch_size = 1`` gives the unbatched baseline;
-- ``vllm``: vLLM's offline engine with tensor parallelism (when vLLM is installed);
+  and a decoding loop without per-step host syncs (:mod:`~mathscale.eval.hf_generate`);
+  ``settings.batch_size = 1`` gives the unbatched baseline;
+- ``vllm``: vLLM's offline engine with tensor parallelism (when vLLM is installed). Not run
+  in this project's tests or benchmarks (no vLLM on the machines here): untested;
 - ``openai``: any OpenAI-compatible endpoint, or the embedded llama.cpp model, through
   :mod:`mathscale.llm`. It sends the model exactly the prompt it was trained on: the raw
   alpaca text as the ``prompt`` of ``/v1/completions`` (no chat template around it), and
@@ -39,6 +41,10 @@ class GenerationSettings:
     dtype: str = "auto"
     tensor_parallel: int = 1
     llm: LLMConfig = field(default_factory=LLMConfig)
+    static_cache: bool = False  # hf: static KV cache + torch.compile (see hf_generate)
+    # Called with (prompt index, final completion) as each one is done (hf: per batch);
+    # backends that cannot report early leave it to the caller.
+    on_result: Callable[[int, str], None] | None = None
 
 
 Generate = Callable[[list[str], GenerationSettings], list[str]]
@@ -54,42 +60,17 @@ def _chat_texts(tokenizer, prompts: list[str]) -> list[str]:
 
 
 def generate_hf(prompts: list[str], settings: GenerationSettings) -> list[str]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """transformers: length-sorted batches through :class:`~mathscale.eval.hf_generate.HFGenerator`."""
+    from mathscale.eval.hf_generate import HFGenerator
 
     folder = model_folder(settings.model)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        dtype = "auto" if settings.dtype == "auto" else getattr(torch, settings.dtype)
-        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype)
+        generator = HFGenerator.load(str(folder), settings.dtype)
     except OSError as exc:
         raise MathscaleError(f"{settings.model}: cannot load the model from {folder} ({exc})"[:400]) from None
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device).eval()
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    texts = _chat_texts(tokenizer, prompts) if settings.chat else prompts
-    lengths = [len(tokenizer(t, add_special_tokens=True)["input_ids"]) for t in texts]
-    order = sorted(range(len(texts)), key=lambda i: -lengths[i])  # longest first: OOM shows up at once
-    outputs: list[str] = [""] * len(texts)
-    batch_size = max(1, settings.batch_size)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        encoded = tokenizer([texts[i] for i in chunk], return_tensors="pt", padding=True).to(device)
-        with torch.inference_mode():
-            generated = model.generate(
-                **encoded,
-                do_sample=False,
-                max_new_tokens=settings.max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
-                stop_strings=settings.stop or None,
-                tokenizer=tokenizer,
-            )
-        new_tokens = generated[:, encoded["input_ids"].shape[1] :]
-        for i, text in zip(chunk, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
-            outputs[i] = cut_at_stop(text, settings.stop)
-    return outputs
+    texts = _chat_texts(generator.tokenizer, prompts) if settings.chat else prompts
+    return generator.generate(texts, settings.max_new_tokens, settings.stop, settings.batch_size,
+                              static_cache=settings.static_cache, on_result=settings.on_result)  # fmt: skip
 
 
 def generate_vllm(prompts: list[str], settings: GenerationSettings) -> list[str]:

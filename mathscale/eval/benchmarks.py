@@ -42,7 +42,7 @@ def task_from_json(obj: Any, where: str, default_topic: str) -> Task:
     return Task(item, options_from_field(obj.get("options")))
 
 
-def _limited(tasks: list[Task], limit: int) -> list[Task]:
+def limit_per_topic(tasks: list[Task], limit: int) -> list[Task]:
     """The first ``limit`` tasks of each ``data_topic`` (0 = all)."""
     if limit <= 0:
         return tasks
@@ -71,13 +71,13 @@ def load_tasks(spec: str, limit: int = 0, split: str = "test") -> list[Task]:
         if hub is None:
             raise MathscaleError(f"{spec}: no such benchmark file or folder, and not a Hugging Face dataset id "
                                  f"(org/name or org/name@revision) (option benchmarks)")  # fmt: skip
-        return _limited(_load_hf(hub, split), limit)
+        return limit_per_topic(_load_hf(hub, split), limit)
     tasks = []
     for file in files:
         tasks += [task_from_json(obj, where, file.stem) for where, obj in read_jsonl(file)]
     if not tasks:
         raise DataError(f"{spec}: the benchmark holds no records")
-    return _limited(tasks, limit)
+    return limit_per_topic(tasks, limit)
 
 
 def _load_hf(hub: HubId, split: str) -> list[Task]:

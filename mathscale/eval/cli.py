@@ -23,5 +23,7 @@ def add_commands(add) -> None:
     ev.add_argument("--out", metavar="DIR", help="output folder")
     ev.add_argument("--backend", choices=["hf", "vllm", "openai"], help="generation backend (default hf)")
     ev.add_argument("--template", help="alpaca, alpaca_force_ans or chat (default alpaca)")
-    ev.add_argument("--limit", type=int, help="items per data_topic, for smoke runs (default all)")
+    ev.add_argument("--suite", choices=["mwpbench"], help="the canonical MWPBench suite: its 22 tasks, the official "
+                    "2,000-per-task cap, stop strings and scores (the present and missing tasks are reported)")
+    ev.add_argument("--limit", type=int, help="items per data_topic, the first ones (default all; under --suite the official 2000; -1: all)")
     add_config_args(ev, "configs/eval.yaml")

@@ -3,32 +3,44 @@
 Output folder (DESIGN.md, "Data contracts")::
 
     DIR/predictions/<data_topic>.jsonl   one Prediction per item (graded by config.grader)
-    DIR/metrics.json                     per dataset and topic, micro, macro; both graders
-    DIR/results.md                       the markdown table, both graders side by side
+    DIR/run.json                         the settings the predictions were generated with
+    DIR/metrics.json                     per dataset and topic, micro, macro; both graders;
+                                         under a suite, the official driver's scores too
+    DIR/results.md                       the markdown tables and how the numbers were made
+
+Predictions are appended one line per item as soon as the backend has it (``hf``: after each
+batch). Rerunning the same command after a crash or SIGKILL generates only the items that are
+missing; at the end every ``predictions/`` file is rewritten whole, in benchmark order, so
+an interrupted-and-resumed run leaves the same files as an uninterrupted one. Predictions
+made with other settings (model weights, template, decoding, benchmarks, cap) are never
+mixed in: they are moved to ``DIR/stale-<time>/`` and the run starts over, saying so.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mathscale.config import load_config
 from mathscale.errors import MathscaleError
+from mathscale.graph.config import ExtractConfig
 from mathscale.eval.backends import BACKENDS, GenerationSettings
-from mathscale.eval.benchmarks import Task, load_tasks
-from mathscale.eval.grader import MODES, GradeItem, grade_all
-from mathscale.eval.metrics import compute_metrics, markdown_table
-from mathscale.templates import STOP_STRINGS, check_template, format_prompt
-from mathscale.io import atomic_open, atomic_write, atomic_write_json, check_output_path
+from mathscale.eval.benchmarks import Task, limit_per_topic, load_tasks
+from mathscale.eval.grader import MODES, GradeItem, Verdict, grade_all
+from mathscale.eval.metrics import compute_metrics, markdown_table, official_metrics, official_table
+from mathscale.eval.predictions import PredictionStore
+from mathscale.eval.suite import OFFICIAL_CAP, OFFICIAL_STOP, SuiteSelection, select_suite
+from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.llm.config import LLMConfig
 from mathscale.models import check_model
 from mathscale.records import Prediction
+from mathscale.templates import STOP_STRINGS, check_template, format_prompt
 
 log = logging.getLogger(__name__)
 
@@ -41,65 +53,210 @@ class EvalConfig:
     out: str = ""  # output folder
     backend: Literal["hf", "vllm", "openai"] = "hf"
     template: str = ""  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
+    suite: Literal["", "mwpbench"] = ""  # mwpbench: the official 22 tasks, cap, stop strings and scores; empty: every topic given
     max_new_tokens: int = 2048
-    batch_size: int = 16  # hf: prompts per generate() call
-    limit: int = 0  # items per data_topic (0 = all), for smoke runs
+    batch_size: int = 16  # hf: prompts per batch
+    limit: int = 0  # items per data_topic, the first ones; 0: all (under suite=mwpbench: the official 2,000); -1: all
+    exclude_overlap: bool = False  # suite=mwpbench: leave out the agieval.math items that are MATH test questions
     split: str = "test"  # split of a Hugging Face dataset
     grader: Literal["mathscale", "mwpbench"] = "mathscale"  # the verdict stored in predictions/
     grader_timeout_s: float = 5.0
     dtype: str = "auto"  # hf/vllm weights: auto, bfloat16, float16, float32
+    static_cache: bool = False  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
     tensor_parallel: int = 1  # vllm
     llm: LLMConfig = field(default_factory=LLMConfig)  # openai backend
+    concepts: bool = False  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
+    concepts_min_items: int = 2  # results.md lists the weakest concepts with at least this many items
+    concepts_top: int = 10  # ... this many of each kind
+    # The extraction settings: give the ones `graph extract` used for the seeds (same prompt, LLM, cache).
+    concept_extraction: ExtractConfig = field(default_factory=ExtractConfig)
 
 
 def _apply_flags(cfg: EvalConfig, args: argparse.Namespace) -> EvalConfig:
-    for name in ("model", "benchmarks", "out", "backend", "template", "limit"):
+    for name in ("model", "benchmarks", "out", "backend", "template", "limit", "suite"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(cfg, name, value)
     return cfg
 
 
-def run_eval(cfg: EvalConfig, tasks: list[Task]) -> dict:
-    """Generate, grade with both graders, write DIR; returns metrics.json's content."""
-    out = Path(cfg.out)
-    prompts = [format_prompt(cfg.template, t.item.question) for t in tasks]
+def stop_strings(cfg: EvalConfig) -> list[str]:
+    """The official stop strings under a suite (whatever the template), else the template's."""
+    return list(OFFICIAL_STOP) if cfg.suite else list(STOP_STRINGS[cfg.template])
+
+
+def select_tasks(cfg: EvalConfig, tasks: list[Task]) -> tuple[list[Task], SuiteSelection | None]:
+    """The items to evaluate: the suite's (capped, overlap handled) or the first ``limit`` per topic."""
+    if not cfg.suite:
+        if cfg.exclude_overlap:
+            raise MathscaleError("exclude_overlap=true needs suite=mwpbench (option suite)")
+        return limit_per_topic(tasks, max(cfg.limit, 0)), None
+    cap = OFFICIAL_CAP if cfg.limit == 0 else max(cfg.limit, 0)
+    selection = select_suite(tasks, cfg.suite, cap, cfg.exclude_overlap)
+    return selection.tasks, selection
+
+
+def with_unique_ids(tasks: list[Task]) -> tuple[list[Task], int]:
+    """Predictions are saved and resumed by (data_topic, id): a repeated id gets ``#2``, ``#3``... (in data order)."""
+    import dataclasses
+
+    seen: dict[tuple[str, str], int] = {}
+    out, renamed = [], 0
+    for task in tasks:
+        key = (task.item.data_topic, task.item.id)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            task = dataclasses.replace(task, item=dataclasses.replace(task.item, id=f"{task.item.id}#{seen[key]}"))
+            renamed += 1
+        out.append(task)
+    return out, renamed
+
+
+def _model_fingerprint(model: str) -> dict[str, Any]:
+    """Name, and for a local folder the size and time of its weight and config files."""
+    path = Path(model).expanduser()
+    if not model or not path.is_dir():
+        return {"model": model}
+    files = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".json") and p.is_file())
+    return {"model": model, "files": {p.name: [p.stat().st_size, int(p.stat().st_mtime)] for p in files}}
+
+
+def run_signature(cfg: EvalConfig, stop: list[str]) -> dict[str, Any]:
+    """What the completions depend on; a resumed run must match it exactly."""
+    return {
+        **_model_fingerprint(cfg.model), "backend": cfg.backend, "template": cfg.template,
+        "max_new_tokens": cfg.max_new_tokens, "stop": stop, "decoding": "greedy", "dtype": cfg.dtype,
+        "benchmarks": cfg.benchmarks, "split": cfg.split, "suite": cfg.suite, "limit": cfg.limit,
+        "exclude_overlap": cfg.exclude_overlap,
+    }  # fmt: skip
+
+
+def generate_missing(cfg: EvalConfig, tasks: list[Task], store: PredictionStore, stop: list[str]) -> tuple[int, float]:
+    """Generate the completions ``store`` lacks, appending each as it comes; (items generated, seconds)."""
+    missing = [t for t in tasks if store.completion(t) is None]
+    if not missing:
+        return 0, 0.0
+    prompts = [format_prompt(cfg.template, t.item.question) for t in missing]
     settings = GenerationSettings(
-        model=cfg.model, chat=cfg.template == "chat", max_new_tokens=cfg.max_new_tokens,
-        stop=STOP_STRINGS[cfg.template], batch_size=cfg.batch_size, dtype=cfg.dtype,
-        tensor_parallel=cfg.tensor_parallel, llm=cfg.llm,
+        model=cfg.model, chat=cfg.template == "chat", max_new_tokens=cfg.max_new_tokens, stop=stop,
+        batch_size=cfg.batch_size, dtype=cfg.dtype, tensor_parallel=cfg.tensor_parallel, llm=cfg.llm,
+        static_cache=cfg.static_cache, on_result=lambda i, text: store.add(missing[i], text, cfg.grader),
     )  # fmt: skip
     if cfg.backend == "openai" and cfg.model:
         settings.llm.model = cfg.model
     started = time.perf_counter()
     completions = BACKENDS[cfg.backend](prompts, settings)
-    gen_seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    for task, completion in zip(missing, completions):  # backends that do not report early
+        if store.completion(task) is None:
+            store.add(task, completion, cfg.grader)
+    if cfg.backend == "openai" and not cfg.model:
+        cfg.model = settings.model  # the endpoint's, for the report
+    return len(missing), seconds
+
+
+def score(cfg: EvalConfig, tasks: list[Task], completions: list[str], selection: SuiteSelection | None) -> tuple[dict, dict]:
+    """Both graders over every item: (metrics.json content, the verdicts per grader)."""
     items = [GradeItem(c, t.item.answer, t.options) for c, t in zip(completions, tasks)]
     reports = {mode: grade_all(items, mode, timeout=cfg.grader_timeout_s) for mode in MODES}
-    by_grader = {mode: compute_metrics((t.item.data_topic, v.correct) for t, v in zip(tasks, r.verdicts)) for mode, r in reports.items()}
-
-    (out / "predictions").mkdir(parents=True, exist_ok=True)
-    by_topic: dict[str, list[Prediction]] = defaultdict(list)
-    for task, completion, verdict in zip(tasks, completions, reports[cfg.grader].verdicts):
-        item = task.item
-        by_topic[item.data_topic].append(
-            Prediction(item.id, item.data_topic, item.question, item.answer, completion, verdict.extracted, verdict.correct)
-        )
-    for topic, predictions in by_topic.items():
-        with atomic_open(out / "predictions" / f"{topic.replace('/', '_')}.jsonl") as handle:
-            for p in predictions:
-                handle.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
-    main = by_grader[cfg.grader].to_json()
+    pairs = {mode: [(t.item.data_topic, v.correct) for t, v in zip(tasks, r.verdicts)] for mode, r in reports.items()}
+    by_grader = {mode: compute_metrics(p) for mode, p in pairs.items()}
     metrics = {
-        "model": settings.model, "backend": cfg.backend, "template": cfg.template,
-        "benchmarks": cfg.benchmarks, "grader": cfg.grader, **main,
+        "model": cfg.model, "backend": cfg.backend, "template": cfg.template, "benchmarks": cfg.benchmarks,
+        "grader": cfg.grader, **by_grader[cfg.grader].to_json(),
         "graders": {mode: m.to_json() for mode, m in by_grader.items()},
         "grader_timeouts": {mode: r.timeouts for mode, r in reports.items()},
-        "generation_seconds": gen_seconds, "items": len(tasks),
+        "decoding": {"greedy": True, "max_new_tokens": cfg.max_new_tokens, "stop": stop_strings(cfg)},
+        "items": len(tasks),
     }  # fmt: skip
+    if selection is not None:
+        metrics["suite"] = selection.to_json()
+        metrics["official"] = official_metrics(pairs["mwpbench"])  # the official driver's numbers
+    return metrics, {mode: r.verdicts for mode, r in reports.items()}
+
+
+def concept_report(cfg: EvalConfig, tasks: list[Task], verdicts: list[Verdict]) -> tuple[dict, str]:
+    """metrics.json's ``concepts`` and the results.md section on the weakest concepts."""
+    from mathscale.eval.concepts import concept_scores, map_questions, weakest_markdown
+
+    mapped, failures = map_questions(tasks, cfg.concept_extraction)
+    scores = concept_scores((m[0], m[1], v.correct) for m, v in zip(mapped, verdicts) if m is not None)
+    unmapped = sum(failures.values())
+    data = {
+        "grader": cfg.grader, "prompt": cfg.concept_extraction.prompt, "mapped": len(tasks) - unmapped,
+        "unmapped": dict(failures), **{kind: [s.to_json() for s in rows] for kind, rows in scores.items()},
+    }  # fmt: skip
+    text = "\n".join(["",
+        f"## Weakest concepts ({cfg.grader} grader; at least {cfg.concepts_min_items} items each)", "",
+        f"Questions mapped to topics and knowledge points with prompt {cfg.concept_extraction.prompt} (as the seeds): "
+        f"{data['mapped']} of {len(tasks)}" + (f"; not mapped: {json.dumps(dict(failures))}" if unmapped else "") + ".", "",
+        weakest_markdown(scores, cfg.concepts_min_items, cfg.concepts_top),
+    ])  # fmt: skip
+    return data, text
+
+
+def _cap_text(cfg: EvalConfig, selection: SuiteSelection | None) -> str:
+    cap = selection.cap if selection else max(cfg.limit, 0)
+    official = " (the official driver's)" if selection and cap == OFFICIAL_CAP else ""
+    return f"{cap} items per task{official}" if cap else "none (every item)"
+
+
+def results_markdown(cfg: EvalConfig, metrics: dict, selection: SuiteSelection | None) -> str:
+    from mathscale.eval.metrics import Metrics, Score
+
+    def rebuild(data: dict) -> Metrics:
+        m = Metrics()
+        for name, s in data["datasets"].items():
+            m.datasets[name] = Score(s["correct"], s["size"])
+        return m
+
+    by_grader = {mode: rebuild(m) for mode, m in metrics["graders"].items()}
+    how = [
+        f"# {metrics['model']}",
+        "",
+        f"- suite: {cfg.suite or 'none (every topic given)'}; benchmarks: {cfg.benchmarks}",
+        f"- cap: {_cap_text(cfg, selection)}",
+        f"- template: {cfg.template}; backend: {cfg.backend}",
+        f"- decoding: greedy, max {cfg.max_new_tokens} new tokens, stop strings {json.dumps(stop_strings(cfg))}"
+        + (" (the official ones)" if cfg.suite else " (the template's)"),
+        f"- graders: mathscale (ours) and mwpbench (the official check); predictions/ holds the {cfg.grader} verdicts",
+        "",
+        "Accuracy in %.",
+        "",
+        markdown_table(by_grader),
+    ]  # fmt: skip
+    if selection is not None:
+        how += ["## MWPBench, as the official driver computes it (official check, official arithmetic)", "",
+                "```", selection.report(), "```", "", official_table(metrics["official"])]  # fmt: skip
+        if selection.missing:
+            how.append("Missing tasks are left out of micro and macro, as in the official driver (which scores what "
+                       "its data file holds); MATH and college_math count as 0 in its macro when absent.\n")  # fmt: skip
+    return "\n".join(how)
+
+
+def run_eval(cfg: EvalConfig, tasks: list[Task], selection: SuiteSelection | None = None) -> dict:
+    """Generate what is missing, grade with both graders, write DIR; returns metrics.json's content."""
+    out = Path(cfg.out)
+    stop = stop_strings(cfg)
+    store = PredictionStore.open(out, tasks, run_signature(cfg, stop))
+    if store.resumed:
+        print(f"resuming: {store.done} of {len(tasks)} items already in {out}/predictions")
+    try:
+        generated, seconds = generate_missing(cfg, tasks, store, stop)
+    finally:
+        store.close()
+    completions = [store.completion(t) or "" for t in tasks]
+    metrics, verdicts = score(cfg, tasks, completions, selection)
+    metrics.update(generated=generated, generation_seconds=seconds)
+    concepts_text = ""
+    if cfg.concepts:
+        metrics["concepts"], concepts_text = concept_report(cfg, tasks, verdicts[cfg.grader])
+    store.finalise([
+        Prediction(t.item.id, t.item.data_topic, t.item.question, t.item.answer, c, v.extracted, v.correct)
+        for t, c, v in zip(tasks, completions, verdicts[cfg.grader])
+    ])  # fmt: skip
     atomic_write_json(out / "metrics.json", metrics)
-    header = f"# {metrics['model']} ({cfg.backend}, template {cfg.template})\n\nAccuracy in %.\n\n"
-    atomic_write(out / "results.md", header + markdown_table(by_grader))
+    atomic_write(out / "results.md", results_markdown(cfg, metrics, selection) + concepts_text)
     return metrics
 
 
@@ -130,10 +287,21 @@ def main(args: argparse.Namespace) -> int:
     if Path(cfg.out).is_file():
         raise MathscaleError(f"{cfg.out}: is a file; --out takes a folder")
     check_output_path(Path(cfg.out) / "metrics.json")  # the folder is created when the results are written
-    tasks = load_tasks(cfg.benchmarks, cfg.limit, cfg.split)
+    if cfg.backend == "vllm" and importlib.util.find_spec("vllm") is None:  # before anything is written
+        raise MathscaleError("backend 'vllm' needs vLLM, which is not installed (pip install 'mathscale[vllm]'); "
+                             "or use --backend hf, or --backend openai against `vllm serve` endpoints")  # fmt: skip
+    if cfg.benchmarks == "mwpbench" and not Path(cfg.benchmarks).exists():
+        raise MathscaleError("--benchmarks takes the data (a folder of MWPBench JSONL files or full_test.json); "
+                             "for the canonical suite add --suite mwpbench")  # fmt: skip
+    tasks, selection = select_tasks(cfg, load_tasks(cfg.benchmarks, 0, cfg.split))
+    tasks, renamed = with_unique_ids(tasks)
+    if renamed:
+        print(f"{renamed} items repeat an id of their data_topic; saved as ID#2, ID#3, ... (in data order)")
+    if selection is not None:
+        print(selection.report())
     print(f"{len(tasks)} items from {cfg.benchmarks}; backend {cfg.backend}, template {cfg.template}")
-    metrics = run_eval(cfg, tasks)
+    metrics = run_eval(cfg, tasks, selection)
     print((Path(cfg.out) / "results.md").read_text(encoding="utf-8"))
-    rate = metrics["items"] / max(metrics["generation_seconds"], 1e-9)
-    print(f"generation {metrics['generation_seconds']:.1f} s ({rate:.2f} items/s); wrote {cfg.out}/")
+    rate = metrics["generated"] / max(metrics["generation_seconds"], 1e-9)
+    print(f"generated {metrics['generated']} items in {metrics['generation_seconds']:.1f} s ({rate:.2f} items/s); wrote {cfg.out}/")
     return 0

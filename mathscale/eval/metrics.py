@@ -73,6 +73,60 @@ def compute_metrics(verdicts: Iterable[tuple[str, bool]]) -> Metrics:
     return metrics
 
 
+def official_metrics(verdicts: Iterable[tuple[str, bool]]) -> dict[str, Any]:
+    """Scores exactly as the official MWPBench driver computes them, float for float.
+
+    Tasks in order of first appearance; accuracy per task = right / size; ``MATH`` and
+    ``college_math`` = size-weighted sums of their tasks' accuracies, listed after the other
+    tasks and present even when none of their tasks is (accuracy 0, size 0: they then pull
+    the macro average down, as in the official driver); micro = size-weighted sum over the
+    top-level entries; macro = their plain mean. The result has the official
+    ``all.metric.json`` layout.
+
+    >>> m = official_metrics([("gsm8k", True), ("gsm8k", False), ("MATH.Algebra", True)])
+    >>> m["micro_average_accuracy"], m["macro_average_accuracy"]
+    (0.6666666666666666, 0.5)
+    """
+    results: dict[str, list[bool]] = {}
+    for topic, correct in verdicts:
+        results.setdefault(topic, []).append(bool(correct))
+    top: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {name: {} for name in COLLAPSED}
+    group_size = dict.fromkeys(COLLAPSED, 0)
+    full_size = 0
+    for topic, values in results.items():
+        entry = {"accuracy": sum(values) / len(values), "test_size": len(values)}
+        full_size += len(values)
+        group = next((g for g in COLLAPSED if topic.startswith(g + ".")), None)
+        if group is None:
+            top[topic] = entry
+        else:
+            groups[group][topic] = entry
+            group_size[group] += len(values)
+    for group in COLLAPSED:
+        accuracy = 0
+        for entry in groups[group].values():
+            accuracy += entry["test_size"] / group_size[group] * entry["accuracy"]
+        top[group] = {"accuracy": accuracy, "test_size": group_size[group], "subset_metric": groups[group]}
+    micro = macro = 0
+    for entry in top.values():
+        micro += entry["test_size"] / full_size * entry["accuracy"]
+        macro += entry["accuracy"]
+    macro /= len(top)
+    return {**top, "micro_average_accuracy": micro, "macro_average_accuracy": macro}
+
+
+def official_table(official: Mapping[str, Any]) -> str:
+    """The official scores as a markdown table (in %), rows in the official order."""
+    lines = ["| task | size | accuracy |", "|---|---|---|"]
+    for name, entry in official.items():
+        if isinstance(entry, dict):
+            lines.append(f"| {name} | {entry['test_size']} | {100 * entry['accuracy']:.2f} |")
+    lines.append(f"| **micro** | | {100 * official['micro_average_accuracy']:.2f} |")
+    lines.append(f"| **macro** | | {100 * official['macro_average_accuracy']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(by_grader: Mapping[str, Metrics]) -> str:
     """One row per dataset plus micro and macro; one accuracy column per grader (in %)."""
     graders = list(by_grader)
