@@ -54,7 +54,7 @@ class TrainConfig:
     # 0: always per_device_batch_size examples. --auto-batch-size searches this budget when it is set.
     max_tokens_per_batch: int = -1
     # The loss without the fp32 logits of the whole row (16K tokens x vocabulary). liger: Liger's Triton
-    # kernels (fused linear + cross-entropy; also RMSNorm, RoPE, SwiGLU); chunked: our own chunked linear
+    # kernels (fused linear + cross-entropy, and its RMSNorm, RoPE, SwiGLU); chunked: our own chunked linear
     # + cross-entropy (mathscale.train.loss, plain PyTorch); none: the model's own loss. auto: on a GPU
     # with micro-batches of 8K+ tokens, liger when liger-kernel is installed, else chunked; otherwise
     # (smaller rows, CPU, ZeRO-3) none.
