@@ -322,6 +322,8 @@ def run_mathscale(args, files: dict, examples_per_step: int, max_tokens: int, at
               "diagnosis": diagnosis}  # fmt: skip
     trainer.accelerator.free_memory()  # the accelerator keeps the model and optimizer otherwise
     trainer.model = trainer.model_wrapped = trainer.optimizer = trainer.lr_scheduler = None
+    handler = trainer.callback_handler  # holds the model and optimizer for the callbacks too
+    handler.model = handler.optimizer = handler.lr_scheduler = handler.train_dataloader = None
     del trainer, prepared
     return result
 
