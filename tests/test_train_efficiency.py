@@ -260,3 +260,91 @@ def test_two_process_deepspeed_run_reports_its_breakdown(tmp_path, tiny):
     assert "inside backward" in summary["note"]
     assert summary["seconds"]["checkpoint"] > 0  # synchronous under DeepSpeed, and measured
     assert sum(summary["seconds"].values()) == pytest.approx(summary["measured_seconds"])
+
+
+class FakeCudaEvent:
+    """Stands in for torch.cuda.Event on CPU: a timestamp per record; waits are counted, as the real
+    one would block the host there and only there."""
+
+    waits = 0
+
+    def __init__(self, enable_timing: bool = False):
+        assert enable_timing  # elapsed_time needs it on the real event too
+        self.at = None
+
+    def record(self, stream=None):
+        self.at = time.perf_counter()
+
+    def synchronize(self):
+        assert self.at is not None, "synchronize on an event never recorded"
+        FakeCudaEvent.waits += 1
+
+    def elapsed_time(self, end: FakeCudaEvent) -> float:
+        assert self.at is not None and end.at is not None
+        return (end.at - self.at) * 1000.0  # milliseconds, like CUDA
+
+
+def test_device_clock_marks_never_wait_and_reports_wait_once():
+    from mathscale.train.timing import StepTimer
+
+    FakeCudaEvent.waits = 0
+    timer = StepTimer(FakeCudaEvent)
+    for _ in range(5):
+        for phase in ("data_wait", "forward_backward", "optimizer", "other"):
+            time.sleep(0.002)
+            timer.mark(phase)
+        timer.step_done()
+    assert FakeCudaEvent.waits == 0  # the step loop never waits for the device
+    assert timer.total.total == 0.0  # device time is only known once resolved
+    window, host = timer.take_window()
+    assert FakeCudaEvent.waits == 1  # one wait per report
+    assert window.steps == host.steps == 5
+    assert window.total == pytest.approx(host.total, rel=0.05, abs=0.002)
+    assert all(window.seconds[p] > 0 for p in ("data_wait", "forward_backward", "optimizer", "other"))
+    assert 0 < timer.overhead < window.total  # the timer's own cost is measured, and small
+
+
+def test_diagnose_names_few_tokens_quadratic_attention_and_host_gaps():
+    share = dict.fromkeys(PHASES, 0.0) | {"forward_backward": 0.85, "other": 0.15}
+    gpu = {"device": "NVIDIA H100", "memory_total_gb": 80.0, "max_allocated_gb": 60.0, "utilization_pct": 90.0}
+    report = {"share": share, "per_device_batch_size": 16, "gradient_accumulation_steps": 1, "dataloader_num_workers": 2,
+              "gpu": gpu, "params": 1_390_000_000, "tokens_per_step": 4500.0, "mfu": 0.15, "attention": "sdpa",
+              "clock": "device", "logging_steps": 1}  # fmt: skip
+    found = {f.cause: f for f in diagnose(report, RunSetting("cuda", 1, 1, True, False, packing=True))}
+    assert set(found) == {"few_tokens_per_step", "quadratic_attention", "host_gaps"}
+    assert "4500 tokens per micro-batch for a 1.39B-parameter model" in found["few_tokens_per_step"].evidence
+    assert found["few_tokens_per_step"].fix.startswith("max_tokens_per_batch=16384")
+    assert "attn_implementation=auto" in found["quadratic_attention"].fix
+    assert "idle 15%" in found["host_gaps"].evidence
+    fine = report | {"tokens_per_step": 16000.0, "attention": "flex_attention", "share": share | {"other": 0.01}}
+    assert diagnose(fine, RunSetting("cuda", 1, 1, True, False)) == []
+    # a host clock cannot see device idle time; unpacked rows have no packed mask
+    assert diagnose(report | {"clock": "host", "tokens_per_step": 16000.0}, RunSetting("cuda", 1, 1, True, False,
+                                                                                     packing=False)) == []  # fmt: skip
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_the_last_step_writes_a_full_checkpoint_only_when_asked(tmp_path, tiny, dataset, asked):
+    from mathscale.train.sft import _final_checkpoint_callback
+
+    trainer, _ = make_trainer(tiny, dataset, tmp_path, max_steps=5, save_steps=100)
+    trainer.add_callback(_final_checkpoint_callback(asked))
+    trainer.train()
+    assert (tmp_path / "checkpoint-5").is_dir() is asked
+
+
+def test_token_budget_search_finds_the_largest_row_under_a_simulated_limit(tiny, dataset):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mathscale.train.batch_search import TOKEN_STEP, search_token_budget
+    from mathscale.train.data import make_collator
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny))
+    collate = make_collator(AutoTokenizer.from_pretrained(str(tiny)), packing=True)
+    params = sum(p.numel() for p in model.parameters())
+    layers, hidden = model.config.num_hidden_layers, model.config.hidden_size
+    budget = (estimated_bytes(params, params, layers, hidden, 3 * TOKEN_STEP, 4)
+              + estimated_bytes(params, params, layers, hidden, 4 * TOKEN_STEP, 4)) // 2  # 3K tokens fit, 4K not
+    assert search_token_budget(model, collate, dataset, 8 * TOKEN_STEP, "cpu", budget_bytes=budget) == 3 * TOKEN_STEP
+    assert search_token_budget(model, collate, dataset, 2500, "cpu", budget_bytes=budget) == 2500  # the cap fits
+    assert all(p.grad is None for p in model.parameters())

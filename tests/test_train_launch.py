@@ -187,3 +187,16 @@ def test_saved_config_is_what_processes_read(tmp_path, tiny, samples, monkeypatc
     assert ds["zero_optimization"]["stage"] == 3
     (argv, env), = started
     assert argv[-1] == str(tmp_path.resolve() / "run" / CONFIG_NAME) and env["CUDA_VISIBLE_DEVICES"] == ""
+
+
+@pytest.mark.parametrize("nproc, machines, expected", [(1, 1, "none"), (2, 1, "zero2"), (1, 2, "zero2")])
+def test_auto_deepspeed_is_none_for_one_process_and_zero2_for_several(nproc, machines, expected):
+    import dataclasses
+
+    from mathscale.train.config import LaunchSettings
+    from mathscale.train.launch import resolve_deepspeed
+
+    cfg = TrainConfig(launch=LaunchSettings(num_machines=machines))
+    assert cfg.deepspeed == "auto"
+    assert resolve_deepspeed(cfg, nproc).deepspeed == expected
+    assert resolve_deepspeed(dataclasses.replace(cfg, deepspeed="zero3"), 1).deepspeed == "zero3"  # asked: kept

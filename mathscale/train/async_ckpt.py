@@ -47,18 +47,42 @@ def async_supported(trainer: Any) -> bool:
 
 
 def make_trainer_class():
-    """``AsyncCheckpointTrainer``: a ``transformers.Trainer`` whose periodic checkpoints are asynchronous."""
+    """``AsyncCheckpointTrainer``: a ``transformers.Trainer`` whose periodic checkpoints are asynchronous.
+
+    It also counts the real tokens it trains on (``tokens_seen``), for throughput figures
+    when batches are filled by a token budget and vary in examples, and with
+    ``fused_loss="chunked"`` computes the loss without whole-row logits (mathscale.train.loss).
+    """
     import torch
     from transformers import Trainer
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     class AsyncCheckpointTrainer(Trainer):
-        def __init__(self, *args, async_checkpoint: bool = True, **kwargs):
+        def __init__(self, *args, async_checkpoint: bool = True, fused_loss: str = "none", **kwargs):
             super().__init__(*args, **kwargs)
-            self.async_checkpoint = async_checkpoint
+            self.async_checkpoint, self.fused_loss = async_checkpoint, fused_loss
             self._writer: threading.Thread | None = None
             self._write_error: BaseException | None = None
             self.checkpoint_wait_seconds = 0.0  # time saves spent waiting for the previous write
+            self.tokens_seen = 0  # real tokens of the micro-batches trained on by this process
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if self.fused_loss != "chunked" or return_outputs or "labels" not in inputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            from mathscale.train.loss import chunked_lm_loss
+
+            loss = chunked_lm_loss(model, inputs, num_items_in_batch)
+            # as Trainer.compute_loss does for a model that takes num_items_in_batch
+            if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes
+            return loss
+
+        def training_step(self, model, inputs, *args, **kwargs):
+            # Counted on the host tensors before they move to the device: no synchronisation.
+            mask = inputs.get("attention_mask")
+            ids = inputs["input_ids"]
+            self.tokens_seen += int(mask.sum()) if mask is not None and not mask.is_cuda else int(ids.numel())
+            return super().training_step(model, inputs, *args, **kwargs)
 
         def _save_checkpoint(self, model, trial):
             if not (self.async_checkpoint and async_supported(self)):

@@ -85,7 +85,10 @@ def estimated_bytes(params: int, trainable: int, layers: int, hidden: int, token
 
 def trial_fits(model: Any, collate: Callable[[list], dict], examples: Sequence[dict], device: str,
                budget_bytes: int = 0, bytes_per_value: int = 4, zero_shards: int = 1) -> Callable[[int], bool]:  # fmt: skip
-    """``fits(b)`` for :func:`largest_fitting`: a forward and backward on the ``b`` longest examples."""
+    """``fits(b)`` for :func:`largest_fitting`: a forward and backward on the ``b`` longest examples.
+
+    ``fits(b, chosen)`` tries the examples ``chosen`` instead (the token-budget search builds its own rows).
+    """
     import torch
 
     longest = sorted(examples, key=lambda e: len(e["input_ids"]), reverse=True)
@@ -93,8 +96,8 @@ def trial_fits(model: Any, collate: Callable[[list], dict], examples: Sequence[d
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-    def fits(b: int) -> bool:
-        batch = collate([dict(e) for e in longest[:b]])
+    def fits(b: int, chosen: list[dict] | None = None) -> bool:
+        batch = collate([dict(e) for e in (longest[:b] if chosen is None else chosen)])
         tokens = int(batch["input_ids"].numel())
         if budget_bytes:
             need = estimated_bytes(params, trainable, config.num_hidden_layers, config.hidden_size, tokens,
@@ -130,3 +133,41 @@ def search_batch_size(model: Any, collate, examples: Sequence[dict], per_device_
     plan = split_global_batch(per_device_examples, largest_fitting(fits, per_device_examples))
     model.train(was_training)
     return plan
+
+
+TOKEN_STEP = 1024  # the token-budget search moves in steps of this many tokens
+
+
+def search_token_budget(model: Any, collate, examples: Sequence[dict], max_tokens: int, device: str,
+                        budget_bytes: int = 0, bytes_per_value: int = 4, zero_shards: int = 1) -> int:  # fmt: skip
+    """The largest tokens-per-micro-batch (a multiple of 1,024, at most ``max_tokens``) whose step fits.
+
+    Each trial packs the longest examples into one row of that many tokens (the worst row a
+    token budget can produce: long examples cost the most attention) and runs a forward and
+    backward, as :func:`trial_fits` does for example counts.
+    """
+    longest = sorted(examples, key=lambda e: len(e["input_ids"]), reverse=True)
+    if not longest:
+        raise MathscaleError("--auto-batch-size: no examples to try")
+
+    def rows(tokens: int) -> list[dict]:
+        picked, filled, i = [], 0, 0
+        while filled < tokens:
+            example = dict(longest[i % len(longest)])
+            room = tokens - filled
+            example = {k: (v[:room] if isinstance(v, list) else v) for k, v in example.items()}
+            picked.append(example)
+            filled += len(example["input_ids"])
+            i += 1
+        return picked
+
+    upper = max(1, max_tokens // TOKEN_STEP)
+    row_fits = trial_fits(model, collate, [], device, budget_bytes, bytes_per_value, zero_shards)
+    was_training = model.training
+    model.train()
+    units = largest_fitting(lambda n: row_fits(n, rows(n * TOKEN_STEP)), upper)
+    model.train(was_training)
+    if units < 1:
+        raise MathscaleError("--auto-batch-size: not even a 1,024-token micro-batch fits in memory; use "
+                             "gradient_checkpointing=true or a ZeRO offload preset")  # fmt: skip
+    return max_tokens if units == upper else units * TOKEN_STEP

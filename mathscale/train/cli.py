@@ -12,8 +12,9 @@ def add_commands(add) -> None:
     train.add_argument("--data", metavar="SAMPLES", help="samples JSONL (qa/1) or a saved datasets.Dataset folder")
     train.add_argument("--model", metavar="M", help="a model folder, a Hugging Face hub id (org/name[@revision]) or a named model (smollm2-135m)")
     train.add_argument("--out", metavar="DIR", help="output folder: checkpoints, final model, tokenizer, template, config")
-    train.add_argument("--deepspeed", choices=["none", "zero2", "zero3", "zero3_offload"],
-                       help="DeepSpeed preset from configs/deepspeed/ (default from the config: zero2)")  # fmt: skip
+    train.add_argument("--deepspeed", choices=["auto", "none", "zero2", "zero3", "zero3_offload"],
+                       help="DeepSpeed preset from configs/deepspeed/ (default from the config: auto, which is "
+                            "none for a single process and zero2 for several)")  # fmt: skip
     train.add_argument("--lora", action="store_true", default=None, help="train a LoRA adapter instead of all weights")
     train.add_argument("--num-processes", type=int, metavar="P", help="processes per node (default: one per GPU, 2 on CPU)")
     train.add_argument("--num-machines", type=int, metavar="N", help="nodes (with --hostfile or launch.main_address)")

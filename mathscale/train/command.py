@@ -28,6 +28,7 @@ from mathscale.train.launch import (
     Launch,
     build_launch,
     load_deepspeed_config,
+    resolve_deepspeed,
     resolve_device,
     resolve_num_processes,
 )
@@ -62,14 +63,15 @@ def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tupl
             raise MathscaleError(f"no --{name} given (or {name}= in the config)")
     examples = load_examples(cfg.data, cfg.limit) if data_ready else None
     parse_model(cfg.model)  # a name that cannot mean a model fails here, before anything slow
+    device = resolve_device(cfg) if not dry_run or cfg.launch.device == "auto" else cfg.launch.device
+    nproc = resolve_num_processes(cfg, device, check_devices=not dry_run)
+    cfg = resolve_deepspeed(cfg, nproc)
     ds_config = load_deepspeed_config(cfg)
     if cfg.auto_batch_size and (ds_config or {}).get("zero_optimization", {}).get("stage") == 3:
         # Under ZeRO-3 the loaded weights are partitioned: no plain trial step can run before the engine.
         raise MathscaleError("--auto-batch-size needs whole weights for its trial steps: use --deepspeed zero2 or none")
     if cfg.dataloader_num_workers < 0:
         raise MathscaleError(f"dataloader_num_workers must be >= 0, got {cfg.dataloader_num_workers}")
-    device = resolve_device(cfg) if not dry_run or cfg.launch.device == "auto" else cfg.launch.device
-    nproc = resolve_num_processes(cfg, device, check_devices=not dry_run)
     out = Path(cfg.out).resolve()
     if out.exists() and not out.is_dir():
         raise MathscaleError(f"{out}: exists and is not a folder (option --out)")

@@ -45,8 +45,23 @@ class TrainConfig:
     template: Literal["alpaca", "alpaca_force_ans", "chat"] = "alpaca"  # the prompt format; eval must use the same
     max_length: int = 1024  # tokens per example; longer examples are cut (the count is reported)
     packing: bool = True  # padding-free: a micro-batch is one row, position_ids restart per example
-    attn_implementation: str = "auto"  # auto: flash_attention_2 on GPU when installed, else the model's default (sdpa)
-    deepspeed: Literal["none", "zero2", "zero3", "zero3_offload"] = "zero2"  # preset in configs/deepspeed/
+    # auto: on a GPU flash_attention_2 when flash-attn is installed, else flex_attention (a block-sparse
+    # document mask built from position_ids: linear in the packed row); on CPU the model's default
+    # (sdpa). sdpa/eager on a GPU attend over the whole packed row with a dense mask (quadratic).
+    attn_implementation: str = "auto"
+    # Micro-batches by tokens (packing only): each packed row takes examples up to this many tokens,
+    # per_device_batch_size is then unused. -1 (auto): 16384 on a GPU, per_device_batch_size on CPU;
+    # 0: always per_device_batch_size examples. --auto-batch-size searches this budget when it is set.
+    max_tokens_per_batch: int = -1
+    # The loss without the fp32 logits of the whole row (16K tokens x vocabulary). liger: Liger's Triton
+    # kernels (fused linear + cross-entropy, and its RMSNorm, RoPE, SwiGLU); chunked: our own chunked linear
+    # + cross-entropy (mathscale.train.loss, plain PyTorch); none: the model's own loss. auto: on a GPU
+    # with micro-batches of 8K+ tokens, liger when liger-kernel is installed, else chunked; otherwise
+    # (smaller rows, CPU, ZeRO-3) none.
+    fused_loss: Literal["auto", "liger", "chunked", "none"] = "auto"
+    # preset in configs/deepspeed/; auto: none when the run has one process in all (ZeRO has nothing to
+    # shard over and costs fp32 master weights and buffers), zero2 with several
+    deepspeed: Literal["auto", "none", "zero2", "zero3", "zero3_offload"] = "auto"
     deepspeed_config: str = ""  # a DeepSpeed JSON file instead of the preset
     num_processes: int = 0  # processes per node; 0: one per GPU, or 2 on CPU
     lora: bool = False
@@ -83,7 +98,10 @@ class TrainConfig:
     memory_budget_bytes: int = 0  # >0: simulated device memory for auto_batch_size (CPU, tests); 0: the GPU's
     seed: int = 42
     logging_steps: int = 10
-    save_steps: int = 500  # checkpoint every N optimizer steps (and at the end)
+    save_steps: int = 500  # checkpoint every N optimizer steps
+    # The final save is the model (or adapter), tokenizer and template. A full checkpoint (optimizer
+    # state: 12 bytes per parameter) at the last step only when asked, e.g. to continue with more steps.
+    save_final_checkpoint: bool = False
     save_total_limit: int = 2
     resume: bool = False  # continue from the last checkpoint in <out>
     limit: int = 0  # use only the first N samples (0: all)

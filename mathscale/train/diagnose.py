@@ -25,11 +25,16 @@ DATA_WAIT_SHARE = 0.10  # more of the step than this spent waiting for batches i
 CHECKPOINT_SHARE = 0.05
 LOW_UTILIZATION_PCT = 70.0
 MEMORY_ROOM = 0.5  # peak allocation below half the device: room for a larger micro-batch
+HOST_GAP_SHARE = 0.05  # more of the device's time than this idle between steps, outside data waits
+SMALL_STEP_PARAMS = 100_000_000  # models at least this large ...
+SMALL_STEP_TOKENS = 8192  # ... keep a GPU busy only with at least this many tokens per micro-batch
+DENSE_MASK_ATTENTION = ("sdpa", "eager")  # build a dense (tokens x tokens) mask over a packed row
 
 
 @dataclass(frozen=True)
 class Finding:
-    cause: str  # short name: data_stall, small_batch, checkpoint_stall, pageable_copies, oversubscribed
+    cause: str  # short name: data_stall, small_batch, few_tokens_per_step, quadratic_attention, host_gaps,
+    # checkpoint_stall, pageable_copies, oversubscribed
     evidence: str
     fix: str  # the setting to change, as key=value or a flag
 
@@ -46,6 +51,7 @@ class RunSetting:
     devices_per_node: int  # GPUs, or CPU cores
     async_checkpoint: bool
     deepspeed: bool
+    packing: bool = True
 
 
 def diagnose(report: dict[str, Any], setting: RunSetting) -> list[Finding]:
@@ -75,6 +81,30 @@ def diagnose(report: dict[str, Any], setting: RunSetting) -> list[Finding]:
                 "small_batch",
                 f"{seen} with {gpu['max_allocated_gb']:.1f} of {gpu['memory_total_gb']:.1f} GiB at peak",
                 fix,
+            ))  # fmt: skip
+        params = report.get("params", 0)
+        per_micro = report.get("tokens_per_step", 0.0) / max(1, accum)
+        if params >= SMALL_STEP_PARAMS and 0 < per_micro < SMALL_STEP_TOKENS:
+            found.append(Finding(
+                "few_tokens_per_step",
+                f"{per_micro:.0f} tokens per micro-batch for a {params / 1e9:.2f}B-parameter model "
+                f"(MFU {100 * report.get('mfu', 0.0):.0f}%): kernel launches and the optimizer step outweigh the math",
+                f"max_tokens_per_batch={2 * SMALL_STEP_TOKENS} (or --auto-batch-size)",
+            ))  # fmt: skip
+        attention = report.get("attention", "")
+        if setting.packing and attention in DENSE_MASK_ATTENTION:
+            found.append(Finding(
+                "quadratic_attention",
+                f"packed rows with attn_implementation={attention}: a dense mask over the whole row, "
+                "memory and time quadratic in tokens per micro-batch",
+                "attn_implementation=auto (flex_attention, or flash_attention_2 when flash-attn is installed)",
+            ))  # fmt: skip
+        if report.get("clock") == "device" and share.get("other", 0.0) > HOST_GAP_SHARE:
+            found.append(Finding(
+                "host_gaps",
+                f"the GPU sat idle {100 * share['other']:.0f}% of the time between steps waiting for the host "
+                "(logging, callbacks, loss read-back)",
+                f"logging_steps larger (now every {report.get('logging_steps', '?')} steps); fewer callbacks",
             ))  # fmt: skip
         if not report.get("dataloader_pin_memory", True):
             found.append(Finding("pageable_copies", "batches are copied to the GPU from pageable host memory",

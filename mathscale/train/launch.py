@@ -72,6 +72,16 @@ def load_deepspeed_config(cfg: TrainConfig) -> dict | None:
     return data
 
 
+def resolve_deepspeed(cfg: TrainConfig, nproc: int) -> TrainConfig:
+    """``deepspeed=auto`` made concrete: none for one process in all, zero2 for several."""
+    import dataclasses
+
+    if cfg.deepspeed != "auto":
+        return cfg
+    total = nproc * max(1, cfg.launch.num_machines)
+    return dataclasses.replace(cfg, deepspeed="zero2" if total > 1 or cfg.launch.hostfile else "none")
+
+
 def resolve_device(cfg: TrainConfig) -> str:
     if cfg.launch.device != "auto":
         return cfg.launch.device

@@ -12,9 +12,17 @@ for the first step that is ``startup``, which includes starting the loader worke
 that ends in ``on_log``/``on_evaluate``/``on_save`` is logging, evaluation and checkpointing.
 The phases tile the interval from ``on_train_begin`` to ``on_train_end`` exactly, and
 whatever is not attributed to a named phase is ``other``, so the parts always sum to the
-measured wall time. On GPU each boundary synchronises the device first (otherwise queued
-kernels would be charged to whichever phase happens to wait for them); that costs a little
-overlap, a price paid for numbers that mean something.
+measured wall time.
+
+On a GPU the boundaries do not synchronise the device (that would stall the host at every
+callback and throw away the overlap of launching step k+1 while step k runs). Each mark
+records a CUDA event in the stream instead, and the events are read only at report points
+(every ``logging_steps``): the phases are then *device* time between consecutive events,
+which tile the device's timeline. A gap between one step's end and the next step's begin
+is time the device sat idle waiting for the host (data, logging, callbacks): it shows as
+``data_wait`` (or ``other``). The host's own clock is kept beside it (``host_seconds``),
+and the callback measures itself: ``timing_overhead_seconds`` is the host time spent in
+its marks and reports (including the one synchronisation per report).
 
 Under DeepSpeed the engine steps the optimizer inside ``backward``, so ``optimizer`` is then
 part of ``forward_backward`` (the report says so), and gradient communication is inside it too.
@@ -109,31 +117,71 @@ class Interval:
 
 
 class StepTimer:
-    """The callback's clock: ``mark(phase)`` charges the time since the last mark to ``phase``."""
+    """The callback's clock: ``mark(phase)`` charges the time since the last mark to ``phase``.
 
-    def __init__(self, sync=None, clock=time.perf_counter):
-        self.clock, self.sync = clock, sync
+    With ``event_factory`` (``torch.cuda.Event`` on a GPU) every mark also records a device
+    event; :meth:`resolve` (at report points only) waits for the last one and charges the
+    device time between consecutive events to the phases, so ``total``/``window`` hold device
+    time and ``host_total``/``host_window`` the host clock. Without it both are the host clock.
+    ``overhead`` is the host time spent inside marks and resolves.
+    """
+
+    def __init__(self, event_factory=None, clock=time.perf_counter):
+        self.clock, self.event_factory = clock, event_factory
         self.last = clock()
         self.total, self.window = Interval(), Interval()
+        self.host_total, self.host_window = Interval(), Interval()
+        self.overhead = 0.0
+        self._pending: list[tuple[str, Any]] = []  # (phase, event at the phase's end)
+        self._anchor = self._record()
 
-    def restart(self) -> None:
-        self.last = self.clock()
+    @property
+    def on_device(self) -> bool:
+        return self.event_factory is not None
+
+    def _record(self):
+        if self.event_factory is None:
+            return None
+        event = self.event_factory(enable_timing=True)
+        event.record()
+        return event
 
     def mark(self, phase: str) -> None:
-        if self.sync is not None:
-            self.sync()
         now = self.clock()
-        self.total.add(phase, now - self.last)
-        self.window.add(phase, now - self.last)
-        self.last = now
+        for interval in (self.host_total, self.host_window):
+            interval.add(phase, now - self.last)
+        if self.on_device:
+            self._pending.append((phase, self._record()))
+        else:
+            self.total.add(phase, now - self.last)
+            self.window.add(phase, now - self.last)
+        self.last = now  # the phases keep tiling the wall time; the mark's own cost is counted apart
+        self.overhead += self.clock() - now
+
+    def resolve(self) -> None:
+        """Charge the device time of the marks so far (one wait for the last event)."""
+        if not self._pending:
+            return
+        started = self.clock()
+        self._pending[-1][1].synchronize()
+        for phase, event in self._pending:
+            seconds = self._anchor.elapsed_time(event) / 1000.0
+            self.total.add(phase, seconds)
+            self.window.add(phase, seconds)
+            self._anchor = event
+        self._pending.clear()
+        self.overhead += self.clock() - started
 
     def step_done(self) -> None:
-        self.total.steps += 1
-        self.window.steps += 1
+        for interval in (self.total, self.window, self.host_total, self.host_window):
+            interval.steps += 1
 
-    def take_window(self) -> Interval:
+    def take_window(self) -> tuple[Interval, Interval]:
+        """The (device or host) window and the host window since the last take; resolves first."""
+        self.resolve()
         window, self.window = self.window, Interval()
-        return window
+        host, self.host_window = self.host_window, Interval()
+        return window, host
 
 
 def make_timing_callback(**kwargs):
@@ -145,12 +193,17 @@ def make_timing_callback(**kwargs):
 
         ``samples_per_step`` (global), ``mean_length``/``mean_length_sq`` (tokens of an example)
         turn steps into throughput and FLOPs; ``on_report(summary, final)`` receives each
-        interval's summary (the diagnosis hooks in there).
+        interval's summary (the diagnosis hooks in there). ``count_tokens`` (optional) returns
+        the real tokens this process has trained on so far, for batches whose size varies
+        (token budgets); tokens then come from it rather than from the mean length.
         """
 
         def __init__(self, out: Path, samples_per_step: int, mean_length: float, mean_length_sq: float,
-                     world_size: int = 1, deepspeed: bool = False, on_report=None, tensorboard: bool = False):  # fmt: skip
+                     world_size: int = 1, deepspeed: bool = False, on_report=None, tensorboard: bool = False,
+                     count_tokens=None, attention: str = ""):  # fmt: skip
             self.out, self.samples_per_step, self.world_size = Path(out), samples_per_step, world_size
+            self.count_tokens, self.attention = count_tokens, attention
+            self._tokens_at = {"total": 0, "window": 0}
             self.mean_length, self.mean_length_sq = mean_length, mean_length_sq
             self.deepspeed, self.on_report, self.tensorboard = deepspeed, on_report, tensorboard
             self.timer: StepTimer | None = None
@@ -164,8 +217,8 @@ def make_timing_callback(**kwargs):
         def on_train_begin(self, args, state, control, model=None, **kw):
             import torch
 
-            sync = torch.cuda.synchronize if torch.cuda.is_available() and args.device.type == "cuda" else None
-            self.timer = StepTimer(sync)
+            on_gpu = torch.cuda.is_available() and args.device.type == "cuda"
+            self.timer = StepTimer(torch.cuda.Event if on_gpu else None)
             self.started = self.timer.last
             if model is not None:
                 self.shape = model_shape(model)
@@ -202,7 +255,7 @@ def make_timing_callback(**kwargs):
             self.timer.mark("other")
             if logs is None or "loss" not in logs or self.timer.window.steps == 0:
                 return
-            report = self.describe(self.timer.take_window(), args)
+            report = self.describe(*self.timer.take_window(), args, tokens=self._tokens("window"))
             report["step"] = state.global_step
             self.intervals.append(report)
             if state.is_world_process_zero:
@@ -218,8 +271,9 @@ def make_timing_callback(**kwargs):
 
         def on_train_end(self, args, state, control, **kw):
             self.timer.mark("other")
+            self.timer.resolve()
             wall = self.timer.last - self.started
-            self.summary = self.describe(self.timer.total, args)
+            self.summary = self.describe(self.timer.total, self.timer.host_total, args, tokens=self._tokens("total"))
             self.summary.update(wall_seconds=wall, intervals=self.intervals, global_step=state.global_step,
                                 world_size=self.world_size, deepspeed=self.deepspeed)  # fmt: skip
             if self.deepspeed:
@@ -234,10 +288,22 @@ def make_timing_callback(**kwargs):
                 self.on_report(self.summary, final=True)
 
         # -- figures ----------------------------------------------------------------------
-        def describe(self, interval: Interval, args) -> dict[str, Any]:
+        def _tokens(self, span: str) -> float | None:
+            """Real tokens since the last call for this span (all processes), or None if not counted."""
+            if self.count_tokens is None:
+                return None
+            now = self.count_tokens() * self.world_size
+            seen, self._tokens_at[span] = now - self._tokens_at[span], now
+            if span == "window":
+                return seen
+            return now
+
+        def describe(self, interval: Interval, host: Interval, args, tokens: float | None = None) -> dict[str, Any]:
+            started = time.perf_counter()
             total = interval.total
             steps = max(1, interval.steps)
             samples = interval.steps * self.samples_per_step
+            tokens = samples * self.mean_length if tokens is None else tokens
             report: dict[str, Any] = {
                 "steps": interval.steps,
                 "seconds": dict(interval.seconds),
@@ -245,22 +311,33 @@ def make_timing_callback(**kwargs):
                 "share": {k: (v / total if total else 0.0) for k, v in interval.seconds.items()},
                 "step_seconds": total / steps,
                 "samples_per_s": samples / total if total else 0.0,
-                "tokens_per_s": samples * self.mean_length / total if total else 0.0,
+                "tokens": tokens,
+                "tokens_per_step": tokens / steps,
+                "tokens_per_s": tokens / total if total else 0.0,
+                "clock": "device" if self.timer is not None and self.timer.on_device else "host",
+                "host_seconds": dict(host.seconds),
+                "attention": self.attention,
                 "per_device_batch_size": args.per_device_train_batch_size,
                 "gradient_accumulation_steps": args.gradient_accumulation_steps,
                 "dataloader_num_workers": args.dataloader_num_workers,
                 "dataloader_pin_memory": bool(args.dataloader_pin_memory),
+                "logging_steps": args.logging_steps,
             }
             gpu = gpu_reading()
             if gpu:
                 report["gpu"] = gpu
                 if self.shape is not None and total:
-                    flops = samples * self.shape.flops_per_example(self.mean_length, self.mean_length_sq)
+                    flops = tokens / self.mean_length * self.shape.flops_per_example(self.mean_length, self.mean_length_sq)
                     per_device = flops / total / max(1, self.world_size)
                     report["tflops_per_device"] = per_device / 1e12
                     peak = peak_flops(gpu["device"])
                     if peak:
                         report["mfu"] = per_device / peak
+            if self.shape is not None:
+                report["params"], report["layers"] = self.shape.params, self.shape.layers
+            if self.timer is not None:
+                self.timer.overhead += time.perf_counter() - started
+                report["timing_overhead_seconds"] = self.timer.overhead
             return report
 
     return StepTimingCallback(**kwargs)
@@ -285,6 +362,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     if "gpu" in summary:
         gpu = summary["gpu"]
         lines.append(f"  {gpu['device']}: {gpu['max_allocated_gb']:.1f} of {gpu['memory_total_gb']:.1f} GiB peak allocated")
+    if "timing_overhead_seconds" in summary:
+        lines.append(f"  timing itself ({summary['clock']} clock): {summary['timing_overhead_seconds']:.3f} s of host time")
     if "note" in summary:
         lines.append(f"  note: {summary['note']}")
     return "\n".join(lines)
