@@ -59,9 +59,13 @@ eval: {{max_new_tokens: 8, batch_size: 4}}
 
 
 def stage_runs(capsys) -> dict[str, str]:
-    """Stage name -> the line the run printed about it ("[train] up to date ..." or the command)."""
+    """Stage name -> the lines the run printed about it ("[train] up to date ..." or the command)."""
     out = capsys.readouterr().out
-    return {m.group(1): line for line in out.splitlines() if (m := re.match(r"\[([a-z][a-z0-9-]*)\] ", line))}
+    lines: dict[str, str] = {}
+    for line in out.splitlines():
+        if m := re.match(r"\[([a-z][a-z0-9-]*)\] ", line):
+            lines[m.group(1)] = lines.get(m.group(1), "") + line + "\n"
+    return lines
 
 
 def test_run_end_to_end_then_rerun_does_nothing_then_only_what_changed(setup, capsys):
@@ -84,13 +88,33 @@ def test_run_end_to_end_then_rerun_does_nothing_then_only_what_changed(setup, ca
         second = stage_runs(capsys)
         assert all("up to date" in line for line in second.values()) and server.counts["ok"] == calls
 
-        assert main(["run", str(config), "generate.n=14"]) == 0
+        # settings that cannot change a result: nothing reruns, not one request
+        assert main(["run", str(config), "train.logging_steps=5", "llm.concurrency=3", "llm.timeout_s=30"]) == 0
+        assert all("up to date" in line for line in stage_runs(capsys).values()) and server.counts["ok"] == calls
+
+        # growth: generate asks only for the new slots (no cache, so every attempt reaches the server)
+        first_samples = (folder / "samples.jsonl").read_bytes()
+        old_model = manifest["stages"]["train"]["key"]
+        assert main(["run", str(config), "generate.n=16", "llm.cache=false"]) == 0
         third = stage_runs(capsys)
         assert all("up to date" in third[s] for s in ("extract", "build", "eval-base"))
-        assert all("up to date" not in third[s] for s in ("generate", "train", "eval"))
-    assert len((folder / "samples.jsonl").read_text().splitlines()) == 14
+        assert "extending n=12 to 16" in third["generate"]
+        assert all("up to date" not in third[s] for s in ("train", "eval"))
+        samples = (folder / "samples.jsonl").read_bytes()
+        assert samples.startswith(first_samples) and len(samples.splitlines()) == 16
+        drops = [json.loads(line) for line in (folder / "samples.drops.jsonl").read_text().splitlines()]
+        attempts = 4 + sum(d["slot"] >= 12 for d in drops)
+        assert server.counts["ok"] - calls == attempts
+        # the model trained on 12 samples is kept, not deleted; --prune removes it, saying so
+        superseded = folder / "superseded" / f"train-{old_model}" / "model"
+        assert (superseded / "config.json").exists() and (folder / "model" / "config.json").exists()
+        assert (folder / "superseded" / f"eval-{manifest['stages']['eval']['key']}" / "eval" / "metrics.json").exists()
+        assert main(["run", str(config), "generate.n=16", "--prune"]) == 0
+        out = capsys.readouterr().out
+        assert f"pruned {folder / 'superseded' / f'train-{old_model}'}" in out and not (folder / "superseded").exists()
+    assert len((folder / "samples.jsonl").read_text().splitlines()) == 16
     with (folder / "results.csv").open() as handle:
-        assert sorted({int(r["size"]) for r in csv.DictReader(handle)}) == [0, 14]
+        assert sorted({int(r["size"]) for r in csv.DictReader(handle)}) == [0, 16]
     assert (folder / "scaling.png").exists()
 
 

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +26,7 @@ from mathscale.eval.grader import MODES, GradeItem, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table
 from mathscale.templates import STOP_STRINGS, check_template, format_prompt
 from mathscale.io import atomic_open, atomic_write, atomic_write_json
+from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
 from mathscale.records import Prediction
 
@@ -34,20 +35,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EvalConfig:
-    model: str = ""  # local folder or Hugging Face name (hf, vllm); endpoint model name (openai, optional)
-    benchmarks: str = ""  # MWPBench JSONL, a folder of them, or a Hugging Face dataset name
-    out: str = ""  # output folder
-    backend: Literal["hf", "vllm", "openai"] = "hf"
-    template: str = ""  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
-    max_new_tokens: int = 2048
-    batch_size: int = 16  # hf: prompts per generate() call
-    limit: int = 0  # items per data_topic (0 = all), for smoke runs
-    split: str = "test"  # split of a Hugging Face dataset
-    grader: Literal["mathscale", "mwpbench"] = "mathscale"  # the verdict stored in predictions/
-    grader_timeout_s: float = 5.0
-    dtype: str = "auto"  # hf/vllm weights: auto, bfloat16, float16, float32
-    tensor_parallel: int = 1  # vllm
-    llm: LLMConfig = field(default_factory=LLMConfig)  # openai backend
+    model: str = in_key("")  # local folder or Hugging Face name (hf, vllm); endpoint model name (openai, optional)
+    benchmarks: str = in_key("")  # MWPBench JSONL, a folder of them, or a Hugging Face dataset name
+    out: str = in_key("")  # output folder
+    backend: Literal["hf", "vllm", "openai"] = in_key("hf")
+    template: str = in_key("")  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
+    max_new_tokens: int = in_key(2048)
+    batch_size: int = not_in_key(16)  # hf: prompts per generate() call (greedy answers do not depend on it)
+    limit: int = in_key(0)  # items per data_topic (0 = all), for smoke runs
+    split: str = in_key("test")  # split of a Hugging Face dataset
+    grader: Literal["mathscale", "mwpbench"] = in_key("mathscale")  # the verdict stored in predictions/
+    grader_timeout_s: float = not_in_key(5.0)
+    dtype: str = in_key("auto")  # hf/vllm weights: auto, bfloat16, float16, float32
+    tensor_parallel: int = not_in_key(1)  # vllm
+    llm: LLMConfig = in_key(factory=LLMConfig)  # openai backend
 
 
 def _apply_flags(cfg: EvalConfig, args: argparse.Namespace) -> EvalConfig:

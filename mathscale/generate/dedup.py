@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mathscale.keys import in_key
+
 _WORD = re.compile(r"\w+")
 _PRIME = np.uint64((1 << 61) - 1)
 
@@ -29,11 +31,11 @@ def _digest(text: str) -> bytes:
 
 @dataclass
 class DedupConfig:
-    exact: bool = True
-    near: bool = True
-    near_threshold: float = 0.8  # estimated Jaccard similarity of word shingles
-    num_perm: int = 64  # MinHash permutations: more is more exact and slower
-    shingle_words: int = 3
+    exact: bool = in_key(True)
+    near: bool = in_key(True)
+    near_threshold: float = in_key(0.8)  # estimated Jaccard similarity of word shingles
+    num_perm: int = in_key(64)  # MinHash permutations: more is more exact and slower
+    shingle_words: int = in_key(3)
 
 
 def choose_bands(num_perm: int, threshold: float) -> tuple[int, int]:

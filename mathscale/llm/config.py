@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from mathscale.keys import in_key, not_in_key
 
 
 @dataclass
 class Price:
     """US dollars per million tokens."""
 
-    prompt: float
-    completion: float
+    prompt: float = not_in_key()  # prices change the reported cost, never a sample
+    completion: float = not_in_key()
 
 
 def _default_prices() -> dict[str, Price]:
@@ -34,21 +36,21 @@ class LLMConfig:
     variable; else the embedded llama.cpp server with ``local_model``.
     """
 
-    base_urls: list[str] = field(default_factory=list)  # OpenAI-compatible /v1 URLs; several spread the load
-    api_key_env: str = "OPENAI_API_KEY"  # name of the variable holding the key (the key itself is never stored)
-    model: str = ""  # model name sent to the endpoint; empty with an endpoint: its first listed model
-    local_model: str = "qwen2.5-coder-0.5b"  # embedded default: a name from `mathscale models list` or a .gguf path
-    local_threads: int = 0  # llama.cpp threads; 0 = all cores
-    local_context: int = 4096  # llama.cpp context window (tokens)
-    concurrency: int = 16  # requests in flight at once, over all endpoints
-    timeout_s: float = 120.0  # per request
-    max_retries: int = 5  # retries after the first try, on 429, 5xx, timeouts, connection errors
-    backoff_s: float = 1.0  # first retry delay; doubles each retry, with full jitter
-    backoff_max_s: float = 60.0  # cap on one delay (a longer Retry-After is honoured up to this)
-    temperature: float = 0.7
-    max_tokens: int = 1024
-    json_repair: bool = True  # one follow-up asking the model to fix unparsable JSON
-    cache: bool = True  # content-addressed response cache
-    cache_path: str = ""  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
-    progress: bool = True  # progress bar on batches
-    prices: dict[str, Price] = field(default_factory=_default_prices)
+    base_urls: list[str] = not_in_key(factory=list)  # OpenAI-compatible /v1 URLs; several spread the load
+    api_key_env: str = not_in_key("OPENAI_API_KEY")  # name of the variable holding the key (the key itself is never stored)
+    model: str = in_key("")  # model name sent to the endpoint; empty with an endpoint: its first listed model
+    local_model: str = in_key("qwen2.5-coder-0.5b")  # embedded default: a name from `mathscale models list` or a .gguf path
+    local_threads: int = not_in_key(0)  # llama.cpp threads; 0 = all cores
+    local_context: int = in_key(4096)  # llama.cpp context window (tokens)
+    concurrency: int = not_in_key(16)  # requests in flight at once, over all endpoints
+    timeout_s: float = not_in_key(120.0)  # per request
+    max_retries: int = not_in_key(5)  # retries after the first try, on 429, 5xx, timeouts, connection errors
+    backoff_s: float = not_in_key(1.0)  # first retry delay; doubles each retry, with full jitter
+    backoff_max_s: float = not_in_key(60.0)  # cap on one delay (a longer Retry-After is honoured up to this)
+    temperature: float = in_key(0.7)
+    max_tokens: int = in_key(1024)
+    json_repair: bool = in_key(True)  # one follow-up asking the model to fix unparsable JSON
+    cache: bool = not_in_key(True)  # content-addressed response cache
+    cache_path: str = not_in_key("")  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
+    progress: bool = not_in_key(True)  # progress bar on batches
+    prices: dict[str, Price] = not_in_key(factory=_default_prices)

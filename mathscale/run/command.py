@@ -14,7 +14,7 @@ from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig
 from mathscale.run.config import RunConfig
 from mathscale.run.results import write_results
-from mathscale.run.stages import Manifest, Stage, invoke_cli, run_stages
+from mathscale.run.stages import Manifest, Stage, invoke_cli, prune, run_stages
 
 # Fields the run sets itself, to connect the stages; a config that sets them is an error.
 OWNED = {"train": ("data", "model", "out", "resume"), "eval": ("model", "benchmarks", "out")}
@@ -53,7 +53,7 @@ def synthesis_stages(cfg: RunConfig, folder: Path, seeds: Path, n: int) -> list[
     return [
         Stage("extract", ["graph", "extract", str(seeds), "--out", str(concepts)], extract, [concepts], inputs=[seeds]),
         Stage("build", ["graph", "build", str(concepts), "--out", str(graph)], cfg.build, [graph], ["extract"]),
-        Stage("generate", ["generate", str(graph), "--out", str(samples)], generate, [samples], ["build"]),
+        Stage("generate", ["generate", str(graph), "--out", str(samples)], generate, [samples], ["build"], grow="n"),
     ]
 
 
@@ -65,7 +65,7 @@ def train_eval_stages(cfg: RunConfig, samples: Path, folder: Path, benchmarks: P
                                    out=str(eval_dir), template=cfg.train.template)  # fmt: skip
     return [
         Stage(f"train{tag}", ["train"], train, [model_dir], [upstream], resume_flag=["--resume"]),
-        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir / "metrics.json"], [f"train{tag}"], inputs=[benchmarks]),
+        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir], [f"train{tag}"], inputs=[benchmarks]),
     ]
 
 
@@ -81,7 +81,7 @@ def base_eval_stage(cfg: RunConfig, folder: Path, benchmarks: Path) -> Stage:
     model = resolve_train_model(cfg.base_model, convert=True)
     evaluate = dataclasses.replace(cfg.eval, model=str(model), benchmarks=str(benchmarks),
                                    out=str(folder / "base" / "eval"), template=cfg.train.template)  # fmt: skip
-    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval" / "metrics.json"], inputs=[benchmarks])
+    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval"], inputs=[benchmarks])
 
 
 def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
@@ -112,6 +112,8 @@ def main(args: argparse.Namespace) -> int:
     if cfg.eval_base:
         stages.append(base_eval_stage(cfg, folder, benchmarks))
     manifest = run_stages(stages, folder, invoke_cli)
+    if getattr(args, "prune", False):
+        prune(folder)
     totals = record_usage(manifest, folder)
     evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(cfg.generate.n, folder / "eval")]
     results, plots = write_results(folder, evaluated, cfg.eval.grader)

@@ -3,7 +3,8 @@
 One generation of max(sizes) samples; the training sets are its prefixes (generation
 slots nest, so the first N samples of a bigger run are exactly an N-sample run); one
 fine-tune of the same base model per size, an evaluation of each and of the base model;
-``results.csv`` and a plot with a log x axis.
+``results.csv`` and a plot with a log x axis. A larger size extends the generation and
+trains only the new size: a prefix's training depends on the prefix's content.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mathscale.run.command import (
 )
 from mathscale.run.config import ScaleConfig
 from mathscale.run.results import write_results
-from mathscale.run.stages import Stage, invoke_cli, run_stages
+from mathscale.run.stages import Stage, invoke_cli, prune, run_stages
 
 def prefix_file(samples: Path, size: int, out: Path) -> None:
     """The first ``size`` samples as their own file (rewritten only when they differ)."""
@@ -36,6 +37,15 @@ def prefix_file(samples: Path, size: int, out: Path) -> None:
     if not out.exists() or out.read_text(encoding="utf-8") != text:
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(out, text)
+
+
+def on_prefix(stages: list[Stage]) -> list[Stage]:
+    """Train on a prefix depends on the prefix's content, not on the whole generation: adding a
+    size extends the generation without retraining the sizes already trained."""
+    train = stages[0]
+    train.inputs.append(Path(train.config.data))
+    train.upstream = []
+    return stages
 
 
 def main(args: argparse.Namespace) -> int:
@@ -54,11 +64,13 @@ def main(args: argparse.Namespace) -> int:
     stages: list[Stage] = []
     for size in sizes:
         prefix_file(samples, size, folder / f"n{size}" / "samples.jsonl")
-        stages += train_eval_stages(cfg, folder / f"n{size}" / "samples.jsonl", folder / f"n{size}", benchmarks,
-                                    tag=f"-n{size}")  # fmt: skip
+        stages += on_prefix(train_eval_stages(cfg, folder / f"n{size}" / "samples.jsonl", folder / f"n{size}",
+                                              benchmarks, tag=f"-n{size}"))  # fmt: skip
     if cfg.eval_base:
         stages.insert(0, base_eval_stage(cfg, folder, benchmarks))
     manifest = run_stages(stages, folder, invoke_cli)
+    if getattr(args, "prune", False):
+        prune(folder)
     record_usage(manifest, folder)
     evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(s, folder / f"n{s}" / "eval") for s in sizes]
     results, plots = write_results(folder, evaluated, cfg.eval.grader)
