@@ -80,8 +80,10 @@ def test_faults_on_30_percent_of_requests_are_all_accounted_for(graph_path, tmp_
     usage = report["llm"]
     assert usage["api_calls"] == calls  # every request the server saw is counted
     assert usage["requests"] == usage["succeeded"] + usage["failed"]
-    # every request ended as a sample or as a counted drop, and every slot is filled or given up
-    assert usage["requests"] == report["produced"] + report["dropped_total"]
+    # every request ended as a sample or as a counted drop (a repeated composition is dropped
+    # before its request), and every slot is filled or given up
+    skipped = report["walks_skipped_as_repeated_compositions"]
+    assert usage["requests"] == report["produced"] + report["dropped_total"] - skipped
     assert report["dropped_total"] == len(drops)
     assert report["produced"] + report["exhausted_slots"] == 60
     assert report["produced"] == 60
@@ -255,3 +257,31 @@ def test_real_generation_through_a_configured_endpoint(graph_path, tmp_path):
     report = json.loads((tmp_path / "s.report.json").read_text())
     assert report["llm"]["model"] == "served-qwen"  # discovered from the endpoint's /models
     assert report["produced"] == len(lines(out)) >= 1 and report["produced"] + report["exhausted_slots"] == 2
+
+
+def test_a_concept_set_is_requested_once_and_repeats_are_counted(tmp_path):
+    records = [Concepts(id=str(i), question=f"Seed {i}: how many?", topics=t, knowledge_points=k, model="m", prompt="p")
+               for i, (t, k) in enumerate([(["A", "B"], ["x", "y"]), (["B", "C"], ["y", "z"]), (["A", "C"], ["x", "z"])])]  # fmt: skip
+    graph, _ = build_graph(records)
+    path = tmp_path / "small.json"
+    save_graph(graph, path)
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=qa_responder) as server:
+        assert run([str(path), "-n", "6", "--out", str(out)], server, tmp_path, "max_attempts=16", "llm.cache=false") == 0
+        requests = server.counts["ok"]
+    samples = lines(out)
+    sets = [(frozenset(s["topics"]), frozenset(s["knowledge_points"])) for s in samples]
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert len(samples) >= 4 and len(set(sets)) == len(samples)  # a tiny graph has few concept sets
+    assert report["produced"] + report["exhausted_slots"] == 6
+    drops = lines(tmp_path / "s.drops.jsonl")
+    repeated = [d for d in drops if d["reason"] == "repeated_composition"]
+    assert repeated and requests == len(samples) + len(drops) - len(repeated)  # no request for a repeat
+    assert report["walks_skipped_as_repeated_compositions"] == len(repeated) == report["dropped"]["repeated_composition"]
+
+    from mathscale.generate.repeats import RepeatedWalks
+    from mathscale.graph.sampler import Sampler
+
+    sampler = Sampler.from_graph(graph)
+    small, large = RepeatedWalks(sampler, 0, 6, 16, 16), RepeatedWalks(sampler, 0, 9, 16, 16)
+    assert all(small(s, a) == large(s, a) for s in range(6) for a in range(16))  # a larger run keeps the prefix

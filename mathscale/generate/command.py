@@ -21,7 +21,7 @@ from mathscale.cli_common import parse_shard
 from mathscale.config import config_to_dict, load_config
 from mathscale.errors import DataError, MathscaleError
 from mathscale.generate.config import GenerateConfig
-from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, Progress
+from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, REPEATED, Progress
 from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records, side_file
 from mathscale.records import BenchmarkItem, QAPair
 
@@ -134,7 +134,7 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     usage_path = side_file(out, ".usage.json")
     if todo:
-        inputs = Inputs(sampler, examples, contamination, dedup)
+        inputs = Inputs(sampler, examples, contamination, dedup, repeated_walks(sampler, cfg, slots.stop))
         usage = fill_slots(cfg, inputs, out, todo, next_attempt, progress, len(slots), done_before)
     else:  # a rerun of a finished command: no model server, no request
         print(f"all {len(slots)} slots are already done in {out}; nothing to generate")
@@ -149,6 +149,13 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def repeated_walks(sampler: Any, cfg: GenerateConfig, slots: int) -> Any:
+    """Which walks of slots 0..slots-1 repeat an earlier walk's concept sets (hashes every walk once)."""
+    from mathscale.generate.repeats import RepeatedWalks
+
+    return RepeatedWalks(sampler, cfg.seed, slots, min(cfg.max_attempts, ATTEMPTS_PER_SLOT), ATTEMPTS_PER_SLOT)
+
+
 @dataclass
 class Inputs:
     """What every attempt reads: the walks, the example questions, the filters' indexes."""
@@ -157,6 +164,7 @@ class Inputs:
     examples: Any
     contamination: Any
     dedup: Any
+    repeats: Any = None  # RepeatedWalks: skip a walk whose concept sets were already used
 
 
 def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], next_attempt: dict[int, int],
@@ -170,7 +178,8 @@ def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], 
     usage_path = side_file(out, ".usage.json")
     with open_client(cfg.llm) as llm, JsonlWriter(out) as samples, JsonlWriter(side_file(out, ".drops.jsonl")) as dropped:
         filler = SlotFiller(cfg, inputs.sampler, inputs.examples, llm, inputs.contamination, inputs.dedup,
-                            commit=samples.write, drop=lambda d: dropped.write(d.to_json()))  # fmt: skip
+                            commit=samples.write, drop=lambda d: dropped.write(d.to_json()),
+                            repeats=inputs.repeats)  # fmt: skip
         bar = tqdm(total=total, initial=done_before, desc="generate", unit="sample", disable=not cfg.llm.progress)
 
         async def run() -> None:
@@ -214,6 +223,7 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
         "exhausted_slots": len(progress.exhausted),
         "dropped": dict(Counter(progress.dropped).most_common()),
         "dropped_total": sum(progress.dropped.values()),
+        "walks_skipped_as_repeated_compositions": progress.dropped.get(REPEATED, 0),  # no request made for them
         "llm": usage,
         "seconds": round(seconds, 2),
         "samples_per_second": rate,

@@ -6,6 +6,8 @@ the model's replies, never on N, on the shard or on timing, so:
 
 - a run with N = 200 starts with the 100 samples of the run with N = 100 (prefixes nest);
 - shards (contiguous ranges of slots) never overlap and their union is the whole run;
+- a walk whose concept sets an earlier walk already had is skipped without a request
+  (:mod:`mathscale.generate.repeats`), so each concept set costs at most one LLM call;
 - a killed run resumes where it stopped: samples are committed in slot order, each drop
   is logged with its slot and attempt, and the LLM cache answers everything that had
   completed, so the rerun's output equals an uninterrupted run's.
@@ -37,6 +39,7 @@ from mathscale.records import Composition, QAPair
 
 ATTEMPTS_PER_SLOT = 16  # walk index = slot * 16 + attempt; fixed so that walks never depend on N
 WALK_BLOCK = 1024  # slots whose walks are computed together (one numpy pass instead of 1024)
+REPEATED = "repeated_composition"  # drop reason of a walk skipped before its request (generate/repeats.py)
 
 
 def walk_index(slot: int, attempt: int) -> int:
@@ -81,7 +84,8 @@ class SlotFiller:
 
     def __init__(self, cfg: GenerateConfig, sampler: Any, examples: ExampleIndex, llm: LLMClient,
                  contamination: ContaminationIndex | None, dedup: Deduplicator,
-                 commit: Callable[[QAPair], None], drop: Callable[[Drop], None]):  # fmt: skip
+                 commit: Callable[[QAPair], None], drop: Callable[[Drop], None],
+                 repeats: Callable[[int, int], bool] | None = None):  # fmt: skip
         self.cfg = cfg
         self.sampler = sampler
         self.examples = examples
@@ -90,6 +94,7 @@ class SlotFiller:
         self.dedup = dedup
         self._commit = commit
         self._drop = drop
+        self.repeats = repeats  # (slot, attempt) -> True when an earlier walk had the same concept sets
         self.qa_prompt = qa_prompt(cfg.prompt)
         self.solve_prompt = solve_prompt(cfg.consensus.prompt) if cfg.consensus.enabled else None
         self.max_attempts = min(cfg.max_attempts, ATTEMPTS_PER_SLOT)
@@ -191,6 +196,8 @@ class SlotFiller:
         """One walk -> one LLM reply -> a candidate sample, or the reason it was dropped."""
         cfg = self.cfg
         index = walk_index(slot, attempt)
+        if self.repeats is not None and self.repeats(slot, attempt):
+            return Drop(slot, attempt, index, REPEATED)  # no request: that concept set was already used
         comp = self.walk(slot, attempt)
         examples = self.examples.pick(comp.topics, comp.knowledge_points, cfg.examples, salt=index)
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}

@@ -34,9 +34,9 @@ class BuildConfig:
 class SampleConfig:
     """``graph sample``: random walks -> concept compositions."""
 
-    n: int = in_key(1000)  # walks 0 .. n-1 (a shard takes a contiguous part of them)
+    n: int = in_key(1000)  # walks 0 .. n-1, or with unique: unique compositions (a shard takes a contiguous part)
     seed: int = in_key(0)  # walk i is a pure function of (graph, seed, i)
     start: Literal["uniform", "frequency"] = in_key("uniform")  # first topic: uniform, or by how often seeds name it
     topic_steps: list[int] = in_key(factory=lambda: [1, 2])  # [min, max] steps among topics
     kp_steps: list[int] = in_key(factory=lambda: [0, 4])  # [min, max] steps among knowledge points
-    unique: bool = in_key(False)  # drop a walk whose concept sets equal an earlier walk's in the same output
+    unique: bool = in_key(False)  # n counts unique compositions: walk past n, skipping a set seen at an earlier walk
