@@ -16,16 +16,48 @@ class Price:
 
 
 def _default_prices() -> dict[str, Price]:
-    # List prices per 1M tokens as published by the providers (late 2024 – 2025).
+    # List prices per 1M tokens as published by the providers (2024 – 2025), standard tier,
+    # uncached input. A dated snapshot ("gpt-4o-mini-2024-07-18") takes its family's price.
     return {
         "gpt-4o-mini": Price(0.15, 0.60),
         "gpt-4o": Price(2.50, 10.00),
         "gpt-4.1": Price(2.00, 8.00),
         "gpt-4.1-mini": Price(0.40, 1.60),
         "gpt-4.1-nano": Price(0.10, 0.40),
+        "gpt-4-turbo": Price(10.00, 30.00),
         "gpt-3.5-turbo": Price(0.50, 1.50),
         "gpt-4": Price(30.00, 60.00),
+        "gpt-5": Price(1.25, 10.00),
+        "gpt-5-mini": Price(0.25, 2.00),
+        "gpt-5-nano": Price(0.05, 0.40),
+        "o1": Price(15.00, 60.00),
+        "o1-mini": Price(1.10, 4.40),
+        "o3": Price(2.00, 8.00),
+        "o3-mini": Price(1.10, 4.40),
+        "o4-mini": Price(1.10, 4.40),
+        "claude-3-5-haiku": Price(0.80, 4.00),
+        "claude-3-5-sonnet": Price(3.00, 15.00),
+        "claude-3-7-sonnet": Price(3.00, 15.00),
+        "claude-sonnet-4": Price(3.00, 15.00),
+        "claude-opus-4": Price(15.00, 75.00),
+        "claude-3-opus": Price(15.00, 75.00),
+        "gemini-2.0-flash": Price(0.10, 0.40),
+        "gemini-2.5-flash": Price(0.30, 2.50),
+        "gemini-2.5-pro": Price(1.25, 10.00),
+        "deepseek-chat": Price(0.27, 1.10),
+        "deepseek-reasoner": Price(0.55, 2.19),
     }
+
+
+def price_for(prices: dict[str, Price], model: str) -> Price | None:
+    """The price of ``model``: an exact entry, else the longest entry it starts with followed
+    by ``-`` (a dated snapshot, ``gpt-4o-2024-08-06``), else None ("unknown price").
+    A provider prefix (``openai/gpt-4o``) is ignored."""
+    name = model.rsplit("/", 1)[-1]
+    if name in prices:
+        return prices[name]
+    family = [key for key in prices if name.startswith(key + "-")]
+    return prices[max(family, key=len)] if family else None
 
 
 @dataclass

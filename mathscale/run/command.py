@@ -91,7 +91,7 @@ def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
     for stage, path in sources.items():
         if path.exists():
             data = json.loads(path.read_text(encoding="utf-8"))
-            usage[stage] = data.get("usage", data)
+            usage[stage] = data.get("total") or data.get("usage", data)  # usage/2 files hold every invocation's
     totals = {k: sum((u or {}).get(k) or 0 for u in usage.values()) for k in ("prompt_tokens", "completion_tokens")}
     costs = [(u or {}).get("cost_usd") for u in usage.values()]
     totals["cost_usd"] = None if any(c is None for c in costs) else sum(costs)
