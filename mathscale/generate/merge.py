@@ -1,0 +1,194 @@
+"""One dataset from many generation shards: cross-shard duplicates and contamination removed.
+
+Each shard of ``mathscale generate --shard i/k`` de-duplicates only against itself. The
+merge puts every sample back in slot order and checks each against the samples kept
+before it, exactly as a one-process run checks at commit time: decontamination first,
+then exact, then near duplicates (the same MinHash signatures, bands and threshold as
+:class:`mathscale.generate.dedup.Deduplicator`). The lower slot always wins, so the
+result depends neither on the order the shards are given in nor on when they were made;
+with no duplicate across shards it is, byte for byte, the one-process run's file (lines
+are copied, never re-serialised).
+
+Memory stays small at millions of samples: one pass keeps per sample only its slot,
+where its line is, an 8-byte text digest and a 64 x 4-byte signature (about 300 bytes);
+near-duplicate candidates come from sorting band hashes instead of dictionaries; a
+second pass copies the kept lines.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mathscale.errors import DataError
+from mathscale.generate.dedup import DedupConfig, Deduplicator, _digest, normalize_text
+from mathscale.records import QAPair
+
+GROW = 1 << 16
+
+
+@dataclass
+class Pool:
+    """What the first pass keeps of every sample, in the order read."""
+
+    files: list[Path]
+    slots: array = field(default_factory=lambda: array("q"))
+    attempts: array = field(default_factory=lambda: array("q"))
+    indices: array = field(default_factory=lambda: array("q"))  # walk indices
+    ids: list[str] = field(default_factory=list)
+    file_of: array = field(default_factory=lambda: array("q"))
+    offsets: array = field(default_factory=lambda: array("q"))
+    digests: array = field(default_factory=lambda: array("Q"))
+    contaminated: dict[int, str] = field(default_factory=dict)  # position -> benchmark item
+    signatures: np.ndarray | None = None
+    seed: int | None = None
+
+
+def read_shards(files: list[Path], dedup: DedupConfig, contamination: Any = None) -> Pool:
+    """Validate every line of every shard and keep what the merge needs (not the text)."""
+    pool = Pool(files)
+    signer = Deduplicator(dedup)
+    signatures = np.empty((GROW, dedup.num_perm), np.uint32)
+    owner: dict[int, Path] = {}
+    for number, path in enumerate(files):
+        offset = 0
+        with path.open("rb") as handle:
+            for line_no, raw in enumerate(handle, 1):
+                where = f"{path}:{line_no}"
+                if not raw.endswith(b"\n"):
+                    raise DataError(f"{where}: the last line is cut off (a shard killed mid-write); "
+                                    "rerun that shard's generate command to finish it, then merge")  # fmt: skip
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    raise DataError(f"{where}: not valid JSON") from None
+                sample = QAPair.from_json(obj, where)
+                slot, seed = sample.meta.get("slot"), sample.meta.get("seed")
+                if not isinstance(slot, int):
+                    raise DataError(f"{where}: meta.slot is missing; not a sample written by mathscale generate")
+                if pool.seed is None:
+                    pool.seed = seed
+                elif seed != pool.seed:
+                    raise DataError(f"{where}: generated with seed {seed}, but {files[0]} with seed {pool.seed}; "
+                                    "shards of one dataset share one seed")  # fmt: skip
+                if slot in owner:
+                    raise DataError(f"{where}: slot {slot} is also in {owner[slot]}; shards must not overlap "
+                                    "(give each shard once, all from the same -n)")  # fmt: skip
+                owner[slot] = path
+                position = len(pool.slots)
+                norm = normalize_text(sample.question)
+                if position == len(signatures):
+                    signatures = np.concatenate([signatures, np.empty_like(signatures)])
+                signatures[position] = signer.signature(norm) if dedup.near else 0
+                pool.slots.append(slot)
+                pool.attempts.append(int(sample.meta.get("attempt", 0)))
+                pool.indices.append(sample.index)
+                pool.ids.append(sample.id)
+                pool.file_of.append(number)
+                pool.offsets.append(offset)
+                pool.digests.append(int.from_bytes(_digest(norm), "little"))
+                if contamination is not None and (item := contamination.match(sample.question)) is not None:
+                    pool.contaminated[position] = item
+                offset += len(raw)
+    pool.signatures = signatures[: len(pool.slots)]
+    return pool
+
+
+def select(pool: Pool, dedup: DedupConfig) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Positions kept, in slot order, and one drop record per sample removed (lower slot wins)."""
+    order = np.argsort(np.asarray(pool.slots, np.int64), kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    bands, rows = Deduplicator(dedup).bands, Deduplicator(dedup).rows
+    groups = _band_groups(pool.signatures, rank, bands, rows) if dedup.near and len(order) else []
+    kept_digest: dict[int, int] = {}
+    kept = np.zeros(len(order), bool)
+    drops: list[dict[str, Any]] = []
+    for position in order.tolist():
+        reason, matched = None, ""
+        if position in pool.contaminated:
+            reason, matched = "contaminated", pool.contaminated[position]
+        elif dedup.exact and (earlier := kept_digest.get(pool.digests[position])) is not None:
+            reason, matched = "exact_duplicate", pool.ids[earlier]
+        elif dedup.near and (earlier := _near(pool, groups, rank, kept, position, dedup.near_threshold)) is not None:
+            reason, matched = "near_duplicate", pool.ids[earlier]
+        if reason is None:
+            kept[position] = True
+            kept_digest.setdefault(pool.digests[position], position)
+        else:
+            drops.append({"slot": pool.slots[position], "attempt": pool.attempts[position],
+                          "index": pool.indices[position], "reason": reason, "matched": matched,
+                          "stage": "merge", "shard": str(pool.files[pool.file_of[position]])})  # fmt: skip
+    return order[kept[order]], drops
+
+
+def _band_groups(signatures: np.ndarray, rank: np.ndarray, bands: int, rows: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per band: positions sorted by (band value, slot rank), and each position's place in that order."""
+    groups = []
+    for b in range(bands):
+        part = np.ascontiguousarray(signatures[:, b * rows : (b + 1) * rows])
+        value = np.frombuffer(part.tobytes(), dtype=f"V{part.shape[1] * 4}")  # exact band bytes
+        key = np.unique(value, return_inverse=True)[1].astype(np.int64)
+        order = np.lexsort((rank, key))
+        place = np.empty(len(order), np.int64)
+        place[order] = np.arange(len(order))
+        groups.append((order, key[order], place))
+    return groups
+
+
+def _near(pool: Pool, groups: list, rank: np.ndarray, kept: np.ndarray, position: int, threshold: float) -> int | None:
+    """The earliest kept sample sharing a band with ``position`` and similar enough, as the
+    Deduplicator finds it (candidates by slot order, the first at or above the threshold)."""
+    candidates: set[int] = set()
+    for order, keys, place in groups:
+        at = place[position]
+        key = keys[at]
+        i = at - 1
+        while i >= 0 and keys[i] == key:  # same band value, lower slot
+            if kept[order[i]]:
+                candidates.add(int(order[i]))
+            i -= 1
+    signature = pool.signatures[position]
+    for other in sorted(candidates, key=lambda p: rank[p]):
+        if float(np.mean(pool.signatures[other] == signature)) >= threshold:
+            return other
+    return None
+
+
+def write_kept(pool: Pool, kept: np.ndarray, handle: Any) -> None:
+    """Copy the kept lines, byte for byte, in slot order."""
+    files = [path.open("rb") for path in pool.files]
+    try:
+        for position in kept.tolist():
+            source = files[pool.file_of[position]]
+            source.seek(pool.offsets[position])
+            handle.write(source.readline())
+    finally:
+        for source in files:
+            source.close()
+
+
+def shard_reports(files: list[Path]) -> list[dict[str, Any]]:
+    """Each shard's ``.report.json`` (an empty dict where a shard has none)."""
+    from mathscale.io import side_file
+
+    reports = []
+    for path in files:
+        report = side_file(path, ".report.json")
+        reports.append(json.loads(report.read_text(encoding="utf-8")) if report.exists() else {})
+    return reports
+
+
+def merged_drops(reports: list[dict[str, Any]], merge_drops: list[dict[str, Any]]) -> Counter[str]:
+    """Dropped attempts by reason: the shards' own and the merge's."""
+    total: Counter[str] = Counter()
+    for report in reports:
+        total.update(report.get("dropped") or {})
+    total.update(d["reason"] for d in merge_drops)
+    return total
