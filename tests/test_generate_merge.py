@@ -69,6 +69,18 @@ def test_a_planted_cross_shard_near_duplicate_is_removed_from_the_later_slot(gra
                          "shard": str(shards[1])}]  # fmt: skip
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
 
+    # allowed to call the endpoint, the merge gives slot 11 its next walk
+    with FakeServer(responder=qa_responder) as server:
+        assert merge(*shards, "--out", tmp_path / "c.jsonl", "--refill", graph_path, f"llm.base_urls=[{server.base_url}]",
+                     f"llm.cache_path={tmp_path}/cache.sqlite") == 0  # fmt: skip
+    merged = lines(tmp_path / "c.jsonl")
+    assert [s["meta"]["slot"] for s in merged] == list(range(16))
+    assert merged[11]["meta"]["attempt"] > later[3]["meta"]["attempt"] and merged[11]["question"] != first[3]["question"]
+    report = json.loads((tmp_path / "c.report.json").read_text())
+    assert report["refilled_slots"] == [11] and report["produced"] == 16 and report["removed_by_merge"] == {"near_duplicate": 1}
+    usage = json.loads((tmp_path / "c.usage.json").read_text())
+    assert usage["invocations"][-1]["source"] == "merge refill" and usage["invocations"][-1]["requests"] >= 1
+
 
 def test_overlapping_or_cut_shards_are_refused_naming_the_line(graph_path, tmp_path, capsys):  # noqa: F811
     shards = generate_shards(graph_path, tmp_path, 8, 2)

@@ -19,6 +19,7 @@ removing duplicates across shards (the lower slot wins).
 MERGE_EPILOG = """examples:
   mathscale generate merge shard0.jsonl shard1.jsonl shard2.jsonl --out samples.jsonl
   mathscale generate merge shards/*.jsonl --out samples.jsonl decontamination.benchmarks=[benchmarks/]
+  mathscale generate merge shards/*.jsonl --out samples.jsonl --refill graph.json llm.base_urls=[http://gpu7:8000/v1]
 
 Samples are checked in slot order against those kept before them, as one process would:
 decontamination, exact and near duplicates (the dedup settings of the config). The result
@@ -42,4 +43,6 @@ def add_commands(add) -> None:
     merge.epilog = MERGE_EPILOG
     merge.add_argument("shards", nargs="+", metavar="SHARD", help="sample files from `mathscale generate --shard i/k`")
     merge.add_argument("--out", required=True, metavar="SAMPLES", help="merged JSONL (its folder must exist)")
+    merge.add_argument("--refill", metavar="GRAPH", help="give the slots the merge emptied their next walks through "
+                       "the LLM (the graph the shards were generated from; calls the configured endpoint)")  # fmt: skip
     add_config_args(merge, "configs/generate.yaml")

@@ -161,17 +161,28 @@ def _near(pool: Pool, groups: list, rank: np.ndarray, kept: np.ndarray, position
     return None
 
 
-def write_kept(pool: Pool, kept: np.ndarray, handle: Any) -> None:
-    """Copy the kept lines, byte for byte, in slot order."""
+def kept_lines(pool: Pool, kept: np.ndarray) -> Any:
+    """(slot, line bytes) of the kept samples, in slot order, read from the shards."""
     files = [path.open("rb") for path in pool.files]
     try:
         for position in kept.tolist():
             source = files[pool.file_of[position]]
             source.seek(pool.offsets[position])
-            handle.write(source.readline())
+            yield pool.slots[position], source.readline()
     finally:
         for source in files:
             source.close()
+
+
+def write_kept(pool: Pool, kept: np.ndarray, handle: Any, extra: dict[int, bytes] | None = None) -> None:
+    """Copy the kept lines, byte for byte, in slot order; ``extra``: slot -> line to put in its place."""
+    extra = dict(extra or {})
+    for slot, line in kept_lines(pool, kept):
+        for refill in sorted(s for s in extra if s < slot):
+            handle.write(extra.pop(refill))
+        handle.write(line)
+    for refill in sorted(extra):
+        handle.write(extra[refill])
 
 
 def shard_reports(files: list[Path]) -> list[dict[str, Any]]:

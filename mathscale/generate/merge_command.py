@@ -47,17 +47,29 @@ def main(args: argparse.Namespace) -> int:
     contamination = contamination_index(files, cfg.decontamination.ngram) if files else None
     pool = read_shards(shards, cfg.dedup, contamination)
     kept, drops = select(pool, cfg.dedup)
+    refills: dict[int, bytes] = {}
+    refill_usage: list[dict[str, Any]] = []
+    if args.refill and drops:  # the slots the merge emptied go on with their next walks
+        from mathscale.generate.merge import kept_lines
+        from mathscale.generate.refill import refill_slots
+
+        questions = ((f"slot{slot}", json.loads(line)["question"]) for slot, line in kept_lines(pool, kept))
+        refills, refill_drops, usage = refill_slots(cfg, Path(args.refill), drops, questions, contamination)
+        drops += refill_drops
+        refill_usage.append({**usage, "source": "merge refill"})
     with atomic_open(out, "wb") as handle:
-        write_kept(pool, kept, handle)
+        write_kept(pool, kept, handle, refills)
     reports = shard_reports(shards)
     with atomic_open(side_file(out, ".drops.jsonl")) as handle:
         for path in shards:
             if (shard_drops := side_file(path, ".drops.jsonl")).exists():
                 handle.writelines(json.dumps(obj, ensure_ascii=False) + "\n" for _, obj in read_jsonl(shard_drops))
         handle.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in drops)
-    usage = add_usage([side_file(p, ".usage.json") for p in shards])
+    usage = add_usage([side_file(p, ".usage.json") for p in shards], extra=refill_usage)
     atomic_write_json(side_file(out, ".usage.json"), usage)
     report = merge_report(cfg, shards, reports, pool, kept, drops, usage, files)
+    report["produced"] += len(refills)
+    report["refilled_slots"] = sorted(refills)
     atomic_write_json(side_file(out, ".report.json"), report)
     if cfg.dataset and len(kept):
         save_dataset_atomically(out, report, save_dataset)
@@ -76,7 +88,7 @@ def merge_report(cfg: GenerateConfig, shards: list[Path], reports: list[dict[str
 
     spans = [r.get("slots") for r in reports if r.get("slots")]
     slots = [min(s[0] for s in spans), max(s[1] for s in spans)] if spans else [min(pool.slots, default=0), max(pool.slots, default=-1) + 1]
-    removed = Counter(d["reason"] for d in drops)
+    removed = Counter(d["reason"] for d in drops if d.get("stage") == "merge")
     return {
         "graph": next((r["graph"] for r in reports if r.get("graph")), ""),
         "shards": [str(p) for p in shards],

@@ -62,13 +62,13 @@ def append_invocation(path: Path, usage: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def add_usage(paths: list[Path]) -> dict[str, Any]:
-    """One usage file's content for several (the shards of a merge): all invocations, one total."""
+def add_usage(paths: list[Path], extra: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """One usage file's content for several (the shards of a merge, then ``extra`` invocations)."""
     entries = []
     for path in paths:
         for entry in invocations(read_usage(path)):
             entries.append({**entry, "source": str(path)})
-    return usage_file(entries)
+    return usage_file([*entries, *extra])
 
 
 def describe_cost(totals: dict[str, Any]) -> str:
