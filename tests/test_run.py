@@ -101,10 +101,12 @@ def test_run_end_to_end_then_rerun_does_nothing_then_only_what_changed(setup, ca
         assert "extending n=12 to 16" in third["generate"]
         assert all("up to date" not in third[s] for s in ("train", "eval"))
         samples = (folder / "samples.jsonl").read_bytes()
-        assert samples.startswith(first_samples) and len(samples.splitlines()) == 16
+        report = json.loads((folder / "samples.report.json").read_text())
+        new = len(samples.splitlines()) - len(first_samples.splitlines())
+        assert samples.startswith(first_samples) and new + report["exhausted_slots"] >= 4 and new > 0
         drops = [json.loads(line) for line in (folder / "samples.drops.jsonl").read_text().splitlines()]
-        attempts = 4 + sum(d["slot"] >= 12 for d in drops)
-        assert server.counts["ok"] - calls == attempts
+        requested = [d for d in drops if d["slot"] >= 12 and d["reason"] != "repeated_composition"]
+        assert server.counts["ok"] - calls == new + len(requested)
         # the model trained on 12 samples is kept, not deleted; --prune removes it, saying so
         superseded = folder / "superseded" / f"train-{old_model}" / "model"
         assert (superseded / "config.json").exists() and (folder / "model" / "config.json").exists()
@@ -130,7 +132,8 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
     root, seeds, bench, model = setup
     with FakeServer(responder=teacher) as server:
         config = write_config(root, "scale", server, seeds, bench, model, "sizes: [4, 8, 12]\n")
-        assert main(["scale", str(config)]) == 0
+        # a 4-topic graph has too few concept sets for 12 distinct ones within 8 walks a slot
+        assert main(["scale", str(config), "generate.unique_compositions=false"]) == 0
     folder = root / "scale"
     with (folder / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -144,6 +147,16 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
     n4 = (folder / "n4" / "samples.jsonl").read_text().splitlines()
     n12 = (folder / "n12" / "samples.jsonl").read_text().splitlines()
     assert n4 == n12[:4]
+
+    # a new size extends the generation and trains only that size
+    capsys.readouterr()
+    with FakeServer(responder=teacher) as server:
+        assert main(["scale", str(config), "sizes=[4, 8, 16]", "generate.unique_compositions=false"]) == 0
+        runs = stage_runs(capsys)
+    assert "extending n=12 to 16" in runs["generate"]
+    assert all("up to date" in runs[s] for s in ("extract", "build", "train-n4", "eval-n4", "train-n8", "eval-n8"))
+    assert "up to date" not in runs["train-n16"]
+    assert (folder / "n16" / "samples.jsonl").read_text().splitlines()[:12] == n12
 
     out = root / "overlay.png"
     assert main(["plot", str(folder / "results.csv"), str(folder / "results.csv"), "--out", str(out)]) == 0

@@ -134,7 +134,8 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     usage_path = side_file(out, ".usage.json")
     if todo:
-        inputs = Inputs(sampler, examples, contamination, dedup, repeated_walks(sampler, cfg, slots.stop))
+        repeats = repeated_walks(sampler, cfg, slots.stop) if cfg.unique_compositions else None
+        inputs = Inputs(sampler, examples, contamination, dedup, repeats)
         usage = fill_slots(cfg, inputs, out, todo, next_attempt, progress, len(slots), done_before)
     else:  # a rerun of a finished command: no model server, no request
         print(f"all {len(slots)} slots are already done in {out}; nothing to generate")
@@ -257,10 +258,9 @@ def save_dataset(out: Path, report: dict[str, Any], folder: Path | None = None) 
 
     import datasets
 
-    def rows():
-        for where, obj in read_jsonl(out):
-            record = QAPair.from_json(obj, where)
-            yield {**record.to_json(), "meta": json.dumps(record.meta, ensure_ascii=False)}
+    def rows():  # lines this command wrote (or the merge validated): no second validation
+        for _, obj in read_jsonl(out):
+            yield {**obj, "meta": json.dumps(obj.get("meta", {}), ensure_ascii=False)}
 
     folder = folder or side_file(out, ".dataset")
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.arrow-") as cache:

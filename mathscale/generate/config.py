@@ -47,6 +47,7 @@ class GenerateConfig:
     temperature: float = in_key(0.7)
     max_tokens: int = in_key(1024)
     max_attempts: int = in_key(8)  # walks tried per sample slot before it is given up (at most 16)
+    unique_compositions: bool = in_key(True)  # one LLM call per concept set: skip a walk repeating an earlier walk's sets
     walk: WalkConfig = in_key(factory=WalkConfig)
     filters: FilterConfig = in_key(factory=FilterConfig)
     dedup: DedupConfig = in_key(factory=DedupConfig)

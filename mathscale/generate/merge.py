@@ -50,54 +50,96 @@ class Pool:
     seed: int | None = None
 
 
-def read_shards(files: list[Path], dedup: DedupConfig, contamination: Any = None) -> Pool:
-    """Validate every line of every shard and keep what the merge needs (not the text)."""
+def read_shards(files: list[Path], dedup: DedupConfig, benchmarks: list[Path] = (), ngram: int = 13,
+                workers: int | None = None) -> Pool:  # fmt: skip
+    """Validate every line of every shard and keep what the merge needs (not the text).
+
+    Shards are read in parallel, one process each (up to the cores there are); then the
+    parts are joined, checking that all share one seed and that no slot is in two shards.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(path, dedup, list(benchmarks), ngram) for path in files]
+    workers = min(len(files), workers or os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool_:
+            parts = list(pool_.map(_read_shard, jobs))
+    else:
+        parts = [_read_shard(job) for job in jobs]
     pool = Pool(files)
+    owner: dict[int, int] = {}
+    for number, (path, part) in enumerate(zip(files, parts)):
+        if part["seed"] is not None:
+            if pool.seed is None:
+                pool.seed = part["seed"]
+            elif part["seed"] != pool.seed:
+                raise DataError(f"{path}:1: generated with seed {part['seed']}, but {files[0]} with seed {pool.seed}; "
+                                "shards of one dataset share one seed")  # fmt: skip
+        for line, slot in enumerate(part["slots"], 1):
+            if (other := owner.setdefault(slot, number)) != number:
+                raise DataError(f"{path}:{line}: slot {slot} is also in {files[other]}; shards must not overlap "
+                                "(give each shard once, all from the same -n)")  # fmt: skip
+        base = len(pool.slots)
+        for key in ("slots", "attempts", "indices", "offsets", "digests"):
+            getattr(pool, key).extend(part[key])
+        pool.file_of.extend([number] * len(part["slots"]))
+        pool.ids.extend(part["ids"])
+        pool.contaminated.update({base + i: item for i, item in part["contaminated"].items()})
+    pool.signatures = np.concatenate([p["signatures"] for p in parts]) if parts else np.empty((0, dedup.num_perm), np.uint32)
+    return pool
+
+
+def _read_shard(job: tuple[Path, DedupConfig, list[Path], int]) -> dict[str, Any]:
+    """One shard's part of :class:`Pool` (runs in a worker process)."""
+    path, dedup, benchmarks, ngram = job
+    contamination = None
+    if benchmarks:
+        from mathscale.generate.command import contamination_index
+
+        contamination = contamination_index(benchmarks, ngram)
     signer = Deduplicator(dedup)
     signatures = np.empty((GROW, dedup.num_perm), np.uint32)
-    owner: dict[int, Path] = {}
-    for number, path in enumerate(files):
-        offset = 0
-        with path.open("rb") as handle:
-            for line_no, raw in enumerate(handle, 1):
-                where = f"{path}:{line_no}"
-                if not raw.endswith(b"\n"):
-                    raise DataError(f"{where}: the last line is cut off (a shard killed mid-write); "
-                                    "rerun that shard's generate command to finish it, then merge")  # fmt: skip
-                try:
-                    obj = json.loads(raw)
-                except ValueError:
-                    raise DataError(f"{where}: not valid JSON") from None
-                sample = QAPair.from_json(obj, where)
-                slot, seed = sample.meta.get("slot"), sample.meta.get("seed")
-                if not isinstance(slot, int):
-                    raise DataError(f"{where}: meta.slot is missing; not a sample written by mathscale generate")
-                if pool.seed is None:
-                    pool.seed = seed
-                elif seed != pool.seed:
-                    raise DataError(f"{where}: generated with seed {seed}, but {files[0]} with seed {pool.seed}; "
-                                    "shards of one dataset share one seed")  # fmt: skip
-                if slot in owner:
-                    raise DataError(f"{where}: slot {slot} is also in {owner[slot]}; shards must not overlap "
-                                    "(give each shard once, all from the same -n)")  # fmt: skip
-                owner[slot] = path
-                position = len(pool.slots)
-                norm = normalize_text(sample.question)
-                if position == len(signatures):
-                    signatures = np.concatenate([signatures, np.empty_like(signatures)])
-                signatures[position] = signer.signature(norm) if dedup.near else 0
-                pool.slots.append(slot)
-                pool.attempts.append(int(sample.meta.get("attempt", 0)))
-                pool.indices.append(sample.index)
-                pool.ids.append(sample.id)
-                pool.file_of.append(number)
-                pool.offsets.append(offset)
-                pool.digests.append(int.from_bytes(_digest(norm), "little"))
-                if contamination is not None and (item := contamination.match(sample.question)) is not None:
-                    pool.contaminated[position] = item
-                offset += len(raw)
-    pool.signatures = signatures[: len(pool.slots)]
-    return pool
+    part: dict[str, Any] = {k: array("q") for k in ("slots", "attempts", "indices", "offsets")}
+    part.update(digests=array("Q"), ids=[], contaminated={}, seed=None)
+    previous, offset = -1, 0
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, 1):
+            where = f"{path}:{line_no}"
+            if not raw.endswith(b"\n"):
+                raise DataError(f"{where}: the last line is cut off (a shard killed mid-write); "
+                                "rerun that shard's generate command to finish it, then merge")  # fmt: skip
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                raise DataError(f"{where}: not valid JSON") from None
+            sample = QAPair.from_json(obj, where)
+            slot, seed = sample.meta.get("slot"), sample.meta.get("seed")
+            if not isinstance(slot, int):
+                raise DataError(f"{where}: meta.slot is missing; not a sample written by mathscale generate")
+            if part["seed"] is None:
+                part["seed"] = seed
+            elif seed != part["seed"]:
+                raise DataError(f"{where}: generated with seed {seed}, but line 1 with seed {part['seed']}")
+            if slot <= previous:
+                raise DataError(f"{where}: slot {slot} after slot {previous}; a shard holds each slot once, in order")
+            previous = slot
+            position = len(part["slots"])
+            norm = normalize_text(sample.question)
+            if position == len(signatures):
+                signatures = np.concatenate([signatures, np.empty_like(signatures)])
+            signatures[position] = signer.signature(norm) if dedup.near else 0
+            part["slots"].append(slot)
+            part["attempts"].append(int(sample.meta.get("attempt", 0)))
+            part["indices"].append(sample.index)
+            part["ids"].append(sample.id)
+            part["offsets"].append(offset)
+            part["digests"].append(int.from_bytes(_digest(norm), "little"))
+            if contamination is not None and (item := contamination.match(sample.question)) is not None:
+                part["contaminated"][position] = item
+            offset += len(raw)
+    part["signatures"] = signatures[: len(part["slots"])]
+    return part
 
 
 def select(pool: Pool, dedup: DedupConfig) -> tuple[np.ndarray, list[dict[str, Any]]]:

@@ -44,8 +44,8 @@ def main(args: argparse.Namespace) -> int:
             raise MathscaleError(f"--out {out}: is also a shard; write the merge to a new file")
     started = time.perf_counter()
     files = benchmark_files(cfg.decontamination.benchmarks)
-    contamination = contamination_index(files, cfg.decontamination.ngram) if files else None
-    pool = read_shards(shards, cfg.dedup, contamination)
+    contamination = contamination_index(files, cfg.decontamination.ngram) if files and args.refill else None
+    pool = read_shards(shards, cfg.dedup, files, cfg.decontamination.ngram)
     kept, drops = select(pool, cfg.dedup)
     refills: dict[int, bytes] = {}
     refill_usage: list[dict[str, Any]] = []

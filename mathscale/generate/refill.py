@@ -47,7 +47,7 @@ def refill_slots(cfg: GenerateConfig, graph_path: Path, removed: list[dict[str, 
         def drop(d: Drop) -> None:
             drops.append({**d.to_json(), "stage": "merge-refill"})
 
-        repeats = repeated_walks(sampler, cfg, max(slots) + 1) if slots else None
+        repeats = repeated_walks(sampler, cfg, max(slots) + 1) if slots and cfg.unique_compositions else None
         filler = SlotFiller(cfg, sampler, ExampleIndex.from_graph(graph), llm, contamination, dedup,
                             commit=commit, drop=drop, repeats=repeats)  # fmt: skip
         todo = [s for s in slots if next_attempt[s] < min(cfg.max_attempts, ATTEMPTS_PER_SLOT)]
