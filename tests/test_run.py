@@ -114,7 +114,7 @@ def test_run_end_to_end_then_rerun_does_nothing_then_only_what_changed(setup, ca
         assert main(["run", str(config), "generate.n=16", "--prune"]) == 0
         out = capsys.readouterr().out
         assert f"pruned {folder / 'superseded' / f'train-{old_model}'}" in out and not (folder / "superseded").exists()
-    assert len((folder / "samples.jsonl").read_text().splitlines()) == 16
+    assert (folder / "samples.jsonl").read_bytes() == samples  # prune removes only what was superseded
     with (folder / "results.csv").open() as handle:
         assert sorted({int(r["size"]) for r in csv.DictReader(handle)}) == [0, 16]
     assert (folder / "scaling.png").exists()

@@ -1,7 +1,7 @@
 """Handlers of ``mathscale graph ...``: arguments -> config -> stage -> files and a summary.
 
-Side files sit beside each output: ``X.failures.jsonl`` and ``X.report.json`` for
-``extract`` (the report holds the LLM usage), ``X.merges.json`` for ``build``,
+Side files sit beside each output: ``X.failures.jsonl``, ``X.report.json`` and
+``X.usage.json`` for ``extract`` (every invocation's LLM usage; the report holds the total), ``X.merges.json`` for ``build``,
 ``X.report.json`` for ``sample``.
 """
 
@@ -38,6 +38,7 @@ def extract_main(args: argparse.Namespace) -> int:
     from mathscale.graph.config import ExtractConfig
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
     from mathscale.llm.client import open_client
+    from mathscale.llm.usage_totals import append_invocation, invocations, read_usage, total
 
     cfg = load_config(ExtractConfig, args.config, args.overrides)
     if args.limit is not None:
@@ -70,7 +71,8 @@ def extract_main(args: argparse.Namespace) -> int:
                     writer.write(item)
                     written += 1
             print(llm.usage.summary())
-            usage = llm.usage.to_json()
+            append_invocation(side_file(out, ".usage.json"), llm.usage.to_json())
+    usage = total(invocations(read_usage(side_file(out, ".usage.json"))))  # every invocation on this output
     seconds = time.perf_counter() - started
     with atomic_open(failures_path) as handle:
         handle.writelines(json.dumps(f.to_json(), ensure_ascii=False) + "\n" for f in failures)
