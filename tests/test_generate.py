@@ -192,15 +192,16 @@ def test_consensus_keeps_agreeing_answers_and_stores_agreement(graph_path, tmp_p
     [
         (["-n", "0"], "the number of samples must be positive"),
         (["-n", "5", "--shard", "3/2"], "--shard '3/2': expected i/k"),
-        (["-n", "5", "--out-missing"], "does not exist; create it first"),
+        (["-n", "5", "--out-under-a-file"], "is a file, so folder"),
         (["-n", "5", "--not-a-graph"], "not a mathscale concept graph"),
         (["-n", "5", "max_attempts=99"], "max_attempts=99: must be between 1 and 16"),
     ],
 )
 def test_bad_input_fails_before_any_request(graph_path, tmp_path, capsys, args, message):
     graph, out = str(graph_path), str(tmp_path / "s.jsonl")
-    if "--out-missing" in args:
-        args, out = args[:-1], str(tmp_path / "missing" / "s.jsonl")
+    if "--out-under-a-file" in args:
+        (tmp_path / "blocker").write_text("")
+        args, out = args[:-1], str(tmp_path / "blocker" / "s.jsonl")
     if "--not-a-graph" in args:
         args, graph = args[:-1], str(tmp_path / "other.json")
         Path(graph).write_text(json.dumps({"directed": False, "graph": {}, "nodes": [], "edges": []}))

@@ -31,6 +31,10 @@ def test_mathscale_choice_filter(question):
         (GOOD_Q * 40, GOOD_S, "19", "question_too_long"),
         (GOOD_Q, "19", "19", "solution_too_short"),
         (GOOD_Q, GOOD_S, "1" * 300, "answer_too_long"),
+        (GOOD_Q, GOOD_S + " $\x08egin{bmatrix} 1 \\end{bmatrix}$", "19", "control_characters"),
+        (GOOD_Q, GOOD_S, "\x0crac{1}{2}", "control_characters"),
+        (GOOD_Q + r" Is $2\times 3 = 6$?", GOOD_S, "19", None),
+        (GOOD_Q, GOOD_S + "\n\tIndented line.", "19", None),
     ],
 )
 def test_drop_reasons(question, solution, answer, reason):

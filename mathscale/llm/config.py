@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from mathscale.keys import in_key, not_in_key
 
@@ -82,6 +83,15 @@ class LLMConfig:
     temperature: float = in_key(0.7)
     max_tokens: int = in_key(1024)
     json_repair: bool = in_key(True)  # one follow-up asking the model to fix unparsable JSON
+    # How a request asks for JSON (the reply is always parsed and validated against the
+    # schema by the client): "json_object" = {"type": "json_object"}, accepted by OpenAI,
+    # vLLM, llama.cpp and Ollama alike (the prompts say "JSON", as OpenAI requires);
+    # "json_schema" = OpenAI's structured outputs {"type": "json_schema", "json_schema":
+    # {"name", "schema", "strict": true}}, the schema enforced while decoding (OpenAI
+    # gpt-4o and later, vLLM >= 0.6, llama.cpp's llama-server, Ollama >= 0.5; not
+    # llama-cpp-python's server); "none" = no response_format (servers that refuse both).
+    # The embedded model always gets llama-cpp-python's {"type": "json_object", "schema"}.
+    structured_output: Literal["json_object", "json_schema", "none"] = in_key("json_object")
     cache: bool = not_in_key(True)  # content-addressed response cache
     cache_path: str = not_in_key("")  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
     progress: bool = not_in_key(True)  # progress bar on batches

@@ -12,6 +12,7 @@ An interrupted run resumes where it stopped. Examples:
   mathscale run configs/quickstart.yaml
   mathscale run configs/quickstart.yaml generate.n=200          # extends generation, retrains, re-evaluates
   mathscale run configs/paper_8gpu.yaml llm.base_urls=[http://vllm:8000/v1]
+  mathscale run configs/run/paper_8gpu.yaml --dry-run   # check config and inputs, print the plan
 """
 
 
@@ -22,12 +23,16 @@ def add_commands(add) -> None:
     run.add_argument("config", metavar="CONFIG", help="run config, e.g. configs/quickstart.yaml")
     run.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. generate.n=200 train.epochs=1")
     run.add_argument("--prune", action="store_true", help="after the run, delete RUN/superseded/ (outputs reruns replaced)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="check the config and every input, print each stage and the training launch command, and "
+                          "stop (no LLM call, no download, no training, nothing written)")  # fmt: skip
 
     scale = add("scale", "scaling curve: one fine-tune per data size, evaluated, plotted", "mathscale.run.scale:main")
     scale.epilog = "example:\n  mathscale scale configs/scale_quickstart.yaml sizes=[25,50,100]\n"
     scale.add_argument("config", metavar="CONFIG", help="scale config, e.g. configs/scale_quickstart.yaml")
     scale.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. sizes=[100,1000,10000]")
     scale.add_argument("--prune", action="store_true", help="after the run, delete RUN/superseded/ (outputs reruns replaced)")
+    scale.add_argument("--dry-run", action="store_true", help="check everything and print the plan, as `run --dry-run`")
 
     plot = add("plot", "overlay the results.csv of several scaling runs in one plot", "mathscale.run.plot:main")
     plot.add_argument("results", nargs="+", metavar="RESULTS", help="results.csv files from `mathscale scale`")

@@ -21,7 +21,7 @@ from mathscale.train.config import TrainConfig
 class RunConfig:
     out: str = not_in_key("runs/quickstart")  # the run folder: every stage's outputs, configs and the manifest
     seeds: str = in_key("")  # seed questions (JSONL); empty = the small set shipped with mathscale
-    base_model: str = in_key("smollm2-135m")  # the student: a HF model folder or a named model
+    base_model: str = in_key("smollm2-135m")  # the student: a HF model folder, a hub id (org/name[@revision]) or a named model
     benchmarks: str = in_key("")  # MWPBench JSONL or folder; empty = the quickstart questions shipped with mathscale
     llm: LLMConfig = in_key(factory=LLMConfig)  # teacher for extraction and generation
     extract: ExtractConfig = in_key(factory=ExtractConfig)

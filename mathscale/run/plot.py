@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.errors import MathscaleError
+from mathscale.io import atomic_open, check_output_path
 
 NEEDED = {"run", "size", "dataset", "accuracy", "grader"}
 
@@ -75,10 +76,10 @@ def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
     paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
     for path in paths:
-        fig.savefig(path, dpi=120)
+        with atomic_open(path, "wb") as handle:  # creates the folder; never a half-written plot
+            fig.savefig(handle, dpi=120, format=path.suffix[1:])
     plt.close(fig)
     return paths
 
@@ -87,8 +88,7 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in ("", ".png", ".svg"):
         raise MathscaleError(f"--out {out}: give a .png or .svg name (both are written)")
-    if not out.parent.is_dir():
-        raise MathscaleError(f"--out {out}: folder {out.parent} does not exist")
+    check_output_path(out)  # a missing folder is created when the plot is written
     paths = plot_results(read_results([Path(p) for p in args.results]), out, grader=args.grader)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -18,6 +18,7 @@ from mathscale.io import atomic_write
 from mathscale.run.command import (
     base_eval_stage,
     check_owned,
+    input_paths,
     record_usage,
     resolve_inputs,
     synthesis_stages,
@@ -55,19 +56,24 @@ def main(args: argparse.Namespace) -> int:
     sizes = sorted(set(cfg.sizes))
     if not sizes or sizes[0] <= 0:
         raise MathscaleError(f"{source}: sizes must be positive sample counts, got {cfg.sizes}")
-    seeds, benchmarks = resolve_inputs(cfg)
     folder = Path(cfg.out)
-    folder.mkdir(parents=True, exist_ok=True)
-    run_stages(synthesis_stages(cfg, folder, seeds, sizes[-1]), folder, invoke_cli)
-
+    seeds, benchmarks = input_paths(cfg) if args.dry_run else resolve_inputs(cfg)
+    synthesis = synthesis_stages(cfg, folder, seeds, sizes[-1])
     samples = folder / "samples.jsonl"
     stages: list[Stage] = []
     for size in sizes:
-        prefix_file(samples, size, folder / f"n{size}" / "samples.jsonl")
         stages += on_prefix(train_eval_stages(cfg, folder / f"n{size}" / "samples.jsonl", folder / f"n{size}",
                                               benchmarks, tag=f"-n{size}"))  # fmt: skip
     if cfg.eval_base:
         stages.insert(0, base_eval_stage(cfg, folder, benchmarks))
+    if args.dry_run:
+        from mathscale.run.plan import print_plan
+
+        return print_plan(cfg, source, folder, seeds, benchmarks, synthesis + stages)
+    folder.mkdir(parents=True, exist_ok=True)
+    run_stages(synthesis, folder, invoke_cli)
+    for size in sizes:
+        prefix_file(samples, size, folder / f"n{size}" / "samples.jsonl")
     manifest = run_stages(stages, folder, invoke_cli)
     if getattr(args, "prune", False):
         prune(folder)

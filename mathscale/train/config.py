@@ -42,7 +42,7 @@ class LaunchSettings:
 @dataclass
 class TrainConfig:
     data: str = in_key("")  # samples JSONL (qa/1) or a folder saved by datasets.Dataset.save_to_disk
-    model: str = in_key("")  # a local HF model folder, or a named model (smollm2-135m)
+    model: str = in_key("")  # a local HF model folder, a hub id (org/name[@revision]), or a named model (smollm2-135m)
     out: str = in_key("")  # output folder: checkpoints, the final model, tokenizer, template, this config
     template: Literal["alpaca", "alpaca_force_ans", "chat"] = in_key("alpaca")  # the prompt format; eval must use the same
     max_length: int = in_key(1024)  # tokens per example; longer examples are cut (the count is reported)
