@@ -119,3 +119,13 @@ def test_sigkill_during_the_merge_then_rerun_gives_the_same_bytes(tmp_path):
     for suffix in (".jsonl", ".report.json", ".drops.jsonl", ".usage.json"):
         assert out.with_suffix(suffix).read_bytes() == (tmp_path / "clean.jsonl").with_suffix(suffix).read_bytes(), suffix
     assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_block_signatures_equal_one_at_a_time():
+    from mathscale.generate.dedup import DedupConfig, Deduplicator, normalize_text
+
+    dedup = Deduplicator(DedupConfig())
+    texts = ["", "One", "a b", "How many apples does Mira have left after 3 days?", "x " * 40]
+    norms = [normalize_text(t) for t in texts]
+    block = dedup.signatures(norms)
+    assert block.shape == (5, 64) and all((block[i] == dedup.signature(n)).all() for i, n in enumerate(norms))

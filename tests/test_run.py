@@ -151,7 +151,8 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
     # a new size extends the generation and trains only that size
     capsys.readouterr()
     with FakeServer(responder=teacher) as server:
-        assert main(["scale", str(config), "sizes=[4, 8, 16]", "generate.unique_compositions=false"]) == 0
+        assert main(["scale", str(config), "sizes=[4, 8, 16]", "generate.unique_compositions=false",
+                     f"llm.base_urls=[{server.base_url}]"]) == 0  # a new port: URLs are not in the key
         runs = stage_runs(capsys)
     assert "extending n=12 to 16" in runs["generate"]
     assert all("up to date" in runs[s] for s in ("extract", "build", "train-n4", "eval-n4", "train-n8", "eval-n8"))

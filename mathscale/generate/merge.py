@@ -30,7 +30,7 @@ from mathscale.errors import DataError
 from mathscale.generate.dedup import DedupConfig, Deduplicator, _digest, normalize_text
 from mathscale.records import QAPair
 
-GROW = 1 << 16
+SIGN_BLOCK = 512  # samples whose MinHash signatures are computed together
 
 
 @dataclass
@@ -99,7 +99,14 @@ def _read_shard(job: tuple[Path, DedupConfig, list[Path], int]) -> dict[str, Any
 
         contamination = contamination_index(benchmarks, ngram)
     signer = Deduplicator(dedup)
-    signatures = np.empty((GROW, dedup.num_perm), np.uint32)
+    blocks: list[np.ndarray] = []
+    norms: list[str] = []
+
+    def flush() -> None:  # signatures a block at a time: one numpy pass instead of one per sample
+        if norms:
+            blocks.append(signer.signatures(norms) if dedup.near else np.zeros((len(norms), dedup.num_perm), np.uint32))
+            norms.clear()
+
     part: dict[str, Any] = {k: array("q") for k in ("slots", "attempts", "indices", "offsets")}
     part.update(digests=array("Q"), ids=[], contaminated={}, seed=None)
     previous, offset = -1, 0
@@ -126,9 +133,9 @@ def _read_shard(job: tuple[Path, DedupConfig, list[Path], int]) -> dict[str, Any
             previous = slot
             position = len(part["slots"])
             norm = normalize_text(sample.question)
-            if position == len(signatures):
-                signatures = np.concatenate([signatures, np.empty_like(signatures)])
-            signatures[position] = signer.signature(norm) if dedup.near else 0
+            norms.append(norm)
+            if len(norms) == SIGN_BLOCK:
+                flush()
             part["slots"].append(slot)
             part["attempts"].append(int(sample.meta.get("attempt", 0)))
             part["indices"].append(sample.index)
@@ -138,7 +145,8 @@ def _read_shard(job: tuple[Path, DedupConfig, list[Path], int]) -> dict[str, Any
             if contamination is not None and (item := contamination.match(sample.question)) is not None:
                 part["contaminated"][position] = item
             offset += len(raw)
-    part["signatures"] = signatures[: len(part["slots"])]
+    flush()
+    part["signatures"] = np.concatenate(blocks) if blocks else np.empty((0, dedup.num_perm), np.uint32)
     return part
 
 
