@@ -55,6 +55,10 @@ def test_exact_and_near_duplicates():
     other = "A train travels 60 km per hour for 3 hours. How far does the train travel in that time?"
     assert dedup.check("d", other) is None
     assert normalize_text("Hello,   World!") == "hello world"
+    # the early check used while replies arrive: exact copies only, and it remembers nothing
+    assert dedup.exact_match(GOOD_Q.lower()) == "a" and dedup.exact_match(near) is None
+    assert dedup.exact_match("A brand new question about seven goats?") is None
+    assert dedup.check("e", "A brand new question about seven goats?") is None
 
 
 def test_near_duplicate_check_is_deterministic_across_instances():

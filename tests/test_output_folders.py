@@ -48,7 +48,7 @@ def test_graph_commands_create_their_folders(graph, tmp_path):
 
 def test_llm_commands_create_their_folders(graph, tmp_path):
     def teacher(request):
-        if "topics" in json.dumps(request.get("response_format") or {}):
+        if "name the concepts" in json.dumps(request.get("messages")).lower():  # the extraction prompt
             return json.dumps({"topics": ["Arithmetic"], "knowledge_points": ["Addition"]})
         return qa_responder(request)
 

@@ -89,6 +89,6 @@ def test_a_bad_setting_fails_the_dry_run(inputs, tmp_path, capsys):
     from mathscale.cli import main
 
     assert main(["run", str(REPO / "configs" / "run" / "quickstart.yaml"), "--dry-run", *inputs,
-                 f"out={tmp_path / 'r'}", "generate.max_attempts=99"]) == 2  # fmt: skip
-    assert "max_attempts=99: must be between 1 and 16" in capsys.readouterr().err
+                 f"out={tmp_path / 'r'}", "generate.max_attempts=5000"]) == 2  # fmt: skip
+    assert "max_attempts=5000: must be between 1 and 1024" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -46,7 +46,7 @@ class GenerateConfig:
     examples: int = in_key(2)  # seed questions shown as examples in each prompt
     temperature: float = in_key(0.7)
     max_tokens: int = in_key(1024)
-    max_attempts: int = in_key(8)  # walks tried per sample slot before it is given up (at most 16)
+    max_attempts: int = in_key(64)  # walks tried per sample slot before it is given up (at most 1024)
     unique_compositions: bool = in_key(True)  # one LLM call per concept set: skip a walk repeating an earlier walk's sets
     walk: WalkConfig = in_key(factory=WalkConfig)
     filters: FilterConfig = in_key(factory=FilterConfig)

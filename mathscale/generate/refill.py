@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.generate.config import GenerateConfig
-from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, Drop, Progress
+from mathscale.generate.pipeline import MAX_ATTEMPTS, Drop, Progress
 
 
 def refill_slots(cfg: GenerateConfig, graph_path: Path, removed: list[dict[str, Any]], kept_questions: Any,
@@ -50,7 +50,7 @@ def refill_slots(cfg: GenerateConfig, graph_path: Path, removed: list[dict[str, 
         repeats = repeated_walks(sampler, cfg, max(slots) + 1) if slots and cfg.unique_compositions else None
         filler = SlotFiller(cfg, sampler, ExampleIndex.from_graph(graph), llm, contamination, dedup,
                             commit=commit, drop=drop, repeats=repeats)  # fmt: skip
-        todo = [s for s in slots if next_attempt[s] < min(cfg.max_attempts, ATTEMPTS_PER_SLOT)]
+        todo = [s for s in slots if next_attempt[s] < min(cfg.max_attempts, MAX_ATTEMPTS)]
 
         async def run() -> None:
             try:

@@ -13,7 +13,7 @@ from mathscale.config import load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig
 from mathscale.run.config import RunConfig
-from mathscale.run.results import write_results
+from mathscale.run.results import Point, write_results
 from mathscale.run.stages import Manifest, Stage, invoke_cli, prune, run_stages
 
 # Fields the run sets itself, to connect the stages; a config that sets them is an error.
@@ -135,8 +135,8 @@ def main(args: argparse.Namespace) -> int:
     if getattr(args, "prune", False):
         prune(folder)
     totals = record_usage(manifest, folder)
-    evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(cfg.generate.n, folder / "eval")]
-    results, plots = write_results(folder, evaluated, cfg.eval.grader)
+    points = ([Point(0, folder / "base" / "eval")] if cfg.eval_base else []) + [Point(cfg.generate.n, folder / "eval")]
+    results, plots = write_results(folder, points, cfg.eval.grader)
     timings = ", ".join(f"{k} {v.get('seconds', 0):.0f} s" for k, v in manifest.data["stages"].items())
     print(f"\nrun folder {folder}/ (manifest.json: configs, versions, timings, tokens)")
     print(f"stage times (last execution): {timings}")

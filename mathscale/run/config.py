@@ -36,3 +36,4 @@ class RunConfig:
 class ScaleConfig(RunConfig):
     out: str = not_in_key("runs/scale")
     sizes: list[int] = in_key(factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
+    repeats: int = in_key(1)  # independent curves (generate.seed + r, train.seed + r); the plot draws their band

@@ -4,7 +4,8 @@ A stage's key is a hash of the part of its config that can change its outputs (e
 config field declares that, see :mod:`mathscale.keys`), the keys of the stages it reads
 from and the content of its input files. A stage whose key is in the manifest as done,
 with its outputs present, is skipped; a stage that started under the same key but did
-not finish is resumed (each stage command resumes by itself); a stage whose ``grow``
+not finish, or finished short (:class:`ShortfallError`, status ``short``), is resumed
+(each stage command resumes by itself); a stage whose ``grow``
 field (generate's ``n``) became larger under the same key is extended, keeping what it
 made; a stage whose key changed runs again — and since the keys chain, so does every
 stage after it. Nothing is deleted on the way: the outputs a rerun replaces move to
@@ -28,7 +29,7 @@ from typing import Any
 
 from mathscale import __version__
 from mathscale.config import dump_config
-from mathscale.errors import MathscaleError
+from mathscale.errors import MathscaleError, ShortfallError
 from mathscale.io import atomic_write, atomic_write_json, side_file
 from mathscale.keys import key_view
 
@@ -132,8 +133,9 @@ def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], 
             print(f"[{stage.name}] up to date (key {key}), skipped")
             continue
         argv = list(stage.argv)
-        if same and record.get("status") == "running" and _not_smaller(size, record.get("size")):
-            print(f"[{stage.name}] resuming an interrupted run (key {key})")
+        if same and record.get("status") in ("running", "short") and _not_smaller(size, record.get("size")):
+            what = "an interrupted run" if record["status"] == "running" else "a run that came up short"
+            print(f"[{stage.name}] resuming {what} (key {key})")
             argv += stage.resume_flag
         elif same and record.get("status") == "done" and present and _not_smaller(size, record.get("size")):
             print(f"[{stage.name}] extending {stage.grow}={record.get('size')} to {size}: keeping what it made (key {key})")
@@ -147,7 +149,12 @@ def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], 
         print(f"[{stage.name}] mathscale {' '.join(argv)}", flush=True)
         manifest.update(stage.name, key=key, size=size, status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
         started = time.perf_counter()
-        invoke(argv)
+        try:
+            invoke(argv)
+        except ShortfallError:  # its outputs are valid but fewer than asked: the caller decides
+            manifest.update(stage.name, status="short", seconds=round(time.perf_counter() - started, 2),
+                            outputs=[str(p) for p in stage.outputs])  # fmt: skip
+            raise
         manifest.update(stage.name, status="done", seconds=round(time.perf_counter() - started, 2),
                         outputs=[str(p) for p in stage.outputs])  # fmt: skip
     return manifest
