@@ -41,7 +41,6 @@ def add_commands(add) -> None:
     merge = add("merge", "generate merge: one dataset from generation shards, duplicates across shards removed",
                 "mathscale.generate.merge_command:main")  # fmt: skip
     merge.epilog = MERGE_EPILOG
-    merge.prog = "mathscale generate merge"  # also reachable as `mathscale merge`
     merge.add_argument("shards", nargs="+", metavar="SHARD", help="sample files from `mathscale generate --shard i/k`")
     merge.add_argument("--out", required=True, metavar="SAMPLES", help="merged JSONL (its folder must exist)")
     merge.add_argument("--refill", metavar="GRAPH", help="give the slots the merge emptied their next walks through "
