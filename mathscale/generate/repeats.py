@@ -37,17 +37,18 @@ class RepeatedWalks:
         self.sampler, self.seed, self.walk_index = sampler, seed, walk_index
         self.k = min(max_attempts, ROUND)
         self.slots = slots
-        count = slots * self.k
-        position = np.arange(count, dtype=np.int64)  # slot * k + attempt: the reference order
-        walks = np.empty(count, np.int64)
-        for a in range(self.k):
-            walks[a :: self.k] = walk_index(np.arange(slots, dtype=np.int64), a)
+        count = slots * self.k  # position slot * k + attempt: the reference order
         hashes = np.empty(count, np.uint64)
         for lo in range(0, count, BLOCK):
-            topics, kps = sampler.walk_arrays(seed, walks[lo : lo + BLOCK])
+            position = np.arange(lo, min(lo + BLOCK, count), dtype=np.int64)
+            walks = np.empty(len(position), np.int64)
+            for a in range(self.k):  # walk_index takes an array of slots and one attempt
+                at = position % self.k == a
+                walks[at] = walk_index(position[at] // self.k, a)
+            topics, kps = sampler.walk_arrays(seed, walks)
             hashes[lo : lo + BLOCK] = row_hashes(canonical_rows(topics, kps))
-        self.hashes, first = np.unique(hashes, return_index=True)  # sorted hashes, lowest position of each
-        self.first_position = position[first]
+        self.hashes, self.first_position = np.unique(hashes, return_index=True)  # lowest position of each hash
+        first = self.first_position
         self.first = np.zeros(count, bool)
         self.first[first] = True
 
