@@ -63,7 +63,8 @@ def read_shards(files: list[Path], dedup: DedupConfig, benchmarks: list[Path] = 
     jobs = [(path, dedup, list(benchmarks), ngram) for path in files]
     workers = min(len(files), workers or os.cpu_count() or 1)
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool_:
+        # a fresh process per shard: a reader's freed memory goes back to the system, not to the next shard
+        with ProcessPoolExecutor(workers, max_tasks_per_child=1) as pool_:
             parts = list(pool_.map(_read_shard, jobs))
     else:
         parts = [_read_shard(job) for job in jobs]
