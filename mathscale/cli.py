@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` unwinds like Ctrl-C: servers stop, files close
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["generate", "merge"]:  # `generate` takes a graph; `generate merge` is its own command
+        argv = ["merge", *argv[2:]]
     args, extra = parser.parse_known_args(argv)
     # argparse hands trailing positionals over in one go, so `key=value` words after an
     # option (`graph build C --out G fold=false`) come back unparsed: they are overrides.

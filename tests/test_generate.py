@@ -97,8 +97,10 @@ def test_faults_on_30_percent_of_requests_are_all_accounted_for(graph_path, tmp_
     usage = report["llm"]
     assert usage["api_calls"] == calls  # every request the server saw is counted
     assert usage["requests"] == usage["succeeded"] + usage["failed"]
-    # every request ended as a sample or as a counted drop, and every slot is filled or given up
-    assert usage["requests"] == report["produced"] + report["dropped_total"]
+    # every request ended as a sample or as a counted drop (a repeated composition is dropped
+    # before its request), and every slot is filled or given up
+    skipped = report["walks_skipped_as_repeated_compositions"]
+    assert usage["requests"] == report["produced"] + report["dropped_total"] - skipped
     assert report["dropped_total"] == len(drops)
     assert report["produced"] + report["exhausted_slots"] == 60
     assert report["produced"] == 60
@@ -259,7 +261,8 @@ def test_a_graph_too_small_for_n_stops_short_with_the_count_and_the_remedy(tmp_p
     report = json.loads((tmp_path / "s.report.json").read_text())
     produced = report["produced"]
     assert 1 <= produced < 6 and len(lines(out)) == produced and report["exhausted_slots"] == 6 - produced
-    assert calls == produced + report["dropped_total"] and report["dropped_total"] >= 64 * (6 - produced)
+    skipped = report["walks_skipped_as_repeated_compositions"]  # the one concept set is asked for once
+    assert calls == produced + report["dropped_total"] - skipped and report["dropped_total"] >= 64 * (6 - produced)
     message = first.err
     assert f"{produced} of 6 samples" in message and f"{6 - produced} slots used all 64 attempts" in message
     assert "2 topics, 1 knowledge points" in message
@@ -357,3 +360,33 @@ def test_real_generation_through_a_configured_endpoint(graph_path, tmp_path):
     report = json.loads((tmp_path / "s.report.json").read_text())
     assert report["llm"]["model"] == "served-qwen"  # discovered from the endpoint's /models
     assert report["produced"] == len(lines(out)) >= 1 and report["produced"] + report["exhausted_slots"] == 2
+
+
+def test_a_concept_set_is_requested_once_and_repeats_are_counted(tmp_path):
+    records = [Concepts(id=str(i), question=f"Seed {i}: how many?", topics=t, knowledge_points=k, model="m", prompt="p")
+               for i, (t, k) in enumerate([(["A", "B"], ["x", "y"]), (["B", "C"], ["y", "z"]), (["A", "C"], ["x", "z"])])]  # fmt: skip
+    graph, _ = build_graph(records)
+    path = tmp_path / "small.json"
+    save_graph(graph, path)
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=qa_responder) as server:
+        code = run([str(path), "-n", "6", "--out", str(out)], server, tmp_path, "max_attempts=16", "llm.cache=false")
+        requests = server.counts["ok"]
+    samples = lines(out)
+    sets = [(frozenset(s["topics"]), frozenset(s["knowledge_points"])) for s in samples]
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert len(samples) >= 4 and len(set(sets)) == len(samples)  # a tiny graph has few concept sets
+    assert report["produced"] + report["exhausted_slots"] == 6 and code == (0 if report["produced"] == 6 else 3)
+    drops = lines(tmp_path / "s.drops.jsonl")
+    repeated = [d for d in drops if d["reason"] == "repeated_composition"]
+    assert repeated and requests == len(samples) + len(drops) - len(repeated)  # no request for a repeat
+    assert report["walks_skipped_as_repeated_compositions"] == len(repeated) == report["dropped"]["repeated_composition"]
+
+    from mathscale.generate.repeats import RepeatedWalks
+    from mathscale.graph.sampler import Sampler
+
+    sampler = Sampler.from_graph(graph)
+    from mathscale.generate.pipeline import walk_index
+
+    small, large = RepeatedWalks(sampler, 0, 6, 16, walk_index), RepeatedWalks(sampler, 0, 9, 16, walk_index)
+    assert all(small(s, a) == large(s, a) for s in range(6) for a in range(20))  # a larger run keeps the prefix

@@ -80,7 +80,8 @@ def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
         # a rerun does only what is missing: the one failed seed (answered from nothing: it was not cached)
         assert cli.main(args) == 0
         report = json.loads((tmp_path / "concepts.report.json").read_text())
-        assert report["already_done"] == 3 and report["extracted"] == 0 and report["usage"]["requests"] == 1
+        assert report["already_done"] == 3 and report["extracted"] == 0
+        assert report["usage"]["requests"] == 5 and report["usage"]["invocations"] == 2  # usage adds up over reruns
         assert sum(server.counts.values()) > first_calls
         assert len(out.read_text().splitlines()) == 3
     old = write_jsonl(tmp_path / "old.jsonl", [{"id": "x", "prompt": "extract_concepts.v0"}])
@@ -166,14 +167,54 @@ def test_sample_shards_union_equals_whole(graph_file, tmp_path, capsys):
     assert report["topic_coverage"] == 1.0
 
 
-def test_sample_unique_and_overrides(graph_file, tmp_path, capsys):
+def test_sample_unique_writes_exactly_n_and_shards_concatenate(graph_file, tmp_path, capsys):
     out = tmp_path / "u.jsonl"
-    assert cli.main(["graph", "sample", str(graph_file), "-n", "500", "--unique", "--out", str(out), "kp_steps=[1,2]"]) == 0
+    argv = ["graph", "sample", str(graph_file), "-n", "40", "--unique", "--seed", "3", "kp_steps=[1,2]"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     keys = {(frozenset(r["topics"]), frozenset(r["knowledge_points"])) for r in records}
-    assert len(keys) == len(records) < 500
+    assert len(records) == 40 and len(keys) == 40
     assert all(2 <= len(r["knowledge_points"]) <= 3 for r in records)
-    assert "unique rate" in capsys.readouterr().out
+    indices = [r["index"] for r in records]
+    assert indices == sorted(indices) and indices[-1] >= 40  # walked past n, in walk order
+    # each kept walk is the first walk with its sets: every skipped walk repeats an earlier kept one
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.sampler import Sampler
+
+    sampler = Sampler.from_graph(load_graph(graph_file), kp_steps=[1, 2])
+    seen = set()
+    for comp in sampler.compositions(3, range(indices[-1] + 1)):
+        key = (frozenset(comp.topics), frozenset(comp.knowledge_points))
+        assert (comp.index in indices) == (key not in seen)
+        seen.add(key)
+    report = json.loads((tmp_path / "u.report.json").read_text())
+    assert report["written"] == 40 and report["walks"] == indices[-1] + 1 and report["unique"] == 40
+    assert "40 compositions" in capsys.readouterr().out
+    parts = []
+    for i in range(3):
+        part = tmp_path / f"u{i}.jsonl"
+        assert cli.main([*argv, "--shard", f"{i}/3", "--out", str(part)]) == 0
+        parts += part.read_text().splitlines()
+    assert parts == out.read_text().splitlines()
+    assert cli.main([*argv[:3], "-n", "2000", "--unique", "--out", str(tmp_path / "too_many.jsonl")]) == 2
+    assert "the graph yields only" in capsys.readouterr().err and not (tmp_path / "too_many.jsonl").exists()
+
+
+def test_composition_lines_equal_json_dumps(graph_file):
+    import numpy as np
+
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.commands import _composition_json, composition_lines
+    from mathscale.graph.sampler import Sampler
+
+    sampler = Sampler.from_graph(load_graph(graph_file))
+    indices = np.arange(5, 405)
+    topics, kps = sampler.walk_arrays(11, indices)
+    kps[:3] = -1  # a walk whose topic had no knowledge point
+    expected = "".join(json.dumps(_composition_json(c), ensure_ascii=False) + "\n"
+                       for c in sampler.to_records(11, indices, topics, kps))  # fmt: skip
+    assert "".join(composition_lines(sampler, 11, indices, topics, kps, block=64)) == expected
+    assert '"knowledge_points": []' in expected
 
 
 def test_sample_bad_inputs(graph_file, tmp_path, capsys):

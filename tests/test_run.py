@@ -23,12 +23,16 @@ def asks_for_concepts(request: dict) -> bool:
 
 
 def teacher(request: dict) -> str:
-    """Concepts for extraction prompts, QA pairs for generation prompts."""
+    """Concepts for extraction prompts, QA pairs for generation prompts.
+
+    Concepts vary with the question (2 of 7 topics, up to 3 of 9 knowledge points), so even
+    a few seeds give a graph with enough distinct concept sets for generate's one call per set."""
     if asks_for_concepts(request):
-        text = request["messages"][-1]["content"]
-        n = sum(map(ord, text)) % 3
-        return json.dumps({"topics": ["Arithmetic", ["Algebra", "Geometry", "Counting"][n]],
-                           "knowledge_points": ["Addition", ["Equations", "Area", "Products"][n]]})  # fmt: skip
+        h = hashlib.sha256(request["messages"][-1]["content"].encode()).digest()
+        topics = ["Arithmetic", ["Algebra", "Geometry", "Counting", "Fractions", "Ratios", "Percent"][h[0] % 6]]
+        kps = ["Addition", *dict.fromkeys(["Equations", "Area", "Products", "Sums", "Halves", "Rates", "Shares",
+                                           "Angles"][i % 8] for i in h[1:3])]  # fmt: skip
+        return json.dumps({"topics": topics, "knowledge_points": kps})
     return qa_responder(request)
 
 
@@ -64,9 +68,13 @@ eval: {{max_new_tokens: 8, batch_size: 4}}
 
 
 def stage_runs(capsys) -> dict[str, str]:
-    """Stage name -> the line the run printed about it ("[train] up to date ..." or the command)."""
+    """Stage name -> the lines the run printed about it ("[train] up to date ..." or the command)."""
     out = capsys.readouterr().out
-    return {m.group(1): line for line in out.splitlines() if (m := re.match(r"\[([a-z][a-z0-9-]*)\] ", line))}
+    lines: dict[str, str] = {}
+    for line in out.splitlines():
+        if m := re.match(r"\[([a-z][a-z0-9-]*)\] ", line):
+            lines[m.group(1)] = lines.get(m.group(1), "") + line + "\n"
+    return lines
 
 
 def test_run_end_to_end_then_rerun_does_nothing_then_only_what_changed(setup, capsys):
@@ -89,13 +97,35 @@ def test_run_end_to_end_then_rerun_does_nothing_then_only_what_changed(setup, ca
         second = stage_runs(capsys)
         assert all("up to date" in line for line in second.values()) and server.counts["ok"] == calls
 
-        assert main(["run", str(config), "generate.n=14"]) == 0
+        # settings that cannot change a result: nothing reruns, not one request
+        assert main(["run", str(config), "train.logging_steps=5", "llm.concurrency=3", "llm.timeout_s=30"]) == 0
+        assert all("up to date" in line for line in stage_runs(capsys).values()) and server.counts["ok"] == calls
+
+        # growth: generate asks only for the new slots (no cache, so every attempt reaches the server)
+        first_samples = (folder / "samples.jsonl").read_bytes()
+        old_model = manifest["stages"]["train"]["key"]
+        assert main(["run", str(config), "generate.n=16", "llm.cache=false"]) == 0
         third = stage_runs(capsys)
         assert all("up to date" in third[s] for s in ("extract", "build", "eval-base"))
-        assert all("up to date" not in third[s] for s in ("generate", "train", "eval"))
-    assert len((folder / "samples.jsonl").read_text().splitlines()) == 14
+        assert "extending n=12 to 16" in third["generate"]
+        assert all("up to date" not in third[s] for s in ("train", "eval"))
+        samples = (folder / "samples.jsonl").read_bytes()
+        report = json.loads((folder / "samples.report.json").read_text())
+        new = len(samples.splitlines()) - len(first_samples.splitlines())
+        assert samples.startswith(first_samples) and new + report["exhausted_slots"] >= 4 and new > 0
+        drops = [json.loads(line) for line in (folder / "samples.drops.jsonl").read_text().splitlines()]
+        requested = [d for d in drops if d["slot"] >= 12 and d["reason"] != "repeated_composition"]
+        assert server.counts["ok"] - calls == new + len(requested)
+        # the model trained on 12 samples is kept, not deleted; --prune removes it, saying so
+        superseded = folder / "superseded" / f"train-{old_model}" / "model"
+        assert (superseded / "config.json").exists() and (folder / "model" / "config.json").exists()
+        assert (folder / "superseded" / f"eval-{manifest['stages']['eval']['key']}" / "eval" / "metrics.json").exists()
+        assert main(["run", str(config), "generate.n=16", "--prune"]) == 0
+        out = capsys.readouterr().out
+        assert f"pruned {folder / 'superseded' / f'train-{old_model}'}" in out and not (folder / "superseded").exists()
+    assert (folder / "samples.jsonl").read_bytes() == samples  # prune removes only what was superseded
     with (folder / "results.csv").open() as handle:
-        assert sorted({int(r["size"]) for r in csv.DictReader(handle)}) == [0, 14]
+        assert sorted({int(r["size"]) for r in csv.DictReader(handle)}) == [0, 16]
     assert (folder / "scaling.png").exists()
 
 
@@ -111,7 +141,7 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
     root, seeds, bench, model = setup
     with FakeServer(responder=teacher) as server:
         config = write_config(root, "scale", server, seeds, bench, model, "sizes: [4, 8, 12]\n")
-        assert main(["scale", str(config)]) == 0
+        assert main(["scale", str(config), "generate.unique_compositions=false"]) == 0
     folder = root / "scale"
     with (folder / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -125,6 +155,17 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
     n4 = (folder / "n4" / "samples.jsonl").read_text().splitlines()
     n12 = (folder / "n12" / "samples.jsonl").read_text().splitlines()
     assert n4 == n12[:4]
+
+    # a new size extends the generation and trains only that size
+    capsys.readouterr()
+    with FakeServer(responder=teacher) as server:
+        assert main(["scale", str(config), "sizes=[4, 8, 16]", "generate.unique_compositions=false",
+                     f"llm.base_urls=[{server.base_url}]"]) == 0  # a new port: URLs are not in the key
+        runs = stage_runs(capsys)
+    assert "extending n=12 to 16" in runs["generate"]
+    assert all("up to date" in runs[s] for s in ("extract", "build", "train-n4", "eval-n4", "train-n8", "eval-n8"))
+    assert "up to date" not in runs["train-n16"]
+    assert (folder / "n16" / "samples.jsonl").read_text().splitlines()[:12] == n12
 
     out = root / "overlay.png"
     assert main(["plot", str(folder / "results.csv"), str(folder / "results.csv"), "--out", str(out)]) == 0

@@ -23,6 +23,7 @@ import importlib.util
 import json
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +37,8 @@ from mathscale.eval.grader import MODES, GradeItem, Verdict, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table, official_metrics, official_table
 from mathscale.eval.predictions import PredictionStore
 from mathscale.eval.suite import OFFICIAL_CAP, OFFICIAL_STOP, SuiteSelection, select_suite
-from mathscale.io import atomic_write, atomic_write_json, check_output_path
+from mathscale.io import atomic_open, atomic_write, atomic_write_json, check_output_path
+from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
 from mathscale.models import check_model
 from mathscale.records import Prediction
@@ -48,28 +50,28 @@ log = logging.getLogger(__name__)
 @dataclass
 class EvalConfig:
     # hf, vllm: a folder, a hub id (org/name[@revision]) or a named model; openai: the endpoint's model name (optional)
-    model: str = ""
-    benchmarks: str = ""  # MWPBench JSONL, a folder of them, or a Hugging Face dataset id (org/name[@revision])
-    out: str = ""  # output folder
-    backend: Literal["hf", "vllm", "openai"] = "hf"
-    template: str = ""  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
-    suite: Literal["", "mwpbench"] = ""  # mwpbench: the official 22 tasks, cap, stop strings and scores; empty: every topic given
-    max_new_tokens: int = 2048
-    batch_size: int = 16  # hf: prompts per batch
-    limit: int = 0  # items per data_topic, the first ones; 0: all (under suite=mwpbench: the official 2,000); -1: all
-    exclude_overlap: bool = False  # suite=mwpbench: leave out the agieval.math items that are MATH test questions
-    split: str = "test"  # split of a Hugging Face dataset
-    grader: Literal["mathscale", "mwpbench"] = "mathscale"  # the verdict stored in predictions/
-    grader_timeout_s: float = 5.0
-    dtype: str = "auto"  # hf/vllm weights: auto, bfloat16, float16, float32
-    static_cache: bool = False  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
-    tensor_parallel: int = 1  # vllm
-    llm: LLMConfig = field(default_factory=LLMConfig)  # openai backend
-    concepts: bool = False  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
-    concepts_min_items: int = 2  # results.md lists the weakest concepts with at least this many items
-    concepts_top: int = 10  # ... this many of each kind
+    model: str = in_key("")
+    benchmarks: str = in_key("")  # MWPBench JSONL, a folder of them, or a Hugging Face dataset id (org/name[@revision])
+    out: str = in_key("")  # output folder
+    backend: Literal["hf", "vllm", "openai"] = in_key("hf")
+    template: str = in_key("")  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
+    suite: Literal["", "mwpbench"] = in_key("")  # mwpbench: the official 22 tasks, cap, stop strings and scores; empty: every topic given
+    max_new_tokens: int = in_key(2048)
+    batch_size: int = not_in_key(16)  # hf: prompts per batch (greedy answers do not depend on it)
+    limit: int = in_key(0)  # items per data_topic, the first ones; 0: all (under suite=mwpbench: the official 2,000); -1: all
+    exclude_overlap: bool = in_key(False)  # suite=mwpbench: leave out the agieval.math items that are MATH test questions
+    split: str = in_key("test")  # split of a Hugging Face dataset
+    grader: Literal["mathscale", "mwpbench"] = in_key("mathscale")  # the verdict stored in predictions/
+    grader_timeout_s: float = not_in_key(5.0)
+    dtype: str = in_key("auto")  # hf/vllm weights: auto, bfloat16, float16, float32
+    static_cache: bool = not_in_key(False)  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
+    tensor_parallel: int = not_in_key(1)  # vllm
+    llm: LLMConfig = in_key(factory=LLMConfig)  # openai backend
+    concepts: bool = in_key(False)  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
+    concepts_min_items: int = in_key(2)  # results.md lists the weakest concepts with at least this many items
+    concepts_top: int = in_key(10)  # ... this many of each kind
     # The extraction settings: give the ones `graph extract` used for the seeds (same prompt, LLM, cache).
-    concept_extraction: ExtractConfig = field(default_factory=ExtractConfig)
+    concept_extraction: ExtractConfig = in_key(factory=ExtractConfig)
 
 
 def _apply_flags(cfg: EvalConfig, args: argparse.Namespace) -> EvalConfig:

@@ -26,7 +26,7 @@ from mathscale.cli_common import parse_shard
 from mathscale.config import config_to_dict, load_config
 from mathscale.errors import DataError, MathscaleError, ShortfallError
 from mathscale.generate.config import GenerateConfig
-from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, Progress
+from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, REPEATED, Progress
 from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records, side_file
 from mathscale.records import BenchmarkItem, QAPair
 
@@ -155,11 +155,12 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     usage_path = side_file(out, ".usage.json")
     if todo:
-        inputs = Inputs(sampler, examples, contamination, dedup)
+        repeats = repeated_walks(sampler, cfg, slots.stop) if cfg.unique_compositions else None
+        inputs = Inputs(sampler, examples, contamination, dedup, repeats)
         usage = fill_slots(cfg, inputs, out, todo, next_attempt, progress, len(slots), done_before)
     else:  # a rerun of a finished command: no model server, no request
         print(f"all {len(slots)} slots are already done in {out} (filled or out of attempts); nothing to generate")
-        usage = json.loads(usage_path.read_text(encoding="utf-8")) if usage_path.exists() else {}
+        usage = usage_total(usage_path)
     seconds = time.perf_counter() - started
     rate = round((progress.committed - committed_before) / seconds, 2) if seconds else None  # this invocation's
     report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, rate, sampler, graph, files)
@@ -172,6 +173,15 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def repeated_walks(sampler: Any, cfg: GenerateConfig, slots: int) -> Any:
+    """Which walks of slots 0..slots-1 repeat an earlier walk's concept sets (hashes every walk once)."""
+    from mathscale.generate.repeats import RepeatedWalks
+
+    from mathscale.generate.pipeline import walk_index
+
+    return RepeatedWalks(sampler, cfg.seed, slots, cfg.max_attempts, walk_index)
+
+
 @dataclass
 class Inputs:
     """What every attempt reads: the walks, the example questions, the filters' indexes."""
@@ -180,6 +190,7 @@ class Inputs:
     examples: Any
     contamination: Any
     dedup: Any
+    repeats: Any = None  # RepeatedWalks: skip a walk whose concept sets were already used
 
 
 def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], next_attempt: dict[int, int],
@@ -189,11 +200,13 @@ def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], 
 
     from mathscale.generate.pipeline import SlotFiller
     from mathscale.llm.client import open_client
+    from mathscale.llm.usage_totals import append_invocation
 
     usage_path = side_file(out, ".usage.json")
     with open_client(cfg.llm) as llm, JsonlWriter(out) as samples, JsonlWriter(side_file(out, ".drops.jsonl")) as dropped:
         filler = SlotFiller(cfg, inputs.sampler, inputs.examples, llm, inputs.contamination, inputs.dedup,
-                            commit=samples.write, drop=lambda d: dropped.write(d.to_json()))  # fmt: skip
+                            commit=samples.write, drop=lambda d: dropped.write(d.to_json()),
+                            repeats=inputs.repeats)  # fmt: skip
         bar = tqdm(total=total, initial=done_before, desc="generate", unit="sample", disable=not cfg.llm.progress)
 
         async def run() -> None:
@@ -206,9 +219,16 @@ def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], 
             asyncio.run(run())
         finally:
             bar.close()
-            atomic_write_json(usage_path, llm.usage.to_json())
+            append_invocation(usage_path, llm.usage.to_json())  # this invocation, added to the earlier ones
             print(llm.usage.summary())
-    return llm.usage.to_json()
+    return usage_total(usage_path)
+
+
+def usage_total(usage_path: Path) -> dict[str, Any]:
+    """LLM usage over every invocation that worked on these samples (first run, resumes)."""
+    from mathscale.llm.usage_totals import invocations, read_usage, total
+
+    return total(invocations(read_usage(usage_path)))
 
 
 def todo_left(progress: Progress, slots: range) -> bool:
@@ -237,6 +257,7 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
         "exhausted_slots": len(progress.exhausted),
         "dropped": dict(Counter(progress.dropped).most_common()),
         "dropped_total": sum(progress.dropped.values()),
+        "walks_skipped_as_repeated_compositions": progress.dropped.get(REPEATED, 0),  # no request made for them
         "llm": usage,
         "seconds": round(seconds, 2),
         "samples_per_second": rate,
@@ -271,16 +292,21 @@ def shortfall_message(report: dict[str, Any], out: Path, graph: Any) -> str:
             "(the LLM cache keeps every reply)")  # fmt: skip
 
 
-def save_dataset(out: Path, report: dict[str, Any]) -> None:
-    """A Hugging Face ``datasets`` copy of the samples, with a dataset card."""
+def save_dataset(out: Path, report: dict[str, Any], folder: Path | None = None) -> None:
+    """A Hugging Face ``datasets`` copy of the samples, with a dataset card (in ``folder``,
+    by default ``SAMPLES.dataset``). Rows stream through an Arrow file, so millions fit."""
+    import tempfile
+
     import datasets
 
-    rows = [QAPair.from_json(obj, where) for where, obj in read_jsonl(out)]
-    data = datasets.Dataset.from_list(
-        [{**r.to_json(), "meta": json.dumps(r.meta, ensure_ascii=False)} for r in rows]
-    )
-    folder = side_file(out, ".dataset")
-    data.save_to_disk(str(folder))
+    def rows():  # lines this command wrote (or the merge validated): no second validation
+        for _, obj in read_jsonl(out):
+            yield {**obj, "meta": json.dumps(obj.get("meta", {}), ensure_ascii=False)}
+
+    folder = folder or side_file(out, ".dataset")
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.arrow-") as cache:
+        data = datasets.Dataset.from_generator(rows, cache_dir=cache)
+        data.save_to_disk(str(folder))
     (folder / "README.md").write_text(dataset_card(report), encoding="utf-8")
 
 
@@ -295,7 +321,7 @@ Generated by `mathscale generate` from the concept graph `{report['graph']}`.
 
 - samples: {report['produced']} of {report['requested']} requested (slots {report['slots'][0]}..{report['slots'][1] - 1}, shard {report['shard']})
 - model: {llm.get('model', '?')}; prompts: {', '.join(report['prompts'])}
-- tokens: {llm.get('prompt_tokens', 0)} prompt, {llm.get('completion_tokens', 0)} completion; estimated cost: {'unknown' if cost is None else f'${cost:.4f}'}
+- tokens, all {llm.get('invocations', 1)} invocations together: {llm.get('prompt_tokens', 0)} prompt, {llm.get('completion_tokens', 0)} completion billed; {llm.get('cached_prompt_tokens', 0)} prompt, {llm.get('cached_completion_tokens', 0)} completion served from the cache; estimated cost: {'unknown price (the model is not in llm.prices)' if cost is None else f'${cost:.4f}'}
 - composition novelty: {report['compositions'].get('novelty', 'n/a')}; unique rate {report['compositions'].get('unique_rate', 'n/a')}
 - decontaminated against: {', '.join(report['decontaminated_against']) or 'nothing (no benchmarks configured)'}
 - filters: choice phrasing {'on' if filters['drop_choice_questions'] else 'off'}; question {filters['min_question_chars']}–{filters['max_question_chars']} chars; solution {filters['min_solution_chars']}–{filters['max_solution_chars']} chars; exact and near duplicates removed

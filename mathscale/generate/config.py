@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from mathscale.generate.dedup import DedupConfig
 from mathscale.generate.filters import FilterConfig
+from mathscale.keys import in_key
 from mathscale.llm.config import LLMConfig
 
 
@@ -14,41 +15,42 @@ from mathscale.llm.config import LLMConfig
 class WalkConfig:
     """The random walk that composes concepts (MathScale's defaults)."""
 
-    start: Literal["uniform", "frequency"] = "uniform"  # first topic: uniform, or by how often seeds name it
-    topic_steps: list[int] = field(default_factory=lambda: [1, 2])  # [min, max] steps among topics
-    kp_steps: list[int] = field(default_factory=lambda: [0, 4])  # [min, max] steps among knowledge points
+    start: Literal["uniform", "frequency"] = in_key("uniform")  # first topic: uniform, or by how often seeds name it
+    topic_steps: list[int] = in_key(factory=lambda: [1, 2])  # [min, max] steps among topics
+    kp_steps: list[int] = in_key(factory=lambda: [0, 4])  # [min, max] steps among knowledge points
 
 
 @dataclass
 class DecontaminationConfig:
-    benchmarks: list[str] = field(default_factory=list)  # MWPBench JSONL files or folders of them
-    ngram: int = 13  # words in the shared n-gram that marks a question as contaminated
+    benchmarks: list[str] = in_key(factory=list)  # MWPBench JSONL files or folders of them
+    ngram: int = in_key(13)  # words in the shared n-gram that marks a question as contaminated
 
 
 @dataclass
 class ConsensusConfig:
     """KPDDS-style check: solve each question k more times and vote with the grader."""
 
-    enabled: bool = False
-    k: int = 3  # independent solutions per question
-    threshold: float = 0.67  # share of solutions that must agree with the generated answer
-    temperature: float = 0.7
-    prompt: str = "solve.v1"
+    enabled: bool = in_key(False)
+    k: int = in_key(3)  # independent solutions per question
+    threshold: float = in_key(0.67)  # share of solutions that must agree with the generated answer
+    temperature: float = in_key(0.7)
+    prompt: str = in_key("solve.v1")
 
 
 @dataclass
 class GenerateConfig:
-    llm: LLMConfig = field(default_factory=LLMConfig)
-    n: int = 100  # samples to produce (the whole run; a shard produces its part)
-    seed: int = 0  # walks, example choice and LLM seeds all derive from it
-    prompt: str = "generate_qa.v1"  # template in mathscale/prompts/<prompt>.txt
-    examples: int = 2  # seed questions shown as examples in each prompt
-    temperature: float = 0.7
-    max_tokens: int = 1024
-    max_attempts: int = 64  # walks tried per sample slot before it is given up (at most 1024)
-    walk: WalkConfig = field(default_factory=WalkConfig)
-    filters: FilterConfig = field(default_factory=FilterConfig)
-    dedup: DedupConfig = field(default_factory=DedupConfig)
-    decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
-    consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
-    dataset: bool = True  # also save a Hugging Face datasets copy with a dataset card
+    llm: LLMConfig = in_key(factory=LLMConfig)
+    n: int = in_key(100)  # samples to produce (the whole run; a shard produces its part)
+    seed: int = in_key(0)  # walks, example choice and LLM seeds all derive from it
+    prompt: str = in_key("generate_qa.v1")  # template in mathscale/prompts/<prompt>.txt
+    examples: int = in_key(2)  # seed questions shown as examples in each prompt
+    temperature: float = in_key(0.7)
+    max_tokens: int = in_key(1024)
+    max_attempts: int = in_key(64)  # walks tried per sample slot before it is given up (at most 1024)
+    unique_compositions: bool = in_key(True)  # one LLM call per concept set: skip a walk repeating an earlier walk's sets
+    walk: WalkConfig = in_key(factory=WalkConfig)
+    filters: FilterConfig = in_key(factory=FilterConfig)
+    dedup: DedupConfig = in_key(factory=DedupConfig)
+    decontamination: DecontaminationConfig = in_key(factory=DecontaminationConfig)
+    consensus: ConsensusConfig = in_key(factory=ConsensusConfig)
+    dataset: bool = in_key(True)  # also save a Hugging Face datasets copy with a dataset card

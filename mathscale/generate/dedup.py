@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mathscale.keys import in_key
+
 _WORD = re.compile(r"\w+")
 _PRIME = np.uint64((1 << 61) - 1)
 
@@ -29,11 +31,11 @@ def _digest(text: str) -> bytes:
 
 @dataclass
 class DedupConfig:
-    exact: bool = True
-    near: bool = True
-    near_threshold: float = 0.8  # estimated Jaccard similarity of word shingles
-    num_perm: int = 64  # MinHash permutations: more is more exact and slower
-    shingle_words: int = 3
+    exact: bool = in_key(True)
+    near: bool = in_key(True)
+    near_threshold: float = in_key(0.8)  # estimated Jaccard similarity of word shingles
+    num_perm: int = in_key(64)  # MinHash permutations: more is more exact and slower
+    shingle_words: int = in_key(3)
 
 
 def choose_bands(num_perm: int, threshold: float) -> tuple[int, int]:
@@ -94,6 +96,24 @@ class Deduplicator:
         # Universal hashing (a*x + b) mod p, one row per permutation; min over shingles.
         values = (np.outer(self._a, hashes) + self._b[:, None]) % _PRIME
         return (values.min(axis=1) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+
+    def signatures(self, norms: list[str]) -> np.ndarray:
+        """:meth:`signature` of many normalised texts at once, shape (len(norms), num_perm):
+        the same values, the arithmetic done in one pass (what a merge of millions needs)."""
+        k = self.cfg.shingle_words
+        shingles: list[str] = []
+        starts = np.empty(len(norms), np.int64)
+        for row, norm in enumerate(norms):
+            words = norm.split() or [""]
+            starts[row] = len(shingles)
+            shingles += {" ".join(words[i : i + k]) for i in range(max(1, len(words) - k + 1))}
+        if not shingles:
+            return np.empty((0, self.cfg.num_perm), np.uint32)
+        blake = hashlib.blake2b
+        hashes = np.array([int.from_bytes(blake(s.encode(), digest_size=8).digest(), "little") >> 3 for s in shingles],
+                          dtype=np.uint64)  # fmt: skip
+        values = (np.outer(self._a, hashes) + self._b[:, None]) % _PRIME
+        return (np.minimum.reduceat(values, starts, axis=1).T & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
     def _near_match(self, signature: np.ndarray, bands: list[bytes]) -> str | None:
         candidates: set[int] = set()

@@ -11,6 +11,8 @@ model's replies, never on N, on the shard or on timing, so:
 
 - a run with N = 200 starts with the 100 samples of the run with N = 100 (prefixes nest);
 - shards (contiguous ranges of slots) never overlap and their union is the whole run;
+- a walk whose concept sets an earlier walk already had is skipped without a request
+  (:mod:`mathscale.generate.repeats`), so each concept set costs at most one LLM call;
 - a killed run resumes where it stopped: samples are committed in slot order, each drop
   is logged with its slot and attempt, and the LLM cache answers everything that had
   completed, so the rerun's output equals an uninterrupted run's.
@@ -60,6 +62,7 @@ ROUND_STRIDE = 1 << 40  # walk numbers between rounds: room for 2**36 slots per 
 MAX_ATTEMPTS = 1024  # 64 rounds; the highest walk number stays far below 2**63
 MAX_SLOTS = ROUND_STRIDE // ATTEMPTS_PER_ROUND
 WALK_BLOCK = 1024  # slots whose walks are computed together (one numpy pass instead of 1024)
+REPEATED = "repeated_composition"  # drop reason of a walk skipped before its request (generate/repeats.py)
 
 
 def walk_index(slot: Any, attempt: int) -> Any:
@@ -106,7 +109,8 @@ class SlotFiller:
 
     def __init__(self, cfg: GenerateConfig, sampler: Any, examples: ExampleIndex, llm: LLMClient,
                  contamination: ContaminationIndex | None, dedup: Deduplicator,
-                 commit: Callable[[QAPair], None], drop: Callable[[Drop], None]):  # fmt: skip
+                 commit: Callable[[QAPair], None], drop: Callable[[Drop], None],
+                 repeats: Callable[[int, int], bool] | None = None):  # fmt: skip
         self.cfg = cfg
         self.sampler = sampler
         self.examples = examples
@@ -115,6 +119,7 @@ class SlotFiller:
         self.dedup = dedup
         self._commit = commit
         self._drop = drop
+        self.repeats = repeats  # (slot, attempt) -> True when an earlier walk had the same concept sets
         self.qa_prompt = qa_prompt(cfg.prompt)
         self.solve_prompt = solve_prompt(cfg.consensus.prompt) if cfg.consensus.enabled else None
         self.max_attempts = cfg.max_attempts
@@ -223,6 +228,8 @@ class SlotFiller:
         """One walk -> one LLM reply -> a candidate sample, or the reason it was dropped."""
         cfg = self.cfg
         index = walk_index(slot, attempt)
+        if self.repeats is not None and self.repeats(slot, attempt):
+            return Drop(slot, attempt, index, REPEATED)  # no request: that concept set was already used
         comp = self.walk(slot, attempt)
         examples = self.examples.pick(comp.topics, comp.knowledge_points, cfg.examples, salt=index)
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}

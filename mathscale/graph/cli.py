@@ -39,11 +39,13 @@ def add_commands(add) -> None:
 
     sample = add("graph sample", "sample concept compositions by random walk", f"{HANDLERS}:sample_main")
     sample.add_argument("graph", metavar="GRAPH", help="a graph from `graph build`")
-    sample.add_argument("-n", type=int, metavar="N", help="number of walks, indices 0..N-1 (sets n)")
+    sample.add_argument("-n", type=int, metavar="N", help="number of walks, indices 0..N-1; with --unique: "
+                        "number of unique compositions (sets n)")  # fmt: skip
     sample.add_argument("--seed", type=int, metavar="S", help="random seed (sets seed)")
     _out(sample, "FILE", "compositions, JSON lines; beside it: .report.json")
     sample.add_argument("--shard", metavar="i/k", help="only shard i of k (0-based): a contiguous share of the walks")
     sample.add_argument("--unique", action="store_true", default=None,
-                        help="drop a walk whose topic and knowledge-point sets equal an earlier walk's in this output "
-                             "(sets unique); shard outputs, de-duplicated again, equal the whole run's")  # fmt: skip
+                        help="write exactly N unique compositions: walk on past N, keeping a walk only when its topic and "
+                             "knowledge-point sets are new (sets unique); shards split that sequence, so their outputs "
+                             "concatenate to the whole run's")  # fmt: skip
     add_config_args(sample, "configs/graph_sample.yaml")

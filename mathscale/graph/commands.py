@@ -1,7 +1,7 @@
 """Handlers of ``mathscale graph ...``: arguments -> config -> stage -> files and a summary.
 
-Side files sit beside each output: ``X.failures.jsonl`` and ``X.report.json`` for
-``extract`` (the report holds the LLM usage), ``X.merges.json`` for ``build``,
+Side files sit beside each output: ``X.failures.jsonl``, ``X.report.json`` and
+``X.usage.json`` for ``extract`` (every invocation's LLM usage; the report holds the total), ``X.merges.json`` for ``build``,
 ``X.report.json`` for ``sample``.
 """
 
@@ -38,6 +38,7 @@ def extract_main(args: argparse.Namespace) -> int:
     from mathscale.graph.config import ExtractConfig
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
     from mathscale.llm.client import open_client
+    from mathscale.llm.usage_totals import append_invocation, invocations, read_usage, total
 
     cfg = load_config(ExtractConfig, args.config, args.overrides)
     if args.limit is not None:
@@ -70,7 +71,8 @@ def extract_main(args: argparse.Namespace) -> int:
                     writer.write(item)
                     written += 1
             print(llm.usage.summary())
-            usage = llm.usage.to_json()
+            append_invocation(side_file(out, ".usage.json"), llm.usage.to_json())
+    usage = total(invocations(read_usage(side_file(out, ".usage.json"))))  # every invocation on this output
     seconds = time.perf_counter() - started
     with atomic_open(failures_path) as handle:
         handle.writelines(json.dumps(f.to_json(), ensure_ascii=False) + "\n" for f in failures)
@@ -148,7 +150,7 @@ def sample_main(args: argparse.Namespace) -> int:
     from mathscale.graph.build import load_graph
     from mathscale.graph.config import SampleConfig
     from mathscale.graph.sampler import Sampler
-    from mathscale.graph.unique import canonical_rows, first_unique, walk_report
+    from mathscale.graph.unique import walk_report
 
     cfg = load_config(SampleConfig, args.config, args.overrides)
     for key in ("n", "seed", "unique"):
@@ -165,25 +167,79 @@ def sample_main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     sampler = Sampler.from_graph(graph, cfg.start, cfg.topic_steps, cfg.kp_steps)
     lo, hi = cfg.n * shard // count, cfg.n * (shard + 1) // count
-    indices = np.arange(lo, hi, dtype=np.int64)
-    topics, kps = sampler.walk_arrays(cfg.seed, indices)
-    report = walk_report(sampler, topics, kps, walks=hi - lo, seed_sets=graph.graph.get("seed_sets") or [])
-    if cfg.unique:
-        keep = first_unique(canonical_rows(topics, kps))
-        indices, topics, kps = indices[keep], topics[keep], kps[keep]
+    seed_sets = graph.graph.get("seed_sets") or []
+    if cfg.unique:  # n counts unique compositions: positions lo..hi-1 of the walk-ordered unique sequence
+        indices, topics, kps, walks = unique_part(sampler, cfg.seed, lo, hi)
+        report = walk_report(sampler, topics, kps, walks=walks, seed_sets=seed_sets, all_unique=True)
+        report["unique_rate"] = round(len(indices) / walks, 6) if walks else 0.0  # of the walks taken
+    else:
+        indices = np.arange(lo, hi, dtype=np.int64)
+        topics, kps = sampler.walk_arrays(cfg.seed, indices)
+        report = walk_report(sampler, topics, kps, walks=hi - lo, seed_sets=seed_sets)
     report["written"] = len(indices)
     with atomic_open(out) as handle:
-        for comp in sampler.to_records(cfg.seed, indices, topics, kps):
-            handle.write(json.dumps(_composition_json(comp), ensure_ascii=False) + "\n")
+        for lines in composition_lines(sampler, cfg.seed, indices, topics, kps):
+            handle.write(lines)
     seconds = time.perf_counter() - started
+    span = [int(indices[0]), int(indices[-1]) + 1] if cfg.unique and len(indices) else [lo, hi]
     report = {"graph": str(args.graph), "out": str(out), "seed": cfg.seed, "n": cfg.n, "shard": f"{shard}/{count}",
-              "indices": [lo, hi], "start": cfg.start, "unique_only": cfg.unique, **report, "seconds": round(seconds, 2)}  # fmt: skip
+              "indices": span, "start": cfg.start, "unique_only": cfg.unique, **report, "seconds": round(seconds, 2)}  # fmt: skip
     atomic_write_json(side_file(out, ".report.json"), report)
     novelty = f", novelty {report['novelty']:.3f}" if "novelty" in report else ""
-    print(f"{report['written']} compositions (walks {lo}..{hi - 1}) -> {out}; unique rate {report['unique_rate']:.3f}"
+    print(f"{report['written']} compositions (walks {span[0]}..{span[1] - 1}) -> {out}; unique rate {report['unique_rate']:.3f}"
           f"{novelty}; coverage: topics {report['topic_coverage']:.3f}, knowledge points {report['kp_coverage']:.3f}; "
           f"{seconds:.1f} s")  # fmt: skip
     return 0
+
+
+def unique_part(sampler: Any, seed: int, lo: int, hi: int) -> tuple[Any, Any, Any, int]:
+    """Unique compositions ``lo .. hi-1`` of the walk-ordered sequence of first occurrences.
+
+    The sequence is a pure function of (graph, seed): a shard walks from walk 0 up to its
+    own end (walking is cheap next to writing), so shards concatenate to the whole output.
+    Returns (walk indices, topic ids, kp ids, walks taken by this shard's part).
+    """
+    from mathscale.graph.unique import sample_unique
+
+    indices, topics, kps = sample_unique(sampler, seed, hi)
+    if len(indices) < hi:
+        raise MathscaleError(f"-n {hi}: the graph yields only {len(indices)} unique compositions in "
+                             f"{50 * max(hi, 1)} walks; ask for fewer with --unique, or sample without it")  # fmt: skip
+    first_walk = int(indices[lo - 1]) + 1 if lo else 0
+    walks = int(indices[hi - 1]) + 1 - first_walk if hi > lo else 0
+    return indices[lo:hi], topics[lo:hi], kps[lo:hi], walks
+
+
+def composition_lines(sampler: Any, seed: int, indices: Any, topics: Any, kps: Any, block: int = 1 << 16) -> Any:
+    """The JSON lines of :func:`_composition_json` for walk arrays, a block of lines per string.
+
+    Byte for byte ``json.dumps(_composition_json(comp), ensure_ascii=False)``, built with
+    whole-column string operations (2M lines in seconds, not a minute): names are encoded
+    once, and a walk's ids fill its row from the left, so -1 padding only ever ends a list.
+    """
+    import numpy as np
+
+    def columns(names: tuple[str, ...]) -> tuple[Any, Any]:
+        encoded = [json.dumps(n, ensure_ascii=False) for n in names]
+        first = np.array([*encoded, ""], dtype=object)  # id -1 picks the empty string
+        rest = np.array([", " + e for e in encoded] + [""], dtype=object)
+        return first, rest
+
+    def joined(ids: Any, first: Any, rest: Any) -> Any:
+        text = first[ids[:, 0]]
+        for j in range(1, ids.shape[1]):
+            text = text + rest[ids[:, j]]
+        return text
+
+    t_first, t_rest = columns(sampler.topics)
+    k_first, k_rest = columns(sampler.kps)
+    head = f'{{"schema": "{Composition.SCHEMA}", "index": '
+    tail = f'], "seed": {json.dumps(seed)}}}\n'
+    for lo in range(0, len(indices), block):
+        index = np.asarray(indices[lo : lo + block]).astype(str).astype(object)
+        text = head + index + ', "topics": [' + joined(topics[lo : lo + block], t_first, t_rest)
+        text = text + '], "knowledge_points": [' + joined(kps[lo : lo + block], k_first, k_rest) + tail
+        yield "".join(text.tolist())
 
 
 def _composition_json(comp: Composition) -> dict[str, Any]:

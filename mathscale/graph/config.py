@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
+from mathscale.keys import in_key
 from mathscale.llm.config import LLMConfig
 
 
@@ -12,30 +13,30 @@ from mathscale.llm.config import LLMConfig
 class ExtractConfig:
     """``graph extract``: seed questions -> concept records."""
 
-    llm: LLMConfig = field(default_factory=LLMConfig)
-    prompt: str = "extract_concepts.v1"  # template in mathscale/prompts/<prompt>.txt
-    temperature: float = 0.0  # per-request; greedy answers make reruns agree with the cache
-    max_tokens: int = 256  # a reply is a short JSON object
-    limit: int = 0  # extract only the first N seeds of the file (0 = all)
+    llm: LLMConfig = in_key(factory=LLMConfig)
+    prompt: str = in_key("extract_concepts.v1")  # template in mathscale/prompts/<prompt>.txt
+    temperature: float = in_key(0.0)  # per-request; greedy answers make reruns agree with the cache
+    max_tokens: int = in_key(256)  # a reply is a short JSON object
+    limit: int = in_key(0)  # extract only the first N seeds of the file (0 = all)
 
 
 @dataclass
 class BuildConfig:
     """``graph build``: concept records -> weighted concept graph."""
 
-    fold: bool = True  # treat names differing in case, spacing, punctuation or plural as one concept
-    embedding_merge: bool = False  # also merge near-synonyms by sentence-embedding cosine similarity
-    embedding_threshold: float = 0.9  # cosine similarity at or above which two names merge
-    embedding_model: str = ""  # sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2
+    fold: bool = in_key(True)  # treat names differing in case, spacing, punctuation or plural as one concept
+    embedding_merge: bool = in_key(False)  # also merge near-synonyms by sentence-embedding cosine similarity
+    embedding_threshold: float = in_key(0.9)  # cosine similarity at or above which two names merge
+    embedding_model: str = in_key("")  # sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2
 
 
 @dataclass
 class SampleConfig:
     """``graph sample``: random walks -> concept compositions."""
 
-    n: int = 1000  # walks 0 .. n-1 (a shard takes a contiguous part of them)
-    seed: int = 0  # walk i is a pure function of (graph, seed, i)
-    start: Literal["uniform", "frequency"] = "uniform"  # first topic: uniform, or by how often seeds name it
-    topic_steps: list[int] = field(default_factory=lambda: [1, 2])  # [min, max] steps among topics
-    kp_steps: list[int] = field(default_factory=lambda: [0, 4])  # [min, max] steps among knowledge points
-    unique: bool = False  # drop a walk whose concept sets equal an earlier walk's in the same output
+    n: int = in_key(1000)  # walks 0 .. n-1, or with unique: unique compositions (a shard takes a contiguous part)
+    seed: int = in_key(0)  # walk i is a pure function of (graph, seed, i)
+    start: Literal["uniform", "frequency"] = in_key("uniform")  # first topic: uniform, or by how often seeds name it
+    topic_steps: list[int] = in_key(factory=lambda: [1, 2])  # [min, max] steps among topics
+    kp_steps: list[int] = in_key(factory=lambda: [0, 4])  # [min, max] steps among knowledge points
+    unique: bool = in_key(False)  # n counts unique compositions: walk past n, skipping a set seen at an earlier walk

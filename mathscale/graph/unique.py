@@ -78,14 +78,16 @@ def sample_unique(sampler: Sampler, seed: int, n_unique: int, start: int = 0,
 
 
 def walk_report(sampler: Sampler, topics: np.ndarray, kps: np.ndarray, walks: int,
-                seed_sets: Iterable[tuple[Iterable[str], Iterable[str]]] = ()) -> dict[str, Any]:  # fmt: skip
+                seed_sets: Iterable[tuple[Iterable[str], Iterable[str]]] = (),
+                all_unique: bool = False) -> dict[str, Any]:  # fmt: skip
     """Unique rate, novelty and coverage of the compositions in (topics, kps).
 
     ``walks`` is how many walks produced them (more than the rows after ``--unique``);
-    ``seed_sets`` are the seed questions' (topics, knowledge points), for novelty.
+    ``seed_sets`` are the seed questions' (topics, knowledge points), for novelty;
+    ``all_unique``: the rows are known to be distinct (from :func:`sample_unique`).
     """
     rows = canonical_rows(topics, kps)
-    unique = first_unique(rows)
+    unique = np.arange(len(rows)) if all_unique else first_unique(rows)
     report: dict[str, Any] = {
         "walks": walks,
         "compositions": len(rows),

@@ -22,8 +22,10 @@ class Usage:
     repairs: int = 0  # JSON repair follow-ups sent
     failures: Counter[str] = field(default_factory=Counter)  # final failure reason -> count
     retry_reasons: Counter[str] = field(default_factory=Counter)
-    prompt_tokens: int = 0
+    prompt_tokens: int = 0  # billed: sent to the endpoint by this command
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # what the cached answers cost when they were first asked (free now)
+    cached_completion_tokens: int = 0
     price: Price | None = None
 
     @property
@@ -46,16 +48,19 @@ class Usage:
             "repairs": self.repairs,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "cached_completion_tokens": self.cached_completion_tokens,
             "cost_usd": self.cost_usd,
         }
 
     def summary(self) -> str:
         failed = sum(self.failures.values())
         reasons = ", ".join(f"{k} {v}" for k, v in self.failures.most_common()) or "none"
-        cost = "unknown (no price for this model in llm.prices)" if self.cost_usd is None else f"${self.cost_usd:.4f}"
+        cost = "unknown price (no entry for this model in llm.prices)" if self.cost_usd is None else f"${self.cost_usd:.4f}"
         return (
             f"LLM {self.model or '?'}: {self.requests} requests, {self.succeeded} ok, "
             f"{failed} failed ({reasons}); {self.cache_hits} from cache, {self.api_calls} API calls, "
             f"{self.retries} retries, {self.repairs} JSON repairs; "
-            f"tokens {self.prompt_tokens} in / {self.completion_tokens} out; cost {cost}"
+            f"tokens {self.prompt_tokens} in / {self.completion_tokens} out "
+            f"(from cache, not billed: {self.cached_prompt_tokens} in / {self.cached_completion_tokens} out); cost {cost}"
         )

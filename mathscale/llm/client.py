@@ -35,7 +35,7 @@ import openai
 from mathscale.errors import MathscaleError
 from mathscale.llm.accounting import Usage
 from mathscale.llm.cache import ResponseCache, cache_key
-from mathscale.llm.config import LLMConfig, Price
+from mathscale.llm.config import LLMConfig, Price, price_for
 from mathscale.llm.jsonparse import ReplyError, parse_json_reply, validate
 from mathscale.llm.models import cache_root
 
@@ -77,6 +77,8 @@ class Result:
     attempts: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # the tokens of the cached answer when it was first asked
+    cached_completion_tokens: int = 0
 
     @property
     def ok(self) -> bool:
@@ -110,7 +112,7 @@ class LLMClient:
         self._endpoints: list[openai.AsyncOpenAI] = []
         self._cycle: Iterator[openai.AsyncOpenAI] | None = None
         self._cache = ResponseCache(_cache_path(cfg)) if cfg.cache else None
-        self.usage = Usage(model=model, price=cfg.prices.get(model))
+        self.usage = Usage(model=model, price=price_for(cfg.prices, model))
 
     # -- endpoint handling -------------------------------------------------------------
 
@@ -171,7 +173,8 @@ class LLMClient:
     async def _complete(self, request: Request) -> Result:
         key = self._key(request) if self._cache is not None else ""
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
-            result = Result(request.id, text=hit["text"], cached=True)
+            result = Result(request.id, text=hit["text"], cached=True, cached_prompt_tokens=hit.get("prompt_tokens", 0),
+                            cached_completion_tokens=hit.get("completion_tokens", 0))  # fmt: skip
             if "error" in hit:  # the model answered, but not usably: asking again gives the same
                 result.error, result.detail = hit["error"], hit.get("detail", "")
             elif request.schema is not None:
@@ -199,7 +202,7 @@ class LLMClient:
         except ReplyError as exc:
             result.error, result.detail = "parse", str(exc)
         if self._cache is not None:  # answers, and unusable answers; never transport failures
-            entry = {"text": result.text}
+            entry = {"text": result.text, "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens}
             if result.error:
                 entry.update(error=result.error, detail=result.detail)
             self._cache.put(key, entry)
@@ -267,6 +270,8 @@ class LLMClient:
         usage.cache_hits += result.cached
         usage.prompt_tokens += result.prompt_tokens
         usage.completion_tokens += result.completion_tokens
+        usage.cached_prompt_tokens += result.cached_prompt_tokens
+        usage.cached_completion_tokens += result.cached_completion_tokens
         if result.ok:
             usage.succeeded += 1
         else:

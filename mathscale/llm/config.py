@@ -2,29 +2,63 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
+
+from mathscale.keys import in_key, not_in_key
 
 
 @dataclass
 class Price:
     """US dollars per million tokens."""
 
-    prompt: float
-    completion: float
+    prompt: float = not_in_key()  # prices change the reported cost, never a sample
+    completion: float = not_in_key()
 
 
 def _default_prices() -> dict[str, Price]:
-    # List prices per 1M tokens as published by the providers (late 2024 – 2025).
+    # List prices per 1M tokens as published by the providers (2024 – 2025), standard tier,
+    # uncached input. A dated snapshot ("gpt-4o-mini-2024-07-18") takes its family's price.
     return {
         "gpt-4o-mini": Price(0.15, 0.60),
         "gpt-4o": Price(2.50, 10.00),
         "gpt-4.1": Price(2.00, 8.00),
         "gpt-4.1-mini": Price(0.40, 1.60),
         "gpt-4.1-nano": Price(0.10, 0.40),
+        "gpt-4-turbo": Price(10.00, 30.00),
         "gpt-3.5-turbo": Price(0.50, 1.50),
         "gpt-4": Price(30.00, 60.00),
+        "gpt-5": Price(1.25, 10.00),
+        "gpt-5-mini": Price(0.25, 2.00),
+        "gpt-5-nano": Price(0.05, 0.40),
+        "o1": Price(15.00, 60.00),
+        "o1-mini": Price(1.10, 4.40),
+        "o3": Price(2.00, 8.00),
+        "o3-mini": Price(1.10, 4.40),
+        "o4-mini": Price(1.10, 4.40),
+        "claude-3-5-haiku": Price(0.80, 4.00),
+        "claude-3-5-sonnet": Price(3.00, 15.00),
+        "claude-3-7-sonnet": Price(3.00, 15.00),
+        "claude-sonnet-4": Price(3.00, 15.00),
+        "claude-opus-4": Price(15.00, 75.00),
+        "claude-3-opus": Price(15.00, 75.00),
+        "gemini-2.0-flash": Price(0.10, 0.40),
+        "gemini-2.5-flash": Price(0.30, 2.50),
+        "gemini-2.5-pro": Price(1.25, 10.00),
+        "deepseek-chat": Price(0.27, 1.10),
+        "deepseek-reasoner": Price(0.55, 2.19),
     }
+
+
+def price_for(prices: dict[str, Price], model: str) -> Price | None:
+    """The price of ``model``: an exact entry, else the longest entry it starts with followed
+    by ``-`` (a dated snapshot, ``gpt-4o-2024-08-06``), else None ("unknown price").
+    A provider prefix (``openai/gpt-4o``) is ignored."""
+    name = model.rsplit("/", 1)[-1]
+    if name in prices:
+        return prices[name]
+    family = [key for key in prices if name.startswith(key + "-")]
+    return prices[max(family, key=len)] if family else None
 
 
 @dataclass
@@ -35,20 +69,20 @@ class LLMConfig:
     variable; else the embedded llama.cpp server with ``local_model``.
     """
 
-    base_urls: list[str] = field(default_factory=list)  # OpenAI-compatible /v1 URLs; several spread the load
-    api_key_env: str = "OPENAI_API_KEY"  # name of the variable holding the key (the key itself is never stored)
-    model: str = ""  # model name sent to the endpoint; empty with an endpoint: its first listed model
-    local_model: str = "qwen2.5-coder-0.5b"  # embedded default: a name from `mathscale models list` or a .gguf path
-    local_threads: int = 0  # llama.cpp threads; 0 = all cores
-    local_context: int = 4096  # llama.cpp context window (tokens)
-    concurrency: int = 16  # requests in flight at once, over all endpoints
-    timeout_s: float = 120.0  # per request
-    max_retries: int = 5  # retries after the first try, on 429, 5xx, timeouts, connection errors
-    backoff_s: float = 1.0  # first retry delay; doubles each retry, with full jitter
-    backoff_max_s: float = 60.0  # cap on one delay (a longer Retry-After is honoured up to this)
-    temperature: float = 0.7
-    max_tokens: int = 1024
-    json_repair: bool = True  # one follow-up asking the model to fix unparsable JSON
+    base_urls: list[str] = not_in_key(factory=list)  # OpenAI-compatible /v1 URLs; several spread the load
+    api_key_env: str = not_in_key("OPENAI_API_KEY")  # name of the variable holding the key (the key itself is never stored)
+    model: str = in_key("")  # model name sent to the endpoint; empty with an endpoint: its first listed model
+    local_model: str = in_key("qwen2.5-coder-0.5b")  # embedded default: a name from `mathscale models list` or a .gguf path
+    local_threads: int = not_in_key(0)  # llama.cpp threads; 0 = all cores
+    local_context: int = in_key(4096)  # llama.cpp context window (tokens)
+    concurrency: int = not_in_key(16)  # requests in flight at once, over all endpoints
+    timeout_s: float = not_in_key(120.0)  # per request
+    max_retries: int = not_in_key(5)  # retries after the first try, on 429, 5xx, timeouts, connection errors
+    backoff_s: float = not_in_key(1.0)  # first retry delay; doubles each retry, with full jitter
+    backoff_max_s: float = not_in_key(60.0)  # cap on one delay (a longer Retry-After is honoured up to this)
+    temperature: float = in_key(0.7)
+    max_tokens: int = in_key(1024)
+    json_repair: bool = in_key(True)  # one follow-up asking the model to fix unparsable JSON
     # How a request asks for JSON (the reply is always parsed and validated against the
     # schema by the client): "json_object" = {"type": "json_object"}, accepted by OpenAI,
     # vLLM, llama.cpp and Ollama alike (the prompts say "JSON", as OpenAI requires);
@@ -57,8 +91,8 @@ class LLMConfig:
     # gpt-4o and later, vLLM >= 0.6, llama.cpp's llama-server, Ollama >= 0.5; not
     # llama-cpp-python's server); "none" = no response_format (servers that refuse both).
     # The embedded model always gets llama-cpp-python's {"type": "json_object", "schema"}.
-    structured_output: Literal["json_object", "json_schema", "none"] = "json_object"
-    cache: bool = True  # content-addressed response cache
-    cache_path: str = ""  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
-    progress: bool = True  # progress bar on batches
-    prices: dict[str, Price] = field(default_factory=_default_prices)
+    structured_output: Literal["json_object", "json_schema", "none"] = in_key("json_object")
+    cache: bool = not_in_key(True)  # content-addressed response cache
+    cache_path: str = not_in_key("")  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
+    progress: bool = not_in_key(True)  # progress bar on batches
+    prices: dict[str, Price] = not_in_key(factory=_default_prices)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 RUN_EPILOG = """\
 Each stage is skipped when its outputs are up to date for its config and inputs (see
-RUN/manifest.json); change one stage's settings and that stage and those after it rerun.
+RUN/manifest.json); change a setting that can change a stage's result and that stage and
+those after it rerun (logging, progress, concurrency, timeouts, retries and endpoint URLs
+never do). A larger generate.n keeps the samples made and generates only the new ones.
+Outputs a rerun replaces move to RUN/superseded/<stage>-<key>/; --prune removes them.
 An interrupted run resumes where it stopped. Examples:
   mathscale run configs/run/quickstart.yaml
-  mathscale run configs/run/quickstart.yaml generate.n=200          # regenerates, retrains, re-evaluates
+  mathscale run configs/run/quickstart.yaml generate.n=200          # extends generation, retrains, re-evaluates
   mathscale run configs/run/paper_8gpu.yaml llm.base_urls=[http://vllm:8000/v1]
   mathscale run configs/run/paper_8gpu.yaml --dry-run   # check config and inputs, print the plan
 """
@@ -29,6 +32,7 @@ def add_commands(add) -> None:
     run.epilog = RUN_EPILOG
     run.add_argument("config", metavar="CONFIG", help="run config, e.g. configs/run/quickstart.yaml")
     run.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. generate.n=200 train.epochs=1")
+    run.add_argument("--prune", action="store_true", help="after the run, delete RUN/superseded/ (outputs reruns replaced)")
     run.add_argument("--dry-run", action="store_true",
                      help="check the config and every input, print each stage and the training launch command, and "
                           "stop (no LLM call, no download, no training, nothing written)")  # fmt: skip
@@ -37,6 +41,7 @@ def add_commands(add) -> None:
     scale.epilog = SCALE_EPILOG
     scale.add_argument("config", metavar="CONFIG", help="scale config, e.g. configs/run/scale_quickstart.yaml")
     scale.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. sizes=[100,1000,10000] repeats=3")
+    scale.add_argument("--prune", action="store_true", help="after the run, delete RUN/superseded/ (outputs reruns replaced)")
     scale.add_argument("--dry-run", action="store_true", help="check everything and print the plan, as `run --dry-run`")
 
     plot = add("plot", "overlay the results.csv of several scaling runs in one plot", "mathscale.run.plot:main")

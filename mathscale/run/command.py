@@ -14,7 +14,7 @@ from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig
 from mathscale.run.config import RunConfig
 from mathscale.run.results import Point, write_results
-from mathscale.run.stages import Manifest, Stage, invoke_cli, run_stages
+from mathscale.run.stages import Manifest, Stage, invoke_cli, prune, run_stages
 
 # Fields the run sets itself, to connect the stages; a config that sets them is an error.
 OWNED = {"train": ("data", "model", "out", "resume"), "eval": ("model", "benchmarks", "out")}
@@ -68,7 +68,7 @@ def synthesis_stages(cfg: RunConfig, folder: Path, seeds: Path, n: int) -> list[
     return [
         Stage("extract", ["graph", "extract", str(seeds), "--out", str(concepts)], extract, [concepts], inputs=[seeds]),
         Stage("build", ["graph", "build", str(concepts), "--out", str(graph)], cfg.build, [graph], ["extract"]),
-        Stage("generate", ["generate", str(graph), "--out", str(samples)], generate, [samples], ["build"]),
+        Stage("generate", ["generate", str(graph), "--out", str(samples)], generate, [samples], ["build"], grow="n"),
     ]
 
 
@@ -80,8 +80,7 @@ def train_eval_stages(cfg: RunConfig, samples: Path, folder: Path, benchmarks: P
                                    out=str(eval_dir), template=cfg.train.template)  # fmt: skip
     return [
         Stage(f"train{tag}", ["train"], train, [model_dir], [upstream], resume_flag=["--resume"]),
-        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir / "metrics.json"], [f"train{tag}"],
-              inputs=local_inputs(benchmarks)),
+        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir], [f"train{tag}"], inputs=local_inputs(benchmarks)),
     ]
 
 
@@ -98,8 +97,7 @@ def base_eval_stage(cfg: RunConfig, folder: Path, benchmarks: Path) -> Stage:
     """
     evaluate = dataclasses.replace(cfg.eval, model=cfg.base_model, benchmarks=str(benchmarks),
                                    out=str(folder / "base" / "eval"), template=cfg.train.template)  # fmt: skip
-    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval" / "metrics.json"],
-                 inputs=local_inputs(benchmarks))
+    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval"], inputs=local_inputs(benchmarks))
 
 
 def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
@@ -109,7 +107,7 @@ def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
     for stage, path in sources.items():
         if path.exists():
             data = json.loads(path.read_text(encoding="utf-8"))
-            usage[stage] = data.get("usage", data)
+            usage[stage] = data.get("total") or data.get("usage", data)  # usage/2 files hold every invocation's
     totals = {k: sum((u or {}).get(k) or 0 for u in usage.values()) for k in ("prompt_tokens", "completion_tokens")}
     costs = [(u or {}).get("cost_usd") for u in usage.values()]
     totals["cost_usd"] = None if any(c is None for c in costs) else sum(costs)
@@ -134,6 +132,8 @@ def main(args: argparse.Namespace) -> int:
         return print_plan(cfg, source, folder, seeds, benchmarks, stages)
     folder.mkdir(parents=True, exist_ok=True)
     manifest = run_stages(stages, folder, invoke_cli)
+    if getattr(args, "prune", False):
+        prune(folder)
     totals = record_usage(manifest, folder)
     points = ([Point(0, folder / "base" / "eval")] if cfg.eval_base else []) + [Point(cfg.generate.n, folder / "eval")]
     results, plots = write_results(folder, points, cfg.eval.grader)

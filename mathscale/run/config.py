@@ -7,32 +7,33 @@ the one ``llm`` section serves both LLM stages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mathscale.eval.eval_cmd import EvalConfig
 from mathscale.generate.config import GenerateConfig
 from mathscale.graph.config import BuildConfig, ExtractConfig
+from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
 from mathscale.train.config import TrainConfig
 
 
 @dataclass
 class RunConfig:
-    out: str = "runs/quickstart"  # the run folder: every stage's outputs, configs and the manifest
-    seeds: str = ""  # seed questions (JSONL); empty = the small set shipped with mathscale
-    base_model: str = "smollm2-135m"  # the student: a HF model folder, a hub id (org/name[@revision]) or a named model
-    benchmarks: str = ""  # MWPBench JSONL or folder; empty = the quickstart questions shipped with mathscale
-    llm: LLMConfig = field(default_factory=LLMConfig)  # teacher for extraction and generation
-    extract: ExtractConfig = field(default_factory=ExtractConfig)
-    build: BuildConfig = field(default_factory=BuildConfig)
-    generate: GenerateConfig = field(default_factory=GenerateConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    eval_base: bool = True  # also evaluate the untrained base model (size 0 in results.csv and the plot)
+    out: str = not_in_key("runs/quickstart")  # the run folder: every stage's outputs, configs and the manifest
+    seeds: str = in_key("")  # seed questions (JSONL); empty = the small set shipped with mathscale
+    base_model: str = in_key("smollm2-135m")  # the student: a HF model folder, a hub id (org/name[@revision]) or a named model
+    benchmarks: str = in_key("")  # MWPBench JSONL or folder; empty = the quickstart questions shipped with mathscale
+    llm: LLMConfig = in_key(factory=LLMConfig)  # teacher for extraction and generation
+    extract: ExtractConfig = in_key(factory=ExtractConfig)
+    build: BuildConfig = in_key(factory=BuildConfig)
+    generate: GenerateConfig = in_key(factory=GenerateConfig)
+    train: TrainConfig = in_key(factory=TrainConfig)
+    eval: EvalConfig = in_key(factory=EvalConfig)
+    eval_base: bool = not_in_key(True)  # also evaluate the untrained base model (size 0 in results.csv and the plot)
 
 
 @dataclass
 class ScaleConfig(RunConfig):
-    out: str = "runs/scale"
-    sizes: list[int] = field(default_factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
-    repeats: int = 1  # independent curves (generate.seed + r, train.seed + r); the plot draws their band
+    out: str = not_in_key("runs/scale")
+    sizes: list[int] = in_key(factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
+    repeats: int = in_key(1)  # independent curves (generate.seed + r, train.seed + r); the plot draws their band

@@ -3,7 +3,8 @@
 One generation of max(sizes) samples; the training sets are its prefixes (generation
 slots nest, so the first N samples of a bigger run are exactly an N-sample run); one
 fine-tune of the same base model per size, an evaluation of each and of the base model;
-``results.csv`` and a plot with a log x axis.
+``results.csv`` and a plot with a log x axis. A larger size extends the generation and
+trains only the new size: a prefix's training depends on the prefix's content.
 
 ``repeats: R`` draws R independent curves (repetition r > 0 generates with
 ``generate.seed + r`` and trains with ``train.seed + r`` in ``OUT/repeat<r>/``, from the
@@ -37,7 +38,7 @@ from mathscale.run.command import (
 )
 from mathscale.run.config import ScaleConfig
 from mathscale.run.results import Point, write_results
-from mathscale.run.stages import Stage, invoke_cli, run_stages
+from mathscale.run.stages import Stage, invoke_cli, prune, run_stages
 
 
 def prefix_file(samples: Path, size: int, out: Path) -> None:
@@ -50,6 +51,15 @@ def prefix_file(samples: Path, size: int, out: Path) -> None:
     if not out.exists() or out.read_text(encoding="utf-8") != text:
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(out, text)
+
+
+def on_prefix(stages: list[Stage]) -> list[Stage]:
+    """Train on a prefix depends on the prefix's content, not on the whole generation: adding a
+    size extends the generation without retraining the sizes already trained."""
+    train = stages[0]
+    train.inputs.append(Path(train.config.data))
+    train.upstream = []
+    return stages
 
 
 def count_samples(path: Path) -> int:
@@ -84,8 +94,8 @@ def repetition_synthesis(rcfg: ScaleConfig, r: int, folder: Path, rfolder: Path,
 
 
 def size_stages(rcfg: ScaleConfig, rfolder: Path, size: int, benchmarks: Path, tag: str, upstream: str) -> list[Stage]:
-    return train_eval_stages(rcfg, rfolder / f"n{size}" / "samples.jsonl", rfolder / f"n{size}", benchmarks,
-                             tag=f"-n{size}{tag}", upstream=upstream)  # fmt: skip
+    return on_prefix(train_eval_stages(rcfg, rfolder / f"n{size}" / "samples.jsonl", rfolder / f"n{size}", benchmarks,
+                                       tag=f"-n{size}{tag}", upstream=upstream))  # fmt: skip
 
 
 def run_synthesis(stages: list[Stage], folder: Path) -> None:
@@ -139,6 +149,8 @@ def main(args: argparse.Namespace) -> int:
             stages += size_stages(rcfg, rfolder, size, benchmarks, tag, synthesis[-1].name)
             points.append(Point(size, rfolder / f"n{size}" / "eval", seed=rcfg.generate.seed))
     manifest = run_stages(stages, folder, invoke_cli)
+    if getattr(args, "prune", False):
+        prune(folder)
     record_usage(manifest, folder)
     results, plots = write_results(folder, points, cfg.eval.grader)
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")

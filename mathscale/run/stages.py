@@ -1,12 +1,15 @@
 """Stages of a run, their up-to-date keys, and the manifest that records them.
 
-A stage's key is a hash of its config (as written to ``<run>/configs/<stage>.yaml``), the
-keys of the stages it reads from and the content of its input files. A stage whose key
-is in the manifest as done, with its outputs present, is skipped; a stage that started
-under the same key but did not finish, or finished short (:class:`ShortfallError`, status
-``short``), is resumed (each stage command resumes by itself);
-a stage whose key changed has its outputs removed and runs again — and since the keys
-chain, so does every stage after it.
+A stage's key is a hash of the part of its config that can change its outputs (each
+config field declares that, see :mod:`mathscale.keys`), the keys of the stages it reads
+from and the content of its input files. A stage whose key is in the manifest as done,
+with its outputs present, is skipped; a stage that started under the same key but did
+not finish, or finished short (:class:`ShortfallError`, status ``short``), is resumed
+(each stage command resumes by itself); a stage whose ``grow``
+field (generate's ``n``) became larger under the same key is extended, keeping what it
+made; a stage whose key changed runs again — and since the keys chain, so does every
+stage after it. Nothing is deleted on the way: the outputs a rerun replaces move to
+``<run>/superseded/<stage>-<old key>/`` and the run says so; ``--prune`` removes them.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from mathscale import __version__
 from mathscale.config import dump_config
 from mathscale.errors import MathscaleError, ShortfallError
 from mathscale.io import atomic_write, atomic_write_json, side_file
+from mathscale.keys import key_view
 
 log = logging.getLogger(__name__)
 
+SUPERSEDED = "superseded"  # <run>/superseded/<stage>-<key>/: outputs a rerun replaced
 PACKAGES = ("torch", "transformers", "peft", "accelerate", "deepspeed", "datasets", "trl", "openai",
             "llama_cpp_python", "networkx", "numpy", "sympy")  # fmt: skip
 
@@ -46,6 +51,10 @@ class Stage:
     upstream: list[str] = field(default_factory=list)  # stages whose outputs it reads
     inputs: list[Path] = field(default_factory=list)  # files outside the run it reads
     resume_flag: list[str] = field(default_factory=list)  # extra argv when resuming a started stage
+    grow: str = ""  # config field whose increase extends the outputs (slots nest) instead of replacing them
+
+    def size(self) -> Any:
+        return getattr(self.config, self.grow) if self.grow else None
 
 
 def file_digest(path: Path) -> str:
@@ -94,14 +103,21 @@ def _version(name: str) -> str | None:
 
 
 def stage_key(stage: Stage, manifest: Manifest) -> str:
+    """Hash of what can change the stage's outputs; the ``grow`` field is tracked apart."""
     parts = {
         "stage": stage.name,
-        "config": dump_config(stage.config),
-        "upstream": [manifest.stage(u).get("key") for u in stage.upstream],
+        "config": key_view(stage.config, skip=(stage.grow,) if stage.grow else ()),
+        "upstream": [_made(manifest.stage(u)) for u in stage.upstream],
         "inputs": [file_digest(p) for p in stage.inputs],
         "argv": [a for a in stage.argv if not a.startswith("--config")],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _made(record: dict[str, Any]) -> str:
+    """What a downstream stage depends on: the upstream key and, for a stage that grows, its size."""
+    size = record.get("size")
+    return f"{record.get('key')}" + ("" if size is None else f":{size}")
 
 
 def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], None]) -> Manifest:
@@ -110,24 +126,28 @@ def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], 
     config_dir = folder / "configs"
     config_dir.mkdir(parents=True, exist_ok=True)
     for stage in stages:
-        key = stage_key(stage, manifest)
+        key, size = stage_key(stage, manifest), stage.size()
         record = manifest.stage(stage.name)
-        if record.get("key") == key and record.get("status") == "done" and all(p.exists() for p in stage.outputs):
+        same, present = record.get("key") == key, all(p.exists() for p in stage.outputs)
+        if same and record.get("status") == "done" and present and record.get("size") == size:
             print(f"[{stage.name}] up to date (key {key}), skipped")
             continue
         argv = list(stage.argv)
-        if record.get("key") == key and record.get("status") in ("running", "short"):
+        if same and record.get("status") in ("running", "short") and _not_smaller(size, record.get("size")):
             what = "an interrupted run" if record["status"] == "running" else "a run that came up short"
             print(f"[{stage.name}] resuming {what} (key {key})")
             argv += stage.resume_flag
-        else:
-            for path in stage.outputs:  # outputs of another config: start clean
-                _remove(path)
+        elif same and record.get("status") == "done" and present and _not_smaller(size, record.get("size")):
+            print(f"[{stage.name}] extending {stage.grow}={record.get('size')} to {size}: keeping what it made (key {key})")
+            argv += stage.resume_flag
+        elif (moved := supersede(stage, record, folder)) is not None:
+            print(f"[{stage.name}] its config or inputs changed; the previous outputs moved to {moved} "
+                  "(`mathscale run CONFIG --prune` removes them)")  # fmt: skip
         config_path = config_dir / f"{stage.name}.yaml"
         atomic_write(config_path, dump_config(stage.config))
         argv = [*argv, "--config", str(config_path)]
         print(f"[{stage.name}] mathscale {' '.join(argv)}", flush=True)
-        manifest.update(stage.name, key=key, status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        manifest.update(stage.name, key=key, size=size, status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
         started = time.perf_counter()
         try:
             invoke(argv)
@@ -140,16 +160,47 @@ def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], 
     return manifest
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
-    for side in path.parent.glob(side_file(path, ".*").name):
-        if side.is_file() and side != path:  # reports, usage, drops, failures beside the output
-            side.unlink()
-        elif side.is_dir():
-            shutil.rmtree(side)
+def _not_smaller(size: Any, before: Any) -> bool:
+    return size is None and before is None or size is not None and before is not None and size >= before
+
+
+def outputs_with_side_files(path: Path) -> list[Path]:
+    """``path`` and the reports, usage, drops and dataset files written beside it."""
+    found = [path] if path.exists() else []
+    return found + [p for p in sorted(path.parent.glob(side_file(path, ".*").name)) if p != path]
+
+
+def supersede(stage: Stage, record: dict[str, Any], folder: Path) -> Path | None:
+    """Move what ``stage`` made earlier to ``<folder>/superseded/<stage>-<key>/``; None if nothing."""
+    found = [p for out in stage.outputs for p in outputs_with_side_files(out)]
+    if not found:
+        return None
+    dest = folder / SUPERSEDED / f"{stage.name}-{record.get('key') or 'unrecorded'}"
+    suffix = 1
+    while dest.exists():  # the same old outputs superseded twice (e.g. a run switched back and forth)
+        suffix += 1
+        dest = dest.with_name(f"{stage.name}-{record.get('key') or 'unrecorded'}-{suffix}")
+    for path in found:
+        try:
+            target = dest / path.resolve().relative_to(folder.resolve())
+        except ValueError:  # an output outside the run folder keeps its name
+            target = dest / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), str(target))
+    return dest
+
+
+def prune(folder: Path) -> list[Path]:
+    """Remove ``<folder>/superseded/``, saying what goes; returns what was removed."""
+    root = folder / SUPERSEDED
+    removed = sorted(root.iterdir()) if root.is_dir() else []
+    for path in removed:
+        print(f"pruned {path}")
+    if root.is_dir():
+        shutil.rmtree(root)
+    if not removed:
+        print(f"nothing to prune in {root}")
+    return removed
 
 
 def invoke_cli(argv: list[str]) -> None:

@@ -1,0 +1,87 @@
+"""Which config fields can change a result: declared once, next to each field.
+
+A run skips a stage when its key (a hash of what can change the stage's output) is
+unchanged. Every field of a config dataclass says whether it belongs in that key:
+
+    concurrency: int = not_in_key(16)  # requests in flight at once
+    temperature: float = in_key(0.7)
+
+``in_key``: the field can change what a stage writes (a model name, a seed, a filter, a
+learning rate). ``not_in_key``: it cannot (logging, progress bars, concurrency, timeouts,
+retries, endpoint URLs, caches, loader workers), so changing it never reruns a stage.
+A nested config that is ``in_key`` contributes its own ``in_key`` fields; one that is
+``not_in_key`` contributes nothing. ``tests/test_keys.py`` fails on a field with neither.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+_KEY = "key"
+
+
+def in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING) -> Any:
+    """A field whose value can change a stage's output."""
+    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: True})
+
+
+def not_in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING) -> Any:
+    """A field that cannot change a stage's output (how, how fast or how loudly it runs)."""
+    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: False})
+
+
+def decision(f: dataclasses.Field) -> bool | None:
+    """True (in the key), False (not) or None (undecided: a bug the tests catch)."""
+    return f.metadata.get(_KEY)
+
+
+def key_view(cfg: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The part of ``cfg`` that can change a result, as plain data (``skip``: top-level names).
+
+    An undecided field counts as part of the key: a missing decision reruns too much,
+    never too little.
+    """
+    view: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        if f.name in skip or decision(f) is False:
+            continue
+        value = getattr(cfg, f.name)
+        view[f.name] = key_view(value) if dataclasses.is_dataclass(value) else _plain(value)
+    return view
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def undecided_fields(cls: type, prefix: str = "", seen: set[type] | None = None) -> list[str]:
+    """Dotted names of fields of ``cls`` and of the configs nested in it with no decision."""
+    import typing
+
+    seen = seen if seen is not None else set()
+    if cls in seen:
+        return []
+    seen.add(cls)
+    hints = typing.get_type_hints(cls)
+    missing: list[str] = []
+    for f in dataclasses.fields(cls):
+        if decision(f) is None:
+            missing.append(f"{prefix}{cls.__name__}.{f.name}")
+        for nested in _dataclasses_in(hints.get(f.name)):
+            missing += undecided_fields(nested, prefix, seen)
+    return missing
+
+
+def _dataclasses_in(tp: Any) -> list[type]:
+    import typing
+
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return [tp]
+    return [c for arg in typing.get_args(tp) for c in _dataclasses_in(arg)]
