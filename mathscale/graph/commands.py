@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 def extract_main(args: argparse.Namespace) -> int:
     from mathscale.graph.config import ExtractConfig
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
+    from mathscale.graph.normalize import generic_reason
     from mathscale.llm.client import open_client
 
     cfg = load_config(ExtractConfig, args.config, args.overrides)
@@ -59,6 +60,7 @@ def extract_main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     written = 0
     usage: dict[str, Any] = {}
+    generic = {"topic": Counter(), "kp": Counter()}  # names the graph build will drop, by reason
     if seeds:
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         with open_client(cfg.llm) as llm, JsonlWriter(out) as writer:
@@ -69,6 +71,8 @@ def extract_main(args: argparse.Namespace) -> int:
                 else:
                     writer.write(item)
                     written += 1
+                    for kind, names in (("topic", item.topics), ("kp", item.knowledge_points)):
+                        generic[kind].update(r for r in map(generic_reason, names) if r)
             print(llm.usage.summary())
             usage = llm.usage.to_json()
     seconds = time.perf_counter() - started
@@ -78,6 +82,7 @@ def extract_main(args: argparse.Namespace) -> int:
     report = {
         "seeds": str(args.seeds), "out": str(out), "prompt": template.name, "lines": len(items),
         "already_done": already, "extracted": written, "failed": sum(reasons.values()), "failures": dict(reasons),
+        "generic_names": {kind: dict(c) for kind, c in generic.items()},
         "seconds": round(seconds, 2), "seconds_per_seed": round(seconds / len(seeds), 3) if seeds else None,
         "usage": usage,
     }  # fmt: skip
@@ -85,6 +90,9 @@ def extract_main(args: argparse.Namespace) -> int:
     failed = ", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"
     print(f"{written} concept records written to {out} ({already} already there); "
           f"{sum(reasons.values())} failed ({failed}), listed in {failures_path}; {seconds:.1f} s")  # fmt: skip
+    if any(generic.values()):
+        print(f"generic names that graph build will drop: {sum(generic['topic'].values())} topics, "
+              f"{sum(generic['kp'].values())} knowledge points ({report_path})")  # fmt: skip
     return 0
 
 
@@ -107,19 +115,23 @@ def build_main(args: argparse.Namespace) -> int:
     mapping = check_output_path(args.mapping) if args.mapping else side_file(out, ".merges.json")
     records = list(read_records(args.concepts, Concepts))
     embed = load_embedder(cfg.embedding_model) if cfg.embedding_merge else None
-    norm = learn_normalizer(records, fold_names=cfg.fold, embed=embed, threshold=cfg.embedding_threshold)
+    norm = learn_normalizer(records, fold_names=cfg.fold, embed=embed, threshold=cfg.embedding_threshold,
+                            drop_generic=cfg.drop_generic)  # fmt: skip
     graph, skipped = build_graph(norm.apply(r) for r in records)
     if graph.number_of_nodes() == 0:
         raise DataError(f"{args.concepts}: no record names both a topic and a knowledge point; nothing to build")
+    dropped = norm.dropped_counts()
     graph.graph["normalisation"] = json.dumps({"fold": cfg.fold, "embedding_merge": cfg.embedding_merge,
-                                               "embedding_threshold": cfg.embedding_threshold})  # fmt: skip
+                                               "embedding_threshold": cfg.embedding_threshold,
+                                               "drop_generic": cfg.drop_generic, "dropped": dropped})  # fmt: skip
     save_graph(graph, out)
     atomic_write_json(mapping, {**norm.mapping_json(), "concepts": str(args.concepts), "skipped": dict(skipped)})
     kinds = Counter(k for _, k in graph.nodes(data="kind"))
     skip_text = ", ".join(f"{r} {n}" for r, n in skipped.most_common()) or "none"
     print(f"{graph.graph['records']} of {len(records)} records used (skipped: {skip_text}); "
           f"{kinds['topic']} topics, {kinds['kp']} knowledge points, {graph.number_of_edges()} edges -> {out}")  # fmt: skip
-    print(f"{len(norm.merges)} merges of names listed in {mapping}")
+    drop_text = "; ".join(f"{kind} {', '.join(f'{r} {n}' for r, n in c.items())}" for kind, c in dropped.items() if c)
+    print(f"{len(norm.merges)} merges of names listed in {mapping}; generic names dropped: {drop_text or 'none'}")
     return 0
 
 

@@ -24,6 +24,7 @@ class BuildConfig:
     """``graph build``: concept records -> weighted concept graph."""
 
     fold: bool = True  # treat names differing in case, spacing, punctuation or plural as one concept
+    drop_generic: bool = True  # drop names that fit any question ("Mathematics", "Problem solving", bare numbers)
     embedding_merge: bool = False  # also merge near-synonyms by sentence-embedding cosine similarity
     embedding_threshold: float = 0.9  # cosine similarity at or above which two names merge
     embedding_model: str = ""  # sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2
