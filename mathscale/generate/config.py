@@ -27,13 +27,24 @@ class DecontaminationConfig:
 
 @dataclass
 class ConsensusConfig:
-    """KPDDS-style check: solve each question k more times and vote with the grader."""
+    """KPDDS / OpenMathInstruct-2 vote: solve each question k more times; the majority answer
+    under the grader's equivalence is kept (mathscale/generate/consensus.py)."""
 
     enabled: bool = False
-    k: int = 3  # independent solutions per question
-    threshold: float = 0.67  # share of solutions that must agree with the generated answer
+    k: int = 3  # independent solutions per question; they and the generated answer are the votes
+    threshold: float = 0.6  # least share of the votes the winning answer needs, else the question is dropped
     temperature: float = 0.7
     prompt: str = "solve.v1"
+
+
+@dataclass
+class QualityConfig:
+    """KPDDS quality score: an LLM rates each question (solvable, well-posed, self-contained)."""
+
+    enabled: bool = False
+    threshold: float = 0.8  # least score (mean of the three 1-5 ratings, divided by 5) a question keeps
+    temperature: float = 0.0
+    prompt: str = "rate_question.v1"
 
 
 @dataclass
@@ -51,4 +62,5 @@ class GenerateConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
     consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     dataset: bool = True  # also save a Hugging Face datasets copy with a dataset card
