@@ -164,3 +164,10 @@ def test_quality_score_drops_low_rated_questions(graph_path, tmp_path):
     low = [d for d in drops if d["reason"] == "low_quality"]
     assert low and report["dropped"]["low_quality"] == len(low) and all(d["detail"] == "0.67" for d in low)
     assert "rate_question.v1" in report["prompts"] and "consensus" not in report
+    # the report's diversity of the compositions used, at N/8, N/4, N/2, N
+    used = report["diversity"]["compositions"]
+    assert [r["n"] for r in used] == [2, 4, 8, 16] and len(report["diversity"]["hubs"]) == 6
+    for row in used:
+        first = samples[: row["n"]]
+        assert row["topics"] == len({t for s in first for t in s["topics"]})
+        assert row["kps"] == len({k for s in first for k in s["knowledge_points"]})

@@ -204,13 +204,17 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
                 graph: Any, benchmark_files: list[Path]) -> dict[str, Any]:  # fmt: skip
     import numpy as np
 
+    from mathscale.graph.diversity import growth, hub_topics, sampler_hub_ids
     from mathscale.graph.unique import walk_report
 
     novelty: dict[str, Any] = {}
+    hubs = hub_topics(graph)
+    diversity: dict[str, Any] = {"hubs": hubs, "compositions": []}
     if progress.indices:
         topics, kps = sampler.walk_arrays(cfg.seed, np.array(progress.indices, np.int64))
         walks = walk_report(sampler, topics, kps, walks=len(progress.indices), seed_sets=graph.graph.get("seed_sets") or [])
         novelty = {k: walks[k] for k in ("unique_rate", "novelty", "topic_coverage", "kp_coverage") if k in walks}
+        diversity["compositions"] = growth(topics, kps, sampler_hub_ids(sampler, hubs))
     config = config_to_dict(cfg)
     return {
         "graph": str(args.graph),
@@ -225,6 +229,7 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
         "seconds": round(seconds, 2),
         "samples_per_second": rate,
         "compositions": novelty,
+        "diversity": diversity,  # of the kept samples' compositions at N/8, N/4, N/2, N (graph/diversity.py)
         "decontaminated_against": [str(p) for p in benchmark_files],
         "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else [])
         + ([cfg.quality.prompt] if cfg.quality.enabled else []),
@@ -245,6 +250,10 @@ def consensus_report(out: Path, progress: Progress) -> dict[str, Any]:
 def summary_line(report: dict[str, Any], out: Path) -> str:
     drops = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
     text = f"{report['produced']}/{report['requested']} samples -> {out}; dropped attempts: {drops}"
+    if used := (report.get("diversity") or {}).get("compositions"):
+        last = used[-1]
+        text += (f"; compositions used: {last['topics']} topics, {last['kps']} knowledge points, "
+                 f"{last['topic_pairs']} topic pairs, {100 * last['hub_share']:.0f} % through a hub topic")  # fmt: skip
     if "consensus" in report:
         vote = report["consensus"]
         text += (f"; vote: {vote['overturned']} of {vote['voted']} answers overturned, "

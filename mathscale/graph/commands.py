@@ -139,7 +139,9 @@ def stats_main(args: argparse.Namespace) -> int:
     from mathscale.graph.build import load_graph
     from mathscale.graph.stats import format_stats, graph_stats
 
-    stats = graph_stats(load_graph(args.graph), top=args.top)
+    if args.walks < 0:
+        raise MathscaleError(f"--walks {args.walks}: cannot be negative")
+    stats = graph_stats(load_graph(args.graph), top=args.top, walks=args.walks)
     print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
     return 0
 

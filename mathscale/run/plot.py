@@ -37,8 +37,10 @@ def read_results(paths: list[Path]) -> list[dict[str, Any]]:
     return rows
 
 
-def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale") -> list[Path]:
-    """One panel per dataset plus micro and macro; one line per run. Writes PNG and SVG."""
+def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale",
+                 diversity: list[dict[str, Any]] | None = None) -> list[Path]:  # fmt: skip
+    """One panel per dataset plus micro and macro; one line per run; with ``diversity`` rows
+    (``run.results.diversity_rows``) a last panel of concept coverage. Writes PNG and SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,8 +54,9 @@ def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale
     series: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
     for r in rows:
         series[(r["dataset"], r["run"])].append((r["size"], 100 * r["accuracy"]))
-    cols = min(3, len(datasets))
-    nrows = -(-len(datasets) // cols)
+    panels = len(datasets) + bool(diversity)
+    cols = min(3, panels)
+    nrows = -(-panels // cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.3 * nrows), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, dataset in zip(axes.flat, datasets):
@@ -71,7 +74,9 @@ def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale
         ax.set_xlabel("synthetic samples")
         ax.set_ylabel(f"accuracy % ({grader})")
         ax.grid(True, which="both", alpha=0.3)
-    for ax in list(axes.flat)[len(datasets):]:
+    if diversity:
+        _coverage_panel(axes.flat[len(datasets)], diversity)
+    for ax in list(axes.flat)[panels:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
@@ -81,6 +86,27 @@ def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale
         fig.savefig(path, dpi=120)
     plt.close(fig)
     return paths
+
+
+def _coverage_panel(ax: Any, rows: list[dict[str, Any]]) -> None:
+    """Distinct concepts used against data size, and the share of compositions through a hub topic."""
+    rows = sorted(rows, key=lambda r: r["size"])
+    sizes = [r["size"] for r in rows]
+    for key, label in (("topics", "topics"), ("kps", "knowledge points"), ("topic_pairs", "topic pairs")):
+        ax.plot(sizes, [r[key] for r in rows], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title("concept coverage")
+    ax.set_xlabel("synthetic samples")
+    ax.set_ylabel("distinct, used")
+    ax.grid(True, which="both", alpha=0.3)
+    hub = ax.twinx()
+    hub.plot(sizes, [100 * r["hub_share"] for r in rows], color="gray", linestyle="--", marker=".", label="via a hub topic")
+    hub.set_ylim(0, 100)
+    hub.set_ylabel("% via a top-10 hub topic")
+    lines, labels = ax.get_legend_handles_labels()
+    more, more_labels = hub.get_legend_handles_labels()
+    ax.legend(lines + more, labels + more_labels, fontsize=7)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -28,8 +28,25 @@ def metrics_rows(run: str, size: int, metrics: dict[str, Any]) -> list[dict[str,
     return rows
 
 
-def write_results(folder: Path, evaluated: list[tuple[int, Path]], grader: str) -> tuple[Path, list[Path]]:
-    """``folder/results.csv`` from (size, eval folder) pairs, and ``folder/scaling.{png,svg}``."""
+def diversity_rows(samples: Path, sizes: list[int], graph: Path) -> list[dict[str, Any]]:
+    """Concept diversity (graph/diversity.py) of the compositions of the first N samples, per size N."""
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.diversity import diversity, encode, hub_topics
+    from mathscale.io import read_jsonl
+
+    sets = [(obj["topics"], obj["knowledge_points"]) for _, obj in read_jsonl(samples)]
+    hubs = hub_topics(load_graph(graph))
+    rows = []
+    for size in sizes:
+        topics, kps, tid = encode(sets[:size])
+        rows.append({**diversity(topics, kps, [tid[h] for h in hubs if h in tid]), "size": size})
+    return rows
+
+
+def write_results(folder: Path, evaluated: list[tuple[int, Path]], grader: str,
+                  diversity: list[dict[str, Any]] | None = None) -> tuple[Path, list[Path]]:  # fmt: skip
+    """``folder/results.csv`` from (size, eval folder) pairs, and ``folder/scaling.{png,svg}``;
+    with ``diversity`` rows also ``folder/diversity.csv`` and a coverage panel in the plot."""
     from mathscale.run.plot import plot_results, read_results
 
     rows: list[dict[str, Any]] = []
@@ -40,4 +57,11 @@ def write_results(folder: Path, evaluated: list[tuple[int, Path]], grader: str) 
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    return results, plot_results(read_results([results]), folder / "scaling", grader=grader)
+    if diversity:
+        from mathscale.graph.diversity import KEYS
+
+        with atomic_open(folder / "diversity.csv") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["size", *KEYS[1:]], extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(diversity)
+    return results, plot_results(read_results([results]), folder / "scaling", grader=grader, diversity=diversity)

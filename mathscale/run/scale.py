@@ -3,7 +3,8 @@
 One generation of max(sizes) samples; the training sets are its prefixes (generation
 slots nest, so the first N samples of a bigger run are exactly an N-sample run); one
 fine-tune of the same base model per size, an evaluation of each and of the base model;
-``results.csv`` and a plot with a log x axis.
+``results.csv``, ``diversity.csv`` (the concepts the first N samples use) and a plot with a
+log x axis: accuracy per dataset, and concept coverage beside it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mathscale.run.command import (
     train_eval_stages,
 )
 from mathscale.run.config import ScaleConfig
-from mathscale.run.results import write_results
+from mathscale.run.results import diversity_rows, write_results
 from mathscale.run.stages import Stage, invoke_cli, run_stages
 
 def prefix_file(samples: Path, size: int, out: Path) -> None:
@@ -61,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
     manifest = run_stages(stages, folder, invoke_cli)
     record_usage(manifest, folder)
     evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(s, folder / f"n{s}" / "eval") for s in sizes]
-    results, plots = write_results(folder, evaluated, cfg.eval.grader)
+    diversity = diversity_rows(samples, sizes, folder / "graph.json")
+    results, plots = write_results(folder, evaluated, cfg.eval.grader, diversity)
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")
     return 0
