@@ -60,7 +60,6 @@ def extract_main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     written = 0
     usage: dict[str, Any] = {}
-    generic = {"topic": Counter(), "kp": Counter()}  # names the graph build will drop, by reason
     if seeds:
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         with open_client(cfg.llm) as llm, JsonlWriter(out) as writer:
@@ -71,11 +70,13 @@ def extract_main(args: argparse.Namespace) -> int:
                 else:
                     writer.write(item)
                     written += 1
-                    for kind, names in (("topic", item.topics), ("kp", item.knowledge_points)):
-                        generic[kind].update(r for r in map(generic_reason, names) if r)
             print(llm.usage.summary())
             usage = llm.usage.to_json()
     seconds = time.perf_counter() - started
+    generic = {"topic": Counter(), "kp": Counter()}  # names in the whole file that graph build will drop
+    for record in read_records(out, Concepts) if out.exists() else ():
+        for kind, names in (("topic", record.topics), ("kp", record.knowledge_points)):
+            generic[kind].update(r for r in map(generic_reason, names) if r)
     with atomic_open(failures_path) as handle:
         handle.writelines(json.dumps(f.to_json(), ensure_ascii=False) + "\n" for f in failures)
     reasons = Counter(f.reason for f in failures)
