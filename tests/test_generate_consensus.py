@@ -171,3 +171,18 @@ def test_quality_score_drops_low_rated_questions(graph_path, tmp_path):
         first = samples[: row["n"]]
         assert row["topics"] == len({t for s in first for t in s["topics"]})
         assert row["kps"] == len({k for s in first for k in s["knowledge_points"]})
+
+
+@pytest.mark.slow
+def test_real_vote_with_the_embedded_model(graph_path, tmp_path):
+    out = tmp_path / "s.jsonl"
+    assert main(["generate", str(graph_path), "-n", "1", "--out", str(out), f"llm.cache_path={tmp_path}/c.sqlite",
+                 "llm.progress=false", "max_tokens=300", "dataset=false", "consensus.enabled=true", "consensus.k=2",
+                 "consensus.threshold=0", "max_attempts=3"]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    samples = [json.loads(x) for x in out.read_text().splitlines()]
+    assert report["llm"]["model"] == "qwen2.5-coder-0.5b" and report["consensus"]["voted"] == len(samples)
+    assert report["llm"]["requests"] >= 3 * len(samples)  # the question and two solutions of each
+    for s in samples:
+        vote = s["meta"]["vote"]
+        assert len(vote["answers"]) == 3 and s["answer"] == vote["kept"] and sum(vote["counts"]) >= 2
