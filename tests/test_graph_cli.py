@@ -72,7 +72,7 @@ def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
         first_calls = sum(server.counts.values())
         records = [json.loads(line) for line in out.read_text().splitlines()]
         assert sorted(r["id"] for r in records) == ["a", "gsm8k:3", "z"]
-        assert all(r["schema"] == "concepts/1" and r["prompt"] == "extract_concepts.v1" for r in records)
+        assert all(r["schema"] == "concepts/1" and r["prompt"] == "extract_concepts.v2" for r in records)
         failures = [json.loads(line) for line in (tmp_path / "concepts.failures.jsonl").read_text().splitlines()]
         assert sorted((f["id"], f["reason"]) for f in failures) == [("a", "duplicate_id"), ("b", "bad_seed"), ("h", "parse")]
         assert any(f.get("where") == f"{seeds}:2" for f in failures)

@@ -102,7 +102,8 @@ def _check_same_prompt(out: Path, prompt: str) -> None:
     for where, obj in read_jsonl(out):
         if isinstance(obj, dict) and obj.get("prompt") not in (None, prompt):
             raise MathscaleError(f"{where}: this file holds records made with prompt {obj.get('prompt')!r}, "
-                                 f"not {prompt!r}; give another --out to start afresh")  # fmt: skip
+                                 f"not {prompt!r}; give another --out to start afresh, or "
+                                 f"prompt={obj.get('prompt')} to go on with the old prompt")  # fmt: skip
         return
 
 

@@ -13,7 +13,7 @@ class ExtractConfig:
     """``graph extract``: seed questions -> concept records."""
 
     llm: LLMConfig = field(default_factory=LLMConfig)
-    prompt: str = "extract_concepts.v1"  # template in mathscale/prompts/<prompt>.txt
+    prompt: str = "extract_concepts.v2"  # template in mathscale/prompts/<prompt>.txt (v1: the closed-list original)
     temperature: float = 0.0  # per-request; greedy answers make reruns agree with the cache
     max_tokens: int = 256  # a reply is a short JSON object
     limit: int = 0  # extract only the first N seeds of the file (0 = all)
