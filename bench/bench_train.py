@@ -71,9 +71,9 @@ def build_model(shape: str, model: str | None, vocab: int, dtype):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     if model:
-        from mathscale.train.models import resolve_train_model
+        from mathscale.models import model_folder
 
-        folder = resolve_train_model(model)
+        folder = model_folder(model)
         return AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype), AutoTokenizer.from_pretrained(str(folder))
     spec = dict(SHAPES[shape])
     model_type = spec.pop("model_type", "llama")

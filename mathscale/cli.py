@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _load(args.handler)(args) or 0
     except MathscaleError as exc:
         print(f"mathscale: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         print("mathscale: interrupted", file=sys.stderr)
         return 130

@@ -1,13 +1,25 @@
-"""The one exception type that reaches the user as a single clear line."""
+"""The exceptions that reach the user as a single clear line."""
 
 
 class MathscaleError(Exception):
     """A problem the user can fix: bad input, a missing file, an unreachable endpoint.
 
     The message names the thing (file:line, option, URL) and says what to do. The CLI
-    prints it on one line and exits with status 2; nothing else catches it.
+    prints it on one line and exits with ``exit_code`` (2); nothing else catches it.
     """
+
+    exit_code = 2
 
 
 class DataError(MathscaleError):
     """A record that does not match its schema: the message starts with ``file:line``."""
+
+
+class ShortfallError(MathscaleError):
+    """A stage finished but made fewer items than asked for; what it wrote is valid and kept.
+
+    Exit status 3, so scripts can tell "ran short" from "failed". ``mathscale scale``
+    catches it from ``generate`` and trains the sizes the samples reach.
+    """
+
+    exit_code = 3

@@ -5,6 +5,8 @@
   torn last line left by a killed process, so a rerun can resume;
 - :func:`atomic_write` writes whole files through a temporary name and a rename;
 - :func:`done_ids` tells a resuming stage which records already exist.
+
+Output folders are created as needed, by the writers, when they first write.
 """
 
 from __future__ import annotations
@@ -57,14 +59,29 @@ def read_records(path: str | os.PathLike[str], record: type[R], *, allow_empty: 
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """Fail early (before any work) when an output cannot be written where asked."""
+    """Fail early (before any work) when an output cannot be written where asked.
+
+    Missing folders on the way are fine (the writers create them when they first write, so a
+    command that fails before that leaves nothing behind); a file in their place, or a folder
+    that cannot be written, is an error now.
+    """
     path = Path(path)
     if path.is_dir():
         raise MathscaleError(f"{path}: is a folder; give a file name for the output")
-    if not path.parent.is_dir():
-        raise MathscaleError(f"{path}: folder {path.parent} does not exist; create it first")
-    if not os.access(path.parent, os.W_OK):
-        raise MathscaleError(f"{path}: folder {path.parent} is not writable")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise MathscaleError(f"{path}: {existing} is a file, so folder {path.parent} cannot be created")
+    if not os.access(existing, os.W_OK):
+        raise MathscaleError(f"{path}: folder {existing} is not writable")
+    return path
+
+
+def make_parent(path: str | os.PathLike[str]) -> Path:
+    """Create the folder ``path`` goes in (and those above it) when missing; returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -112,7 +129,7 @@ class JsonlWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False):
-        self.path = Path(path)
+        self.path = make_parent(path)
         self.fsync = fsync
         self.repaired_bytes = repair_torn_tail(self.path)
         self._handle: IO[str] = self.path.open("a", encoding="utf-8")
@@ -143,7 +160,7 @@ class JsonlWriter:
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it over ``path`` only on success."""
-    path = Path(path)
+    path = make_parent(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual permissions
     try:

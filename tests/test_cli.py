@@ -60,7 +60,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     assert err == (
         f"mathscale: error: {cfg}: key 'llm.concurency': unknown key (known keys: api_key_env, backoff_max_s, "
         "backoff_s, base_urls, cache, cache_path, concurrency, json_repair, local_context, local_model, local_threads, "
-        "max_retries, max_tokens, model, prices, progress, temperature, timeout_s)"
+        "max_retries, max_tokens, model, prices, progress, structured_output, temperature, timeout_s)"
     )
 
 
@@ -86,6 +86,7 @@ def test_ping_against_an_endpoint(tmp_path, capsys):
     assert '"api_calls": 1' in usage.read_text()
 
 
-def test_ping_usage_out_in_missing_folder_fails_before_any_call(tmp_path, capsys):
+def test_ping_usage_out_under_a_file_fails_before_any_call(tmp_path, capsys):
+    (tmp_path / "no").write_text("")
     assert main(["ping", "--usage-out", str(tmp_path / "no" / "u.json"), "llm.base_urls=[http://127.0.0.1:9/v1]"]) == 2
-    assert "does not exist; create it first" in capsys.readouterr().err
+    assert "no is a file, so folder" in capsys.readouterr().err

@@ -94,7 +94,7 @@ def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_ca
     from mathscale.llm.fake_server import FakeServer
 
     def responder(request):
-        question = request["messages"][-1]["content"]
+        question = request.get("prompt") or request["messages"][-1]["content"]
         if "2+2" in question:
             return "2 + 2 = 4. The answer is 4."
         if "Pick 10" in question:
@@ -122,7 +122,7 @@ def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_ca
     "argv,message",
     [
         (["--template", "nope"], "unknown template 'nope'"),
-        (["--model", "/no/such/model"], "/no/such/model: model path does not exist (option --model)"),
+        (["--model", "/no/such/model"], "model '/no/such/model': no such folder, not a known model name"),
         (["--benchmarks", "missing.jsonl"], "missing.jsonl: no such benchmark file or folder"),
     ],
 )

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +47,23 @@ def run(args: list[str], server: FakeServer, tmp_path: Path, *extra: str) -> int
 
 def lines(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+REPEATED = [
+    "A baker bakes 48 rolls and sells 29 of them before noon. How many rolls are left?",
+    "A train travels 180 kilometres in 3 hours at a steady speed. How far does it travel in 5 hours?",
+    "The sum of two consecutive integers is 41. What is the larger of the two integers?",
+]
+
+
+def repetitive_responder(request: dict) -> str:
+    """A weak teacher: 85% of requests (chosen by a hash of the request) get one of three questions."""
+    digest = hashlib.sha256(json.dumps([request["messages"], request.get("seed")], sort_keys=True).encode()).digest()
+    if digest[0] < 0.85 * 256:
+        question = REPEATED[digest[1] % 3]
+        return json.dumps({"question": question, "solution": "Work it out step by step: the answer follows.",
+                           "answer": "19"})  # fmt: skip
+    return qa_responder(request)
 
 
 def test_produces_n_filtered_samples_and_a_dataset(graph_path, tmp_path):
@@ -128,25 +146,44 @@ def test_decontamination_catches_a_planted_benchmark_question(graph_path, tmp_pa
     assert len(lines(out)) == 40
 
 
-def test_shards_union_equals_one_run_and_prefixes_nest(graph_path, tmp_path):
-    with FakeServer(responder=qa_responder) as server:
-        run([str(graph_path), "-n", "24", "--out", str(tmp_path / "all.jsonl")], server, tmp_path)
+def mostly_filtered_responder(request: dict) -> str:
+    """85% of replies (by a hash of the request) have a solution too short to keep."""
+    reply = json.loads(qa_responder(request))
+    if hashlib.sha256(json.dumps([request["messages"], request.get("seed")]).encode()).digest()[0] < 0.85 * 256:
+        reply["solution"] = "It is 5."
+    return json.dumps(reply)
+
+
+@pytest.mark.parametrize("teacher", ["distinct", "mostly_filtered"])
+def test_shards_union_equals_one_run_and_prefixes_nest(graph_path, tmp_path, teacher):
+    """Also when most attempts are dropped and slots refill from their further walk rounds."""
+    responder = qa_responder if teacher == "distinct" else mostly_filtered_responder
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "24", "--out", str(tmp_path / "all.jsonl")], server, tmp_path) == 0
         for i in range(3):
-            run([str(graph_path), "-n", "24", "--shard", f"{i}/3", "--out", str(tmp_path / f"part{i}.jsonl")], server, tmp_path)
-        run([str(graph_path), "-n", "10", "--out", str(tmp_path / "ten.jsonl")], server, tmp_path)
+            assert run([str(graph_path), "-n", "24", "--shard", f"{i}/3", "--out", str(tmp_path / f"part{i}.jsonl")],
+                       server, tmp_path) == 0  # fmt: skip
+        assert run([str(graph_path), "-n", "10", "--out", str(tmp_path / "ten.jsonl")], server, tmp_path) == 0
     whole = lines(tmp_path / "all.jsonl")
     union = [s for i in range(3) for s in lines(tmp_path / f"part{i}.jsonl")]
-    assert union == whole
+    assert len(whole) == 24 and union == whole
     assert lines(tmp_path / "ten.jsonl") == whole[:10]
+    if teacher == "mostly_filtered":
+        assert max(s["meta"]["attempt"] for s in whole) >= 16  # some slot was filled from its second round
 
 
-def test_sigkill_and_resume_gives_exactly_n_and_the_same_content(graph_path, tmp_path):
+@pytest.mark.parametrize("teacher", ["distinct", "repetitive"])
+def test_sigkill_and_resume_gives_exactly_n_and_the_same_content(graph_path, tmp_path, teacher):
+    """The repetitive teacher with 20 attempts per slot: slots refill from their second walk
+    round, some run dry, and the resumed file is still byte for byte the uninterrupted one."""
     n = 40
     out = tmp_path / "killed.jsonl"
-    with FakeServer(responder=qa_responder, latency_s=0.05, faults={"429": 0.1}) as server:
+    responder, extra = (qa_responder, []) if teacher == "distinct" else (repetitive_responder, ["max_attempts=20"])
+    latency = 0.05 if teacher == "distinct" else 0.02  # the repetitive teacher needs ~6 requests a sample
+    with FakeServer(responder=responder, latency_s=latency, faults={"429": 0.1}) as server:
         cmd = [sys.executable, "-m", "mathscale.cli", "generate", str(graph_path), "-n", str(n), "--out", str(out),
                f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={tmp_path}/c1.sqlite", "llm.concurrency=4",
-               "llm.backoff_s=0.01", "llm.progress=false", "dataset=false"]  # fmt: skip
+               "llm.backoff_s=0.01", "llm.progress=false", "dataset=false", *extra]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 60
         while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 10):
@@ -155,14 +192,79 @@ def test_sigkill_and_resume_gives_exactly_n_and_the_same_content(graph_path, tmp
         proc.wait()
         partial = out.read_text().count("\n")
         assert 10 <= partial < n, "the kill should land mid-run"
-        assert subprocess.run(cmd, capture_output=True).returncode == 0
+        resumed_code = subprocess.run(cmd, capture_output=True).returncode
         # The same command, never interrupted, with a fresh cache and output.
         clean = tmp_path / "clean.jsonl"
         cmd_clean = [c.replace("killed.jsonl", "clean.jsonl").replace("c1.sqlite", "c2.sqlite") for c in cmd]
-        assert subprocess.run(cmd_clean, capture_output=True).returncode == 0
+        clean_code = subprocess.run(cmd_clean, capture_output=True).returncode
+    assert out.read_bytes() == clean.read_bytes()
     resumed = lines(out)
-    assert len(resumed) == n and len({s["id"] for s in resumed}) == n
-    assert resumed == lines(clean)
+    assert len({s["id"] for s in resumed}) == len(resumed)
+    report = json.loads((tmp_path / "killed.report.json").read_text())
+    assert report == {**report, "produced": len(resumed), "requested": n}
+    assert resumed_code == clean_code == (3 if report["exhausted_slots"] else 0)
+    if teacher == "distinct":
+        assert len(resumed) == n
+    else:  # the second walk round was used, and 0.85**20 leaves a slot or two dry
+        assert max(d["attempt"] for d in lines(tmp_path / "killed.drops.jsonl")) >= 16
+        assert report["exhausted_slots"] >= 1 and len(resumed) == n - report["exhausted_slots"]
+
+
+def test_a_repetitive_teacher_still_gets_n_and_a_larger_n_extends_it(graph_path, tmp_path, capsys):
+    s60, s80, grown, short = (tmp_path / f"{name}.jsonl" for name in ("s60", "s80", "grown", "short"))
+    with FakeServer(responder=repetitive_responder) as server:
+        assert run([str(graph_path), "-n", "60", "--out", str(s60)], server, tmp_path) == 0
+        assert run([str(graph_path), "-n", "80", "--out", str(s80)], server, tmp_path) == 0
+        grown.write_bytes(s60.read_bytes())  # the 60-sample file, asked for 80 in place
+        assert run([str(graph_path), "-n", "80", "--out", str(grown)], server, tmp_path) == 0
+        # The old budget (8 walks per slot) runs dry on this teacher: exit 3 and a remedy.
+        capsys.readouterr()
+        assert run([str(graph_path), "-n", "60", "--out", str(short), "max_attempts=8"], server, tmp_path) == 3
+        err = capsys.readouterr().err
+        # Resuming that file with a larger budget would refill its gaps out of order: refused.
+        assert run([str(graph_path), "-n", "60", "--out", str(short)], server, tmp_path) == 2
+        assert "written with another max_attempts" in capsys.readouterr().err
+    samples = lines(s60)
+    assert len(samples) == 60 and [s["meta"]["slot"] for s in samples] == list(range(60))
+    assert len({s["question"] for s in samples}) == 60
+    drops = lines(tmp_path / "s60.drops.jsonl")
+    assert sum(d["reason"] == "exact_duplicate" for d in drops) > 60
+    assert max(d["attempt"] for d in drops) >= 16  # some slots were refilled from their second walk round
+    assert s80.read_bytes().splitlines()[:60] == s60.read_bytes().splitlines()
+    assert len(lines(s80)) == 80 and grown.read_bytes() == s80.read_bytes()
+    produced = len(lines(short))
+    assert 0 < produced < 60 and f"{produced} of 60 samples" in err
+    assert "raise max_attempts (now 8" in err and f"-n {produced}" in err
+
+
+def test_a_graph_too_small_for_n_stops_short_with_the_count_and_the_remedy(tmp_path, capsys):
+    """A teacher that writes one question per concept combination, on a graph with few of them."""
+    records = [Concepts(id="0", question="Seed question: how many apples are left?", topics=["Fractions", "Ratios"],
+                        knowledge_points=["Simplify"], model="m", prompt="p")]  # fmt: skip
+    graph, _ = build_graph(records)
+    save_graph(graph, tmp_path / "tiny.json")
+
+    def responder(req):
+        concepts = re.search(r"Topics: (.*)\nKnowledge points: (.*)", req["messages"][-1]["content"]).groups()
+        return json.dumps({"question": f"A question that combines {concepts[0]} with {concepts[1]}: what is 6 / 3?",
+                           "solution": "Divide six by three step by step to get two.", "answer": "2"})  # fmt: skip
+
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=responder) as server:
+        assert run([str(tmp_path / "tiny.json"), "-n", "6", "--out", str(out)], server, tmp_path) == 3
+        calls = server.counts["ok"]
+        first = capsys.readouterr()
+        assert run([str(tmp_path / "tiny.json"), "-n", "6", "--out", str(out)], server, tmp_path) == 3
+        assert server.counts["ok"] == calls  # a rerun knows the dry slots: no request
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    produced = report["produced"]
+    assert 1 <= produced < 6 and len(lines(out)) == produced and report["exhausted_slots"] == 6 - produced
+    assert calls == produced + report["dropped_total"] and report["dropped_total"] >= 64 * (6 - produced)
+    message = first.err
+    assert f"{produced} of 6 samples" in message and f"{6 - produced} slots used all 64 attempts" in message
+    assert "2 topics, 1 knowledge points" in message
+    assert "more seed questions" in message and "raise max_attempts" in message and f"-n {produced}" in message
+    assert capsys.readouterr().err == message  # the rerun says the same
 
 
 @pytest.mark.parametrize(
@@ -170,15 +272,16 @@ def test_sigkill_and_resume_gives_exactly_n_and_the_same_content(graph_path, tmp
     [
         (["-n", "0"], "the number of samples must be positive"),
         (["-n", "5", "--shard", "3/2"], "--shard '3/2': expected i/k"),
-        (["-n", "5", "--out-missing"], "does not exist; create it first"),
+        (["-n", "5", "--out-under-a-file"], "is a file, so folder"),
         (["-n", "5", "--not-a-graph"], "not a mathscale concept graph"),
-        (["-n", "5", "max_attempts=99"], "max_attempts=99: must be between 1 and 16"),
+        (["-n", "5", "max_attempts=2000"], "max_attempts=2000: must be between 1 and 1024"),
     ],
 )
 def test_bad_input_fails_before_any_request(graph_path, tmp_path, capsys, args, message):
     graph, out = str(graph_path), str(tmp_path / "s.jsonl")
-    if "--out-missing" in args:
-        args, out = args[:-1], str(tmp_path / "missing" / "s.jsonl")
+    if "--out-under-a-file" in args:
+        (tmp_path / "blocker").write_text("")
+        args, out = args[:-1], str(tmp_path / "blocker" / "s.jsonl")
     if "--not-a-graph" in args:
         args, graph = args[:-1], str(tmp_path / "other.json")
         Path(graph).write_text(json.dumps({"directed": False, "graph": {}, "nodes": [], "edges": []}))

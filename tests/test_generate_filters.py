@@ -31,6 +31,10 @@ def test_mathscale_choice_filter(question):
         (GOOD_Q * 40, GOOD_S, "19", "question_too_long"),
         (GOOD_Q, "19", "19", "solution_too_short"),
         (GOOD_Q, GOOD_S, "1" * 300, "answer_too_long"),
+        (GOOD_Q, GOOD_S + " $\x08egin{bmatrix} 1 \\end{bmatrix}$", "19", "control_characters"),
+        (GOOD_Q, GOOD_S, "\x0crac{1}{2}", "control_characters"),
+        (GOOD_Q + r" Is $2\times 3 = 6$?", GOOD_S, "19", None),
+        (GOOD_Q, GOOD_S + "\n\tIndented line.", "19", None),
     ],
 )
 def test_drop_reasons(question, solution, answer, reason):
@@ -51,6 +55,10 @@ def test_exact_and_near_duplicates():
     other = "A train travels 60 km per hour for 3 hours. How far does the train travel in that time?"
     assert dedup.check("d", other) is None
     assert normalize_text("Hello,   World!") == "hello world"
+    # the early check used while replies arrive: exact copies only, and it remembers nothing
+    assert dedup.exact_match(GOOD_Q.lower()) == "a" and dedup.exact_match(near) is None
+    assert dedup.exact_match("A brand new question about seven goats?") is None
+    assert dedup.check("e", "A brand new question about seven goats?") is None
 
 
 def test_near_duplicate_check_is_deterministic_across_instances():

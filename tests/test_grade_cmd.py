@@ -82,8 +82,9 @@ def test_missing_file_and_bad_output_folder(tmp_path, run, capsys):
     assert run(["grade", str(tmp_path / "nope.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
     src = _write(tmp_path / "preds.jsonl", LINES)
-    assert run(["grade", str(src), "--out", str(tmp_path / "missing" / "o.jsonl")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "blocker").write_text("")
+    assert run(["grade", str(src), "--out", str(tmp_path / "blocker" / "o.jsonl")]) == 2
+    assert "blocker is a file, so folder" in capsys.readouterr().err
 
 
 def test_grade_help(run, capsys):

@@ -99,8 +99,9 @@ def test_extract_limit_and_bad_inputs(tmp_path, capsys):
     assert cli.main(["graph", "extract", str(empty), "--out", str(tmp_path / "c.jsonl")]) == 2
     assert "empty.jsonl: the file holds no records" in capsys.readouterr().err
     seeds = write_jsonl(tmp_path / "s.jsonl", [{"id": "a", "question": "1+1?"}])
-    assert cli.main(["graph", "extract", str(seeds), "--out", str(tmp_path / "no" / "c.jsonl")]) == 2
-    assert "does not exist; create it first" in capsys.readouterr().err
+    (tmp_path / "blocker").write_text("")
+    assert cli.main(["graph", "extract", str(seeds), "--out", str(tmp_path / "blocker" / "c.jsonl")]) == 2
+    assert "blocker is a file, so folder" in capsys.readouterr().err
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "question": "1+1?"}\n{oops\n')
     assert cli.main(["graph", "extract", str(bad), "--out", str(tmp_path / "c.jsonl")]) == 2

@@ -85,7 +85,11 @@ def test_atomic_write_leaves_old_file_on_error(tmp_path):
 
 def test_check_output_path(tmp_path):
     assert check_output_path(tmp_path / "x.jsonl") == tmp_path / "x.jsonl"
-    with pytest.raises(MathscaleError, match="does not exist; create it first"):
-        check_output_path(tmp_path / "missing" / "x.jsonl")
+    # a missing folder is fine, and not created yet: the writer makes it when it first writes
+    assert check_output_path(tmp_path / "new" / "deeper" / "x.jsonl") == tmp_path / "new" / "deeper" / "x.jsonl"
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(MathscaleError, match="file is a file, so folder .* cannot be created"):
+        check_output_path(tmp_path / "file" / "sub" / "x.jsonl")
     with pytest.raises(MathscaleError, match="is a folder"):
         check_output_path(tmp_path)

@@ -22,7 +22,8 @@ def _cfg(server, llm_cache, **kw):
 
 
 def _requests(n, schema=ANSWER_SCHEMA):
-    return [Request(id=f"r{i}", messages=[{"role": "user", "content": f"question {i}"}], schema=schema) for i in range(n)]
+    return [Request(id=f"r{i}", messages=[{"role": "user", "content": f"question {i}, reply in JSON"}], schema=schema)
+            for i in range(n)]
 
 
 def test_clean_run_parses_json_and_counts_tokens(llm_cache):

@@ -4,6 +4,7 @@ endpoint, a tiny random student trained by real training processes, real evaluat
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -16,10 +17,14 @@ from mathscale.llm.fake_server import FakeServer, qa_responder
 pytestmark = pytest.mark.slow
 
 
+def asks_for_concepts(request: dict) -> bool:
+    """An extraction request (its prompt asks for "knowledge_points"), whatever the structured-output mode."""
+    return '"knowledge_points"' in " ".join(str(m.get("content")) for m in request.get("messages", []))
+
+
 def teacher(request: dict) -> str:
     """Concepts for extraction prompts, QA pairs for generation prompts."""
-    schema = (request.get("response_format") or {}).get("schema") or {}
-    if "topics" in schema.get("properties", {}):
+    if asks_for_concepts(request):
         text = request["messages"][-1]["content"]
         n = sum(map(ord, text)) % 3
         return json.dumps({"topics": ["Arithmetic", ["Algebra", "Geometry", "Counting"][n]],
@@ -120,15 +125,89 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
     n4 = (folder / "n4" / "samples.jsonl").read_text().splitlines()
     n12 = (folder / "n12" / "samples.jsonl").read_text().splitlines()
     assert n4 == n12[:4]
-    # and the concepts they use grow with them: diversity.csv, plotted beside the accuracy
-    with (folder / "diversity.csv").open() as handle:
-        coverage = list(csv.DictReader(handle))
-    assert [int(r["size"]) for r in coverage] == [4, 8, 12]
-    used = [len({t for line in n12[:n] for t in json.loads(line)["topics"]}) for n in (4, 8, 12)]
-    assert [int(r["topics"]) for r in coverage] == used
 
     out = root / "overlay.png"
     assert main(["plot", str(folder / "results.csv"), str(folder / "results.csv"), "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
     assert main(["plot", str(seeds), "--out", str(out)]) == 2
     assert "not a results.csv" in capsys.readouterr().err
+
+
+def few_questions_teacher(request: dict) -> str:
+    """Concepts as ``teacher``; for generation, only ten different questions (chosen by a hash)."""
+    if asks_for_concepts(request):
+        return teacher(request)
+    k = hashlib.sha256(json.dumps(request["messages"]).encode() + str(request.get("seed")).encode()).digest()[0] % 10
+    return json.dumps({"question": f"A shelf holds {k + 2} rows of {k + 3} books each. How many books are on it?",
+                       "solution": f"Multiply the rows by the books per row: {k + 2} * {k + 3} = {(k + 2) * (k + 3)}.",
+                       "answer": str((k + 2) * (k + 3))})  # fmt: skip
+
+
+def test_scale_with_one_size_short_trains_the_others_and_marks_it(setup, capsys):
+    root, seeds, bench, model = setup
+    with FakeServer(responder=few_questions_teacher) as server:
+        config = write_config(root, "short", server, seeds, bench, model, "sizes: [4, 8, 12]\n")
+        cache = f"llm.cache_path={root / 'short-cache.sqlite'}"  # not the replies of the other tests' teacher
+        assert main(["scale", str(config), cache]) == 3
+        out = capsys.readouterr().out
+        calls = server.counts["ok"]
+        assert main(["scale", str(config), cache]) == 3  # a rerun: nothing to redo, the same verdict, no request
+        again = capsys.readouterr().out
+        assert server.counts["ok"] == calls
+    folder = root / "short"
+    available = len((folder / "samples.jsonl").read_text().splitlines())
+    assert 8 <= available < 12  # the teacher knows ten questions
+    assert f"{available} of 12 samples" in out and "raise max_attempts" in out
+    assert "not reached: size 12" in out and "not reached: size 12" in again
+    assert all("up to date" in line for name, line in stage_runs_of(again).items() if name != "generate")
+    with (folder / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({int(r["size"]) for r in rows if r["status"] == "ok"}) == [0, 4, 8]
+    [missing] = [r for r in rows if r["status"] != "ok"]
+    assert missing["size"] == "12" and missing["accuracy"] == ""
+    assert missing["status"] == f"not reached: generate wrote {available} of 12 samples"
+    assert (folder / "n8" / "eval" / "metrics.json").exists() and not (folder / "n12").exists()
+    assert (folder / "scaling.png").stat().st_size > 1000
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["stages"]["generate"]["status"] == "short" and manifest["stages"]["eval-n8"]["status"] == "done"
+
+
+def stage_runs_of(text: str) -> dict[str, str]:
+    return {m.group(1): line for line in text.splitlines() if (m := re.match(r"\[([a-z][a-z0-9-]*)\] ", line))}
+
+
+@pytest.mark.parametrize("name, sizes", [("quickstart", [0, 32]), ("scale_quickstart", [0, 16, 32, 64])])
+def test_the_shipped_examples_run_with_a_scripted_teacher_and_a_tiny_student(setup, tmp_path, name, sizes):
+    """configs/run/*.yaml as shipped; only the teacher (a local endpoint) and the student (tiny) differ."""
+    root, seeds, bench, model = setup
+    config = Path(__file__).parent.parent / "configs" / "run" / f"{name}.yaml"
+    command = "run" if name == "quickstart" else "scale"
+    with FakeServer(responder=teacher) as server:
+        assert main([command, str(config), f"out={tmp_path / name}", f"base_model={model}",
+                     f"llm.base_urls=[{server.base_url}]", f"llm.cache_path={tmp_path / 'cache.sqlite'}",
+                     "llm.progress=false"]) == 0  # fmt: skip
+    folder = tmp_path / name
+    with (folder / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({int(r["size"]) for r in rows}) == sizes and all(r["status"] == "ok" for r in rows)
+    assert {r["dataset"] for r in rows} >= {"micro", "macro"}
+    assert (folder / "scaling.png").stat().st_size > 1000
+    trained = json.loads((folder / ("model" if command == "run" else "n16/model") / "train_metrics.json").read_text())
+    assert trained["lora"] is True
+
+
+def test_scale_repeats_give_each_seed_its_samples_and_the_plot_a_band(setup):
+    root, seeds, bench, model = setup
+    with FakeServer(responder=teacher) as server:
+        config = write_config(root, "repeats", server, seeds, bench, model, "sizes: [4]\nrepeats: 2\neval_base: false\n")
+        assert main(["scale", str(config)]) == 0
+    folder = root / "repeats"
+    first = (folder / "n4" / "samples.jsonl").read_text().splitlines()
+    second = (folder / "repeat1" / "n4" / "samples.jsonl").read_text().splitlines()
+    assert len(first) == len(second) == 4 and not set(first) & set(second)
+    assert {json.loads(line)["meta"]["seed"] for line in second} == {1}
+    with (folder / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({r["seed"] for r in rows}) == ["0", "1"] and {r["size"] for r in rows} == {"4"}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {"generate", "generate-r1", "train-n4", "train-n4-r1", "eval-n4-r1"} <= set(manifest["stages"])

@@ -133,7 +133,7 @@ def bad(tmp_path, tiny, samples, *extra):
         ({"data": "empty"}, "holds no samples"),
         ({"data": "no_solution"}, r"samples\.jsonl:2: no 'solution' field"),
         ({"data": "no_question"}, r"samples\.jsonl:1: no 'question' field"),
-        ({"model": "missing"}, "no such folder and not a known model name"),
+        ({"model": "missing"}, "no such folder, not a known model name"),
         ({"model": "no_config"}, "no config.json"),
         ({"extra": ["deepspeed_config=BAD"]}, r"bad\.json:2: DeepSpeed config is not valid JSON"),
         ({"extra": ["--num-processes", "64"]}, "--num-processes 64 but this machine has"),

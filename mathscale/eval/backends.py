@@ -6,7 +6,10 @@
   (fewer pad tokens per batch); ``settings.batch_size = 1`` gives the unbatched baseline;
 - ``vllm``: vLLM's offline engine with tensor parallelism (when vLLM is installed);
 - ``openai``: any OpenAI-compatible endpoint, or the embedded llama.cpp model, through
-  :mod:`mathscale.llm` (chat messages; alpaca prompts are sent as one user turn).
+  :mod:`mathscale.llm`. It sends the model exactly the prompt it was trained on: the raw
+  alpaca text as the ``prompt`` of ``/v1/completions`` (no chat template around it), and
+  the ``chat`` template's user turn through ``/v1/chat/completions`` (the server applies
+  the model's own chat template, as the tokenizer does for ``hf``).
 
 Greedy decoding everywhere, so the same prompts give the same records whatever the backend
 (up to the numerics of each engine). Heavy libraries are imported inside the functions.
@@ -17,9 +20,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mathscale.errors import MathscaleError
+from mathscale.models import model_folder
 from mathscale.templates import cut_at_stop
 from mathscale.llm.config import LLMConfig
 
@@ -41,15 +44,6 @@ class GenerationSettings:
 Generate = Callable[[list[str], GenerationSettings], list[str]]
 
 
-def check_model_path(model: str) -> None:
-    """A local path must exist; anything else must look like a hub name ``org/name``."""
-    looks_local = model.startswith((".", "/", "~")) or Path(model).suffix or model.count("/") != 1
-    if not model:
-        raise MathscaleError("no model given (option --model)")
-    if looks_local and not Path(model).expanduser().exists():
-        raise MathscaleError(f"{model}: model path does not exist (option --model)")
-
-
 def _chat_texts(tokenizer, prompts: list[str]) -> list[str]:
     if not getattr(tokenizer, "chat_template", None):
         raise MathscaleError("template 'chat': this model's tokenizer has no chat template; use alpaca")
@@ -63,13 +57,13 @@ def generate_hf(prompts: list[str], settings: GenerationSettings) -> list[str]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    check_model_path(settings.model)
+    folder = model_folder(settings.model)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(settings.model)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
         dtype = "auto" if settings.dtype == "auto" else getattr(torch, settings.dtype)
-        model = AutoModelForCausalLM.from_pretrained(settings.model, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype)
     except OSError as exc:
-        raise MathscaleError(f"{settings.model}: cannot load the model ({exc})"[:400]) from None
+        raise MathscaleError(f"{settings.model}: cannot load the model from {folder} ({exc})"[:400]) from None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     tokenizer.padding_side = "left"
@@ -103,8 +97,7 @@ def generate_vllm(prompts: list[str], settings: GenerationSettings) -> list[str]
         from vllm import LLM, SamplingParams
     except ImportError:
         raise MathscaleError("backend 'vllm' needs vLLM (pip install 'mathscale[vllm]'); or use --backend hf") from None
-    check_model_path(settings.model)
-    engine = LLM(model=settings.model, tensor_parallel_size=settings.tensor_parallel, dtype=settings.dtype)
+    engine = LLM(model=str(model_folder(settings.model)), tensor_parallel_size=settings.tensor_parallel, dtype=settings.dtype)
     params = SamplingParams(temperature=0.0, max_tokens=settings.max_new_tokens, stop=settings.stop or None)
     if settings.chat:
         texts = _chat_texts(engine.get_tokenizer(), prompts)
@@ -117,13 +110,20 @@ def generate_vllm(prompts: list[str], settings: GenerationSettings) -> list[str]
 def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[str]:
     from mathscale.llm.client import Request, open_client
 
-    params = {"temperature": 0.0, "max_tokens": settings.max_new_tokens}
+    params: dict[str, object] = {"temperature": 0.0, "max_tokens": settings.max_new_tokens}  # greedy, as hf
     if settings.stop:
-        params["stop"] = settings.stop[:4]  # the API takes at most four
-    requests = [
-        Request(id=str(i), messages=[{"role": "user", "content": p}], prompt="eval", seed=0, params=params)
-        for i, p in enumerate(prompts)
-    ]
+        # OpenAI takes at most four stop strings; any others are cut below, as hf's are.
+        params["stop"] = settings.stop[:4]
+    if settings.chat:
+        requests = [
+            Request(id=str(i), messages=[{"role": "user", "content": p}], prompt="eval", seed=0, params=params)
+            for i, p in enumerate(prompts)
+        ]
+    else:
+        requests = [
+            Request(id=str(i), messages=[], completion_prompt=p, prompt="eval", seed=0, params=params)
+            for i, p in enumerate(prompts)
+        ]
     with open_client(settings.llm) as llm:
         settings.model = settings.model or llm.model  # for the report
         results = llm.complete_all(requests, desc="eval")

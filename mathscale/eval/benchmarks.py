@@ -1,5 +1,8 @@
 """Benchmark loading: MWPBench-format JSONL files, folders of them, or a Hugging Face dataset.
 
+A dataset id (``org/name`` or ``org/name@revision``) is read from its snapshot in the local hub
+cache, as :mod:`mathscale.models` resolves it (downloaded only when not cached and allowed).
+
 Each record needs ``question`` and ``answer`` (``data_topic`` defaults to the file's name);
 multiple-choice records keep their ``options`` for the grader. A bad line fails with
 ``file:line`` and the field.
@@ -15,6 +18,7 @@ from typing import Any
 from mathscale.errors import DataError, MathscaleError
 from mathscale.eval.choices import options_from_field
 from mathscale.io import read_jsonl
+from mathscale.models import HubId, fetch_snapshot, parse_hub_id
 from mathscale.records import BenchmarkItem
 
 log = logging.getLogger(__name__)
@@ -61,10 +65,13 @@ def load_tasks(spec: str, limit: int = 0, split: str = "test") -> list[Task]:
             raise MathscaleError(f"{path}: no *.jsonl benchmark files in this folder (option benchmarks)")
     elif path.is_file():
         files = [path]
-    elif path.suffix in (".jsonl", ".json") or "/" not in spec or spec.startswith((".", "/")):
-        raise MathscaleError(f"{spec}: no such benchmark file or folder, and not a Hugging Face dataset name (option benchmarks)")
     else:
-        return _limited(_load_hf(spec, split), limit)
+        looks_local = path.suffix in (".jsonl", ".json") or spec.startswith((".", "/", "~"))
+        hub = None if looks_local else parse_hub_id(spec, "dataset")
+        if hub is None:
+            raise MathscaleError(f"{spec}: no such benchmark file or folder, and not a Hugging Face dataset id "
+                                 f"(org/name or org/name@revision) (option benchmarks)")  # fmt: skip
+        return _limited(_load_hf(hub, split), limit)
     tasks = []
     for file in files:
         tasks += [task_from_json(obj, where, file.stem) for where, obj in read_jsonl(file)]
@@ -73,14 +80,21 @@ def load_tasks(spec: str, limit: int = 0, split: str = "test") -> list[Task]:
     return _limited(tasks, limit)
 
 
-def _load_hf(name: str, split: str) -> list[Task]:
+def _load_hf(hub: HubId, split: str) -> list[Task]:
+    """A hub dataset's ``split``, from its snapshot in the local hub cache (downloaded when needed)."""
     try:
         import datasets
     except ImportError:
         raise MathscaleError("reading a Hugging Face dataset needs `pip install datasets`") from None
     try:
-        rows = datasets.load_dataset(name, split=split)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "cannot get that dataset"
-        raise MathscaleError(f"{name}: cannot load this Hugging Face dataset ({type(exc).__name__}: {exc})"[:400]) from None
-    topic = name.rsplit("/", 1)[-1]
-    return [task_from_json(dict(row), f"{name}[{split}]:{i + 1}", topic) for i, row in enumerate(rows)]
+        folder = fetch_snapshot(hub)
+    except MathscaleError as exc:  # "data/test" may have been meant as a folder: say both
+        raise MathscaleError(f"{hub}: no such benchmark file or folder here, and as a Hugging Face dataset id: "
+                             f"{exc}") from None  # fmt: skip
+    try:
+        rows = datasets.load_dataset(str(folder), split=split)
+    except Exception as exc:  # noqa: BLE001 - any failure here means "cannot read that dataset"
+        raise MathscaleError(f"{hub}: cannot load this Hugging Face dataset from {folder} "
+                             f"({type(exc).__name__}: {exc})"[:400]) from None  # fmt: skip
+    topic = hub.repo_id.rsplit("/", 1)[-1]
+    return [task_from_json(dict(row), f"{hub}[{split}]:{i + 1}", topic) for i, row in enumerate(rows)]

@@ -16,8 +16,10 @@ def add_commands(add) -> None:
 
     ev = add("eval", "evaluate a model on MWPBench: predictions/, metrics.json and a markdown table",
              "mathscale.eval.eval_cmd:main")  # fmt: skip
-    ev.add_argument("--model", help="model folder or Hugging Face name (openai backend: the endpoint's model name)")
-    ev.add_argument("--benchmarks", metavar="SPEC", help="MWPBench JSONL file, a folder of them, or a Hugging Face dataset")
+    ev.add_argument("--model", help="model folder, Hugging Face hub id (org/name[@revision]) or named model "
+                                    "(openai backend: the endpoint's model name)")  # fmt: skip
+    ev.add_argument("--benchmarks", metavar="SPEC",
+                    help="MWPBench JSONL file, a folder of them, or a Hugging Face dataset id (org/name[@revision])")
     ev.add_argument("--out", metavar="DIR", help="output folder")
     ev.add_argument("--backend", choices=["hf", "vllm", "openai"], help="generation backend (default hf)")
     ev.add_argument("--template", help="alpaca, alpaca_force_ans or chat (default alpaca)")

@@ -25,8 +25,9 @@ from mathscale.eval.benchmarks import Task, load_tasks
 from mathscale.eval.grader import MODES, GradeItem, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table
 from mathscale.templates import STOP_STRINGS, check_template, format_prompt
-from mathscale.io import atomic_open, atomic_write, atomic_write_json
+from mathscale.io import atomic_open, atomic_write, atomic_write_json, check_output_path
 from mathscale.llm.config import LLMConfig
+from mathscale.models import check_model
 from mathscale.records import Prediction
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EvalConfig:
-    model: str = ""  # local folder or Hugging Face name (hf, vllm); endpoint model name (openai, optional)
-    benchmarks: str = ""  # MWPBench JSONL, a folder of them, or a Hugging Face dataset name
+    # hf, vllm: a folder, a hub id (org/name[@revision]) or a named model; openai: the endpoint's model name (optional)
+    model: str = ""
+    benchmarks: str = ""  # MWPBench JSONL, a folder of them, or a Hugging Face dataset id (org/name[@revision])
     out: str = ""  # output folder
     backend: Literal["hf", "vllm", "openai"] = "hf"
     template: str = ""  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
@@ -115,8 +117,9 @@ def trained_template(model: str) -> str | None:
 
 def main(args: argparse.Namespace) -> int:
     cfg = _apply_flags(load_config(EvalConfig, args.config, args.overrides), args)
+    local = check_model(cfg.model) if cfg.backend in ("hf", "vllm") else None  # before any work
     if not cfg.template:
-        saved = trained_template(cfg.model) if cfg.model else None
+        saved = trained_template(str(local or cfg.model)) if cfg.model else None
         cfg.template = saved or "alpaca"
         print(f"template {cfg.template} ({'the one the model was trained on' if saved else 'default'})")
     check_template(cfg.template)
@@ -126,10 +129,7 @@ def main(args: argparse.Namespace) -> int:
         raise MathscaleError("no output folder given (option --out)")
     if Path(cfg.out).is_file():
         raise MathscaleError(f"{cfg.out}: is a file; --out takes a folder")
-    if cfg.backend in ("hf", "vllm"):
-        from mathscale.eval.backends import check_model_path
-
-        check_model_path(cfg.model)
+    check_output_path(Path(cfg.out) / "metrics.json")  # the folder is created when the results are written
     tasks = load_tasks(cfg.benchmarks, cfg.limit, cfg.split)
     print(f"{len(tasks)} items from {cfg.benchmarks}; backend {cfg.backend}, template {cfg.template}")
     metrics = run_eval(cfg, tasks)

@@ -4,6 +4,11 @@ Everything that can be wrong with the input is checked before the first request.
 SAMPLES it writes ``SAMPLES.drops.jsonl`` (every attempt that did not become a sample,
 with its reason), ``SAMPLES.report.json``, ``SAMPLES.usage.json`` and, once the shard is
 complete, a Hugging Face dataset in ``SAMPLES.dataset/`` with a dataset card.
+
+Exit status: 0 when the shard holds all of its samples; 3 (:class:`ShortfallError`)
+when some slots used up all ``max_attempts`` attempts without an acceptable sample —
+the samples written are kept, and the message gives the count, the drop reasons and
+what to change; 2 for bad input.
 """
 
 from __future__ import annotations
@@ -19,18 +24,18 @@ from typing import Any
 
 from mathscale.cli_common import parse_shard
 from mathscale.config import config_to_dict, load_config
-from mathscale.errors import DataError, MathscaleError
+from mathscale.errors import DataError, MathscaleError, ShortfallError
 from mathscale.generate.config import GenerateConfig
-from mathscale.generate.pipeline import ATTEMPTS_PER_SLOT, Progress
+from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, Progress
 from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records, side_file
 from mathscale.records import BenchmarkItem, QAPair
 
 
 def check_config(cfg: GenerateConfig) -> None:
-    if cfg.n <= 0:
-        raise MathscaleError(f"-n {cfg.n}: the number of samples must be positive")
-    if not 1 <= cfg.max_attempts <= ATTEMPTS_PER_SLOT:
-        raise MathscaleError(f"max_attempts={cfg.max_attempts}: must be between 1 and {ATTEMPTS_PER_SLOT}")
+    if not 0 < cfg.n <= MAX_SLOTS:
+        raise MathscaleError(f"-n {cfg.n}: the number of samples must be positive (and at most {MAX_SLOTS})")
+    if not 1 <= cfg.max_attempts <= MAX_ATTEMPTS:
+        raise MathscaleError(f"max_attempts={cfg.max_attempts}: must be between 1 and {MAX_ATTEMPTS}")
     if cfg.examples < 0:
         raise MathscaleError(f"examples={cfg.examples}: cannot be negative")
     if cfg.consensus.enabled and (cfg.consensus.k < 1 or not 0 <= cfg.consensus.threshold <= 1):
@@ -72,34 +77,51 @@ def contamination_index(files: list[Path], n: int):
     return index
 
 
-def load_progress(out: Path, drops: Path, slots: range, seed: int, dedup: Any) -> tuple[Progress, dict[int, int]]:
-    """What an earlier run of the same command left: committed samples and used attempts."""
+def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts: int,
+                  dedup: Any) -> tuple[Progress, dict[int, int], list[int]]:  # fmt: skip
+    """What an earlier run of the same command left, and the slots still to fill.
+
+    Returns the progress (committed samples, slots that used up their attempts, drops by
+    reason), the next attempt of each slot that has drops, and the slots to fill. A slot
+    is used up when the drops file holds all of its ``max_attempts`` attempts; a slot
+    with no sample before the last committed one must be used up, else the file was
+    written with other settings.
+    """
     progress = Progress()
-    next_attempt: dict[int, int] = {}
+    committed: set[int] = set()
+    last = slots.start - 1
     if out.exists() and out.stat().st_size:
-        expected = slots.start
         for where, obj in read_jsonl(out):
             sample = QAPair.from_json(obj, where)
             slot, sample_seed = sample.meta.get("slot"), sample.meta.get("seed")
             if sample_seed != seed:
                 raise DataError(f"{where}: this sample was generated with seed {sample_seed}, not {seed}; "
                                 "use the same --seed or another --out")  # fmt: skip
-            if slot not in slots or slot < expected:
+            if slot not in slots or slot <= last:
                 raise DataError(f"{where}: slot {slot} does not belong to this run's slots "
                                 f"{slots.start}..{slots.stop - 1}; use the same -n and --shard or another --out")  # fmt: skip
-            for missing in range(expected, slot):  # slots skipped by an earlier run had run out of attempts
-                progress.exhausted.append(missing)
-            expected = slot + 1
+            last = slot
+            committed.add(slot)
             dedup.check(sample.id, sample.question)
             progress.committed += 1
             progress.indices.append(sample.index)
+    next_attempt: dict[int, int] = {}
     if drops.exists():
         for _, obj in read_jsonl(drops):
             slot, attempt = obj.get("slot"), obj.get("attempt")
             if isinstance(slot, int) and isinstance(attempt, int) and slot in slots:
                 next_attempt[slot] = max(next_attempt.get(slot, 0), attempt + 1)
                 progress.dropped[obj.get("reason", "unknown")] += 1
-    return progress, next_attempt
+    used_up = {s for s, a in next_attempt.items() if a >= max_attempts and s not in committed}
+    for slot in range(slots.start, last):
+        if slot not in committed and slot not in used_up:
+            raise DataError(f"{out}: slot {slot} has no sample, but {drops} holds only {next_attempt.get(slot, 0)} "
+                            f"of the {max_attempts} attempts this run allows it: the file was written with another "
+                            "max_attempts (or the drops file was changed); use the same settings, or another --out "
+                            "(the LLM cache keeps every reply)")  # fmt: skip
+    progress.exhausted = sorted(used_up)
+    todo = [s for s in slots if s > last and s not in used_up]
+    return progress, next_attempt, todo
 
 
 def main(args: argparse.Namespace) -> int:
@@ -131,10 +153,9 @@ def main(args: argparse.Namespace) -> int:
     contamination = contamination_index(files, cfg.decontamination.ngram) if files else None
     slots = range(cfg.n * shard // count, cfg.n * (shard + 1) // count)
     dedup = Deduplicator(cfg.dedup)
-    progress, next_attempt = load_progress(out, drops_path, slots, cfg.seed, dedup)
+    progress, next_attempt, todo = load_progress(out, drops_path, slots, cfg.seed, cfg.max_attempts, dedup)
     done_before = progress.committed + len(progress.exhausted)
     committed_before = progress.committed
-    todo = [s for s in slots if s >= slots.start + done_before]
 
     started = time.perf_counter()
     usage_path = side_file(out, ".usage.json")
@@ -142,7 +163,7 @@ def main(args: argparse.Namespace) -> int:
         inputs = Inputs(sampler, examples, contamination, dedup)
         usage = fill_slots(cfg, inputs, out, todo, next_attempt, progress, len(slots), done_before)
     else:  # a rerun of a finished command: no model server, no request
-        print(f"all {len(slots)} slots are already done in {out}; nothing to generate")
+        print(f"all {len(slots)} slots are already done in {out} (filled or out of attempts); nothing to generate")
         usage = json.loads(usage_path.read_text(encoding="utf-8")) if usage_path.exists() else {}
     seconds = time.perf_counter() - started
     rate = round((progress.committed - committed_before) / seconds, 2) if seconds else None  # this invocation's
@@ -153,6 +174,8 @@ def main(args: argparse.Namespace) -> int:
     if cfg.dataset and progress.committed and not todo_left(progress, slots):
         save_dataset(out, report)
     print(summary_line(report, out))
+    if progress.exhausted:
+        raise ShortfallError(shortfall_message(report, out, graph))
     return 0
 
 
@@ -259,8 +282,24 @@ def summary_line(report: dict[str, Any], out: Path) -> str:
         text += (f"; vote: {vote['overturned']} of {vote['voted']} answers overturned, "
                  f"{vote['dropped_weak_majority']} questions without a clear majority dropped")  # fmt: skip
     if report["exhausted_slots"]:
-        text += f"; {report['exhausted_slots']} slots ran out of attempts (raise max_attempts or check the drops file)"
+        text += f"; {report['exhausted_slots']} slots ran out of attempts"
     return text
+
+
+def shortfall_message(report: dict[str, Any], out: Path, graph: Any) -> str:
+    """Why a shard holds fewer samples than asked for, and what to change."""
+    kinds = Counter(kind for _, kind in graph.nodes(data="kind"))
+    produced, requested = report["produced"], report["requested"]
+    drops = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
+    attempts = report["config"]["max_attempts"]
+    return (f"{out}: {produced} of {requested} samples; {report['exhausted_slots']} slots used all {attempts} "
+            f"attempts without an acceptable sample (dropped attempts: {drops}; every one is in "
+            f"{side_file(out, '.drops.jsonl')}). The graph ({kinds.get('topic', 0)} topics, {kinds.get('kp', 0)} "
+            f"knowledge points) and this teacher stopped yielding new acceptable questions. To get {requested}: "
+            f"build the graph from more seed questions, raise max_attempts (now {attempts}, at most {MAX_ATTEMPTS}), "
+            f"use a stronger teacher or loosen the filters that drop the most, or ask for fewer (-n {produced}). "
+            f"The {produced} samples are kept; after changing settings write to another --out "
+            "(the LLM cache keeps every reply)")  # fmt: skip
 
 
 def save_dataset(out: Path, report: dict[str, Any]) -> None:

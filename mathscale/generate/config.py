@@ -56,7 +56,7 @@ class GenerateConfig:
     examples: int = 2  # seed questions shown as examples in each prompt
     temperature: float = 0.7
     max_tokens: int = 1024
-    max_attempts: int = 8  # walks tried per sample slot before it is given up (at most 16)
+    max_attempts: int = 64  # walks tried per sample slot before it is given up (at most 1024)
     walk: WalkConfig = field(default_factory=WalkConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)

@@ -79,6 +79,10 @@ class Deduplicator:
             self._keys.append(key)
         return None
 
+    def exact_match(self, text: str) -> str | None:
+        """The key of a remembered text equal to ``text`` after normalising (remembers nothing)."""
+        return self._exact.get(_digest(normalize_text(text))) if self.cfg.exact else None
+
     def signature(self, norm: str) -> np.ndarray:
         words = norm.split() or [""]
         k = self.cfg.shingle_words

@@ -1,12 +1,15 @@
 """Per-sample filters, each returning a drop reason (counted in the report) or None.
 
-MathScale drops questions phrased as a choice among options; we add length bounds and
-require a final answer.
+MathScale drops questions phrased as a choice among options; we add length bounds,
+require a final answer, and drop a sample holding a control character that LaTeX became
+(``\x08egin{bmatrix}``: mathscale.llm.jsonparse keeps LaTeX literal, this catches the rest).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from mathscale.llm.jsonparse import has_control_chars
 
 # The paper's list (MathScale, section 2.3): such questions need options the generator
 # rarely writes out, and they do not train free-form answering.
@@ -30,6 +33,9 @@ def is_choice_question(question: str) -> bool:
 
 def drop_reason(question: str, solution: str, answer: str, cfg: FilterConfig) -> str | None:
     """Why this sample must go, or None to keep it. Cheapest checks first."""
+    # Before strip(): a form feed made from "\frac" at either end is whitespace to it.
+    if has_control_chars(question) or has_control_chars(solution) or has_control_chars(answer):
+        return "control_characters"  # LaTeX the reply's JSON turned into a form feed, a backspace …
     question, solution, answer = question.strip(), solution.strip(), answer.strip()
     if not answer:
         return "missing_answer"

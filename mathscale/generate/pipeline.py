@@ -1,8 +1,13 @@
 """Generation: fill N sample slots with filtered, unique, uncontaminated QA pairs.
 
-Slot ``j`` tries walks ``j * 16 + a`` for attempts ``a = 0, 1, …`` until one yields a
-sample that passes every filter. A slot's attempts depend only on (graph, seed, j) and
-the model's replies, never on N, on the shard or on timing, so:
+Slot ``j`` tries its attempts ``a = 0, 1, …, max_attempts - 1`` in order until one yields
+a sample that passes every filter; attempt ``a`` of slot ``j`` is walk
+``walk_index(j, a) = (a // 16) * 2**40 + j * 16 + a % 16``. Attempts come in rounds of
+16: round 0 is walks ``j * 16 … j * 16 + 15`` (the original layout), and each further
+round is a fresh, disjoint range of walk numbers 2**40 higher, so a slot can be given
+as many attempts as it needs (``max_attempts``, up to 1024) without its walks ever
+touching another slot's. A slot's attempts depend only on (graph, seed, j) and the
+model's replies, never on N, on the shard or on timing, so:
 
 - a run with N = 200 starts with the 100 samples of the run with N = 100 (prefixes nest);
 - shards (contiguous ranges of slots) never overlap and their union is the whole run;
@@ -10,9 +15,24 @@ the model's replies, never on N, on the shard or on timing, so:
   is logged with its slot and attempt, and the LLM cache answers everything that had
   completed, so the rerun's output equals an uninterrupted run's.
 
+Why a slot is refilled from its own extra rounds and not from overflow slots N, N+1, …:
+with overflow, which sample sits at position p depends on how many slots *before* p ran
+dry. A shard could not know its first slot without running every earlier shard, and a
+resumed or larger run would have to agree on the whole failure history. Extra rounds
+keep every position a function of its own slot alone. The price is that a slot can still
+run dry when all of its ``max_attempts`` attempts are dropped; with the default budget
+that only happens when the graph and teacher have stopped producing new acceptable
+questions (a teacher that repeats itself 85% of the time leaves a 64-attempt slot dry
+with probability 0.85**64 ≈ 3e-5). Then the run reports the shortfall and exits
+non-zero (see ``mathscale.generate.command``).
+
 Per-sample checks (the LLM reply, filters, decontamination, quality score, consensus vote) run as replies
 arrive, concurrently; duplicate checks run in slot order at commit time, which makes
-"duplicate of an earlier sample" well defined.
+"duplicate of an earlier sample" well defined. An exact copy of an already committed
+sample is dropped as soon as its reply arrives (it would be dropped at commit anyway),
+so a repetitive teacher's retries do not wait for the commit frontier. Shards check duplicates within
+themselves only: a question that two shards both produce is in both (dedup the union
+if that matters).
 """
 
 from __future__ import annotations
@@ -45,12 +65,17 @@ from mathscale.generate.requests import (
 from mathscale.llm.client import LLMClient
 from mathscale.records import Composition, QAPair
 
-ATTEMPTS_PER_SLOT = 16  # walk index = slot * 16 + attempt; fixed so that walks never depend on N
+ATTEMPTS_PER_ROUND = 16  # a slot's attempts are walks slot * 16 + (0..15), then the same in the next round
+ROUND_STRIDE = 1 << 40  # walk numbers between rounds: room for 2**36 slots per round
+MAX_ATTEMPTS = 1024  # 64 rounds; the highest walk number stays far below 2**63
+MAX_SLOTS = ROUND_STRIDE // ATTEMPTS_PER_ROUND
 WALK_BLOCK = 1024  # slots whose walks are computed together (one numpy pass instead of 1024)
 
 
-def walk_index(slot: int, attempt: int) -> int:
-    return slot * ATTEMPTS_PER_SLOT + attempt
+def walk_index(slot: Any, attempt: int) -> Any:
+    """The walk number of a slot's attempt (``slot`` may be a numpy array of slots)."""
+    rounds, offset = divmod(attempt, ATTEMPTS_PER_ROUND)
+    return rounds * ROUND_STRIDE + slot * ATTEMPTS_PER_ROUND + offset
 
 
 def request_seed(seed: int, walk: int, extra: int = 0) -> int:
@@ -103,7 +128,7 @@ class SlotFiller:
         self.qa_prompt = qa_prompt(cfg.prompt)
         self.solve_prompt = solve_prompt(cfg.consensus.prompt) if cfg.consensus.enabled else None
         self.rate_prompt = rate_prompt(cfg.quality.prompt) if cfg.quality.enabled else None
-        self.max_attempts = min(cfg.max_attempts, ATTEMPTS_PER_SLOT)
+        self.max_attempts = cfg.max_attempts
         self._walks: dict[tuple[int, int], tuple[Any, Any]] = {}  # (block, attempt) -> (topics, kps)
 
     def walk(self, slot: int, attempt: int) -> Composition:
@@ -114,24 +139,31 @@ class SlotFiller:
             if len(self._walks) >= 64:
                 self._walks.pop(next(iter(self._walks)))  # oldest block first
             slots = np.arange(block * WALK_BLOCK, (block + 1) * WALK_BLOCK, dtype=np.int64)
-            self._walks[key] = self.sampler.walk_arrays(self.cfg.seed, slots * ATTEMPTS_PER_SLOT + attempt)
+            self._walks[key] = self.sampler.walk_arrays(self.cfg.seed, walk_index(slots, attempt))
         topics, kps = self._walks[key]
         index = walk_index(slot, attempt)
         return next(self.sampler.to_records(self.cfg.seed, np.array([index]), topics[row : row + 1], kps[row : row + 1]))
 
     async def fill(self, slots: list[int], next_attempt: dict[int, int], progress: Progress,
                    on_commit: Callable[[], None] = lambda: None) -> None:  # fmt: skip
-        """Fill ``slots`` (in order; all earlier slots are already committed)."""
+        """Fill ``slots`` (in order; every earlier slot is committed or has used up its attempts).
+
+        Workers start slots in order as they come free and retry a slot's next attempt
+        before starting a new one; samples are committed strictly in slot order.
+        """
         retries: list[tuple[int, int]] = []
         ready: dict[int, Any] = {}
         state = {"frontier": 0, "next_new": 0, "wake": asyncio.Event()}
-        window = 1000000000 if True else 0  # slots started ahead of the commit frontier
 
         def wake() -> None:
             state["wake"].set()
             state["wake"] = asyncio.Event()
 
         def settle(slot: int, attempt: int, outcome: QAPair | Drop) -> None:
+            if isinstance(outcome, QAPair) and (earlier := self.dedup.exact_match(outcome.question)) is not None:
+                # A copy of a committed sample is a duplicate at commit time too: retry now
+                # rather than when the frontier gets here (the same drop, found sooner).
+                outcome = Drop(slot, attempt, outcome.index, "exact_duplicate", matched=earlier)
             if isinstance(outcome, Drop):
                 self._record_drop(outcome, progress)
                 if attempt + 1 < self.max_attempts:
@@ -169,7 +201,7 @@ class SlotFiller:
             while True:
                 if retries:
                     return retries.pop(0)
-                if state["next_new"] < len(slots) and state["next_new"] < state["frontier"] + window:
+                if state["next_new"] < len(slots):
                     slot = slots[state["next_new"]]
                     state["next_new"] += 1
                     return slot, next_attempt.get(slot, 0)

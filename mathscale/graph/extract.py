@@ -22,7 +22,7 @@ from typing import Any
 from mathscale import prompts
 from mathscale.errors import DataError
 from mathscale.llm.client import LLMClient, Request
-from mathscale.llm.jsonparse import ReplyError, parse_json_reply, validate
+from mathscale.llm.jsonparse import ReplyError, has_control_chars, parse_json_reply, validate
 from mathscale.prompts import Prompt
 from mathscale.records import Concepts, Seed
 
@@ -150,6 +150,9 @@ def extract_concepts(seeds: Iterable[Seed], llm: LLMClient, template: Prompt,
             continue
         except ReplyError as exc:
             yield Failure(seed.id, "schema", str(exc))
+            continue
+        if any(has_control_chars(name) for name in topics + kps):
+            yield Failure(seed.id, "control_characters", f"a concept holds a control character: {topics + kps!r}"[:300])
             continue
         yield Concepts(id=seed.id, question=seed.question, topics=topics, knowledge_points=kps,
                        model=llm.model, prompt=template.name)  # fmt: skip

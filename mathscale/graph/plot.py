@@ -41,5 +41,10 @@ def plot_graph(graph: Any, out: str | os.PathLike[str], top: int = 40) -> None:
         bars.barh([graph.nodes[v].get("name", v)[:40] for v in nodes], [graph.nodes[v]["count"] for v in nodes])
         bars.set_title(f"most frequent {label}", fontsize=9)
         bars.tick_params(labelsize=7)
-    fig.savefig(out, dpi=110)
+    from pathlib import Path
+
+    from mathscale.io import atomic_open
+
+    with atomic_open(out, "wb") as handle:  # the folder is created as needed; no half-written picture
+        fig.savefig(handle, dpi=110, format=Path(out).suffix.lstrip(".").lower() or "png")
     plt.close(fig)

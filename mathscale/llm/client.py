@@ -4,6 +4,12 @@ Every stage builds :class:`Request` objects and gets one :class:`Result` back fo
 in completion order; a request that fails for good comes back with ``error`` set to a
 reason (``http_429``, ``timeout``, ``parse`` …) and is counted — it never raises and
 never disappears.
+
+A request is a chat (``messages``, sent to ``/chat/completions``) or a raw-text prompt
+(``completion_prompt``, sent to ``/completions`` with no template around it: what
+evaluation needs to send a model exactly the prompt it was trained on). The request
+bodies hold only parameters that OpenAI's API documents, so every OpenAI-compatible
+server takes them; :func:`response_format` is the one place that says how JSON is asked for.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,7 +47,11 @@ LOCAL_TIMEOUT_S = 1800.0  # per request to the embedded server (see open_client)
 
 @dataclass(frozen=True)
 class Request:
-    """One completion to make. ``schema`` (a JSON schema) asks for and validates JSON."""
+    """One completion to make. ``schema`` (a JSON schema) asks for and validates JSON.
+
+    Give ``messages`` for a chat completion, or ``completion_prompt`` (and no messages)
+    for a raw-text completion; a schema needs a chat.
+    """
 
     id: str
     messages: list[dict[str, str]]
@@ -48,6 +59,11 @@ class Request:
     schema: dict[str, Any] | None = None
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # per-request temperature, max_tokens, stop …
+    completion_prompt: str | None = None  # raw text for /completions instead of a chat
+
+    def __post_init__(self) -> None:
+        if self.completion_prompt is not None and (self.messages or self.schema is not None):
+            raise ValueError(f"request {self.id}: a raw-text completion takes no messages and no schema")
 
 
 @dataclass
@@ -84,6 +100,12 @@ class LLMClient:
         self.concurrency = concurrency or cfg.concurrency
         self.model = model
         self.base_urls = list(base_urls)
+        # How JSON is asked for (see response_format); the embedded server sets its own.
+        self.structured_output: str = cfg.structured_output
+        # Extra fields for raw-text completions, so that a server decodes as OpenAI's API
+        # does; the embedded llama.cpp server needs {"repeat_penalty": 1.0} (its default is
+        # 1.1, which would make greedy evaluation differ from the hf backend's).
+        self.completion_extra: dict[str, Any] = {}
         self._api_key = api_key or "not-needed"
         self._endpoints: list[openai.AsyncOpenAI] = []
         self._cycle: Iterator[openai.AsyncOpenAI] | None = None
@@ -114,10 +136,17 @@ class LLMClient:
     # -- one request -------------------------------------------------------------------
 
     def _key(self, request: Request) -> str:
-        return cache_key(
+        parts: dict[str, Any] = dict(
             model=self.model, messages=request.messages, params=self._params(request),
             seed=request.seed, prompt=request.prompt, schema=request.schema,
         )  # fmt: skip
+        # Parts that older requests did not have join the key only when used, so the
+        # requests that did not change (embedded model, chat) keep their cached answers.
+        if request.schema is not None and self.structured_output != LLAMA_CPP_JSON:
+            parts["structured_output"] = self.structured_output
+        if request.completion_prompt is not None:
+            parts["completion_prompt"] = request.completion_prompt
+        return cache_key(**parts)
 
     def _params(self, request: Request) -> dict[str, Any]:
         params = {"temperature": self.cfg.temperature, "max_tokens": self.cfg.max_tokens}
@@ -193,19 +222,33 @@ class LLMClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _call(self, request: Request, messages: list[dict[str, str]], result: Result) -> str:
-        endpoint = self._next_endpoint()
-        body: dict[str, Any] = {"model": self.model, "messages": messages, **self._params(request)}
+    def _body(self, request: Request, messages: list[dict[str, str]]) -> tuple[str, dict[str, Any]]:
+        """The route and the JSON body of one call."""
+        if request.completion_prompt is not None:
+            body: dict[str, Any] = {"model": self.model, "prompt": request.completion_prompt,
+                                    **self.completion_extra, **self._params(request)}  # fmt: skip
+            route = "/completions"
+        else:
+            route = "/chat/completions"
+            fmt = response_format(self.structured_output, request.schema, request.prompt)
+            if fmt is not None and fmt["type"] == "json_object" and not mentions_json(messages):
+                messages = [{"role": "system", "content": JSON_NOTE}, *messages]
+            body = {"model": self.model, "messages": messages, **self._params(request)}
+            if fmt is not None:
+                body["response_format"] = fmt
         if request.seed is not None:
             body["seed"] = request.seed
-        if request.schema is not None:
-            body["response_format"] = {"type": "json_object", "schema": request.schema}
+        return route, body
+
+    async def _call(self, request: Request, messages: list[dict[str, str]], result: Result) -> str:
+        endpoint = self._next_endpoint()
+        route, body = self._body(request, messages)
         self.usage.api_calls += 1
         try:
             # The raw POST skips the openai package's per-request walk over the typed
             # parameters and the typed reply: the same bytes on the wire, a fraction of
             # the CPU, which matters at thousands of requests per second.
-            raw = await endpoint.post("/chat/completions", body=body, cast_to=str)
+            raw = await endpoint.post(route, body=body, cast_to=str)
         except openai.APITimeoutError:
             raise _CallFailed("timeout", f"no reply within {self.cfg.timeout_s:g} s", retry=True) from None
         except openai.APIConnectionError as exc:
@@ -306,8 +349,63 @@ class LLMClient:
             self._cache.close()
 
 
+LLAMA_CPP_JSON = "llama_cpp"  # llama-cpp-python's dialect, for the embedded server only
+JSON_NOTE = "Reply with JSON."  # OpenAI refuses json_object unless the messages say "json"
+_SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def response_format(mode: str, schema: dict[str, Any] | None, name: str = "") -> dict[str, Any] | None:
+    """The ``response_format`` of a chat request that wants JSON matching ``schema``.
+
+    >>> response_format("json_object", {"type": "object"})
+    {'type': 'json_object'}
+    >>> response_format("json_schema", {"type": "object"}, "solve.v1")["json_schema"]["name"]
+    'solve_v1'
+    """
+    if schema is None or mode == "none":
+        return None
+    if mode == "json_object":
+        return {"type": "json_object"}
+    if mode == "json_schema":
+        name = _SCHEMA_NAME.sub("_", name).strip("_")[:64] or "reply"
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": strict_schema(schema), "strict": True}}
+    if mode == LLAMA_CPP_JSON:
+        return {"type": "json_object", "schema": schema}
+    raise MathscaleError(f"llm.structured_output: unknown mode {mode!r}; use json_object, json_schema or none")
+
+
+# Keywords that strict structured outputs refuse on some models (fine-tuned ones, older
+# snapshots); the client validates the reply against the full schema anyway.
+_STRICT_DROPPED = {"minLength", "maxLength", "minItems", "maxItems", "pattern", "format", "minimum", "maximum"}
+
+
+def strict_schema(schema: Any) -> Any:
+    """``schema`` in the form OpenAI's strict mode requires: every object closed
+    (``additionalProperties: false``) with all its properties required, and no keyword
+    that strict mode may refuse. Type unions (``"type": ["string", "number"]``) stay.
+
+    >>> strict_schema({"type": "object", "properties": {"a": {"type": "string", "minLength": 1}}})
+    {'type': 'object', 'properties': {'a': {'type': 'string'}}, 'additionalProperties': False, 'required': ['a']}
+    """
+    if isinstance(schema, list):
+        return [strict_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict_schema(v) for k, v in schema.items() if k not in _STRICT_DROPPED}
+    if "properties" in schema:  # property names are not schemas: keep them all
+        out["properties"] = {k: strict_schema(v) for k, v in schema["properties"].items()}
+    if out.get("type") == "object" or "properties" in out:
+        out["additionalProperties"] = False
+        out["required"] = list(out.get("properties", {}))
+    return out
+
+
+def mentions_json(messages: list[dict[str, str]]) -> bool:
+    return any("json" in str(m.get("content", "")).lower() for m in messages)
+
+
 def _content(raw: str, result: Result) -> str:
-    """The message text of a chat-completion body; token counts go into ``result``."""
+    """The text of a chat or text completion body; token counts go into ``result``."""
     try:
         reply = json.loads(raw)
         usage = reply.get("usage") or {}
@@ -319,7 +417,8 @@ def _content(raw: str, result: Result) -> str:
     if not choices:
         raise _CallFailed("bad_response", "the reply has no choices", retry=True)
     try:
-        text = choices[0]["message"]["content"]
+        choice = choices[0]
+        text = choice["message"]["content"] if "message" in choice else choice["text"]
     except (TypeError, KeyError, IndexError):
         raise _CallFailed("bad_response", "the reply has no message", retry=True) from None
     if not isinstance(text, str):
@@ -402,5 +501,8 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
         client = LLMClient(cfg, base_urls, model, api_key, concurrency=concurrency)
         if concurrency is not None:  # the embedded model costs nothing per token
             client.usage.price = Price(0.0, 0.0)
+            if cfg.structured_output != "none":  # its server takes the schema its own way
+                client.structured_output = LLAMA_CPP_JSON
+            client.completion_extra = {"repeat_penalty": 1.0}
         stack.callback(client.close)
         yield client

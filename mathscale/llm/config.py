@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass
@@ -48,6 +49,15 @@ class LLMConfig:
     temperature: float = 0.7
     max_tokens: int = 1024
     json_repair: bool = True  # one follow-up asking the model to fix unparsable JSON
+    # How a request asks for JSON (the reply is always parsed and validated against the
+    # schema by the client): "json_object" = {"type": "json_object"}, accepted by OpenAI,
+    # vLLM, llama.cpp and Ollama alike (the prompts say "JSON", as OpenAI requires);
+    # "json_schema" = OpenAI's structured outputs {"type": "json_schema", "json_schema":
+    # {"name", "schema", "strict": true}}, the schema enforced while decoding (OpenAI
+    # gpt-4o and later, vLLM >= 0.6, llama.cpp's llama-server, Ollama >= 0.5; not
+    # llama-cpp-python's server); "none" = no response_format (servers that refuse both).
+    # The embedded model always gets llama-cpp-python's {"type": "json_object", "schema"}.
+    structured_output: Literal["json_object", "json_schema", "none"] = "json_object"
     cache: bool = True  # content-addressed response cache
     cache_path: str = ""  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
     progress: bool = True  # progress bar on batches

@@ -1,7 +1,7 @@
 """A scriptable OpenAI-compatible server on loopback, for fault injection and benchmarks.
 
-It answers ``GET /v1/models`` and ``POST /v1/chat/completions`` over real sockets with
-HTTP/1.1 keep-alive, instantly unless told otherwise. Faults are chosen per request,
+It answers ``GET /v1/models``, ``POST /v1/chat/completions`` and ``POST /v1/completions``
+(raw-text prompts) over real sockets with HTTP/1.1 keep-alive, instantly unless told otherwise. Faults are chosen per request,
 deterministically from a seed: ``429`` (with Retry-After), ``500``, ``slow`` (sleeps
 past the client's timeout), ``garbage`` (a 200 whose body is not JSON), ``truncated``
 (a well-formed reply whose content is cut-off JSON), ``drop`` (closes the connection).
@@ -34,6 +34,7 @@ Responder = Callable[[dict[str, Any]], str]
 
 
 def default_responder(request: dict[str, Any]) -> str:
+    # A text completion (``prompt`` instead of ``messages``) gets the same kind of answer.
     """A JSON answer echoing how many messages the request had."""
     return json.dumps({"solution": "2 + 2 = 4", "answer": "4", "messages": len(request.get("messages", []))})
 
@@ -86,6 +87,16 @@ class FakeServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def check(self, path: str, request: Any) -> tuple[int, dict[str, Any]] | None:
+        """(HTTP status, error object) for a request the server refuses, else None.
+
+        This one refuses nothing but a body that is not a JSON object; the OpenAI-strict
+        test double in ``tests/`` checks every parameter as OpenAI's API does.
+        """
+        if not isinstance(request, dict):
+            return 400, {"message": "the body is not a JSON object", "type": "invalid_request_error"}
+        return None
+
     def _pick_fault(self) -> str:
         roll = self._rng.random()
         for fault, share in self.faults.items():
@@ -115,8 +126,18 @@ class FakeServer:
             self.counts["models"] += 1
             _write(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
             return True
-        if method != "POST" or not path.endswith("/chat/completions"):
+        if method != "POST" or not path.endswith("/completions"):
             _write(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+            return True
+        chat = path.endswith("/chat/completions")
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = None
+        refusal = self.check(path, request)
+        if refusal is not None:
+            self.counts["refused"] += 1
+            _write(writer, refusal[0], {"error": refusal[1]})
             return True
         fault = self._pick_fault()
         self.counts[fault] += 1
@@ -133,11 +154,10 @@ class FakeServer:
         else:
             if fault == "slow":
                 await asyncio.sleep(self.slow_s)
-            request = json.loads(body or b"{}")
             content = self.responder(request)
             if fault == "truncated":
                 content = content[: max(1, len(content) // 2)]
-            _write(writer, 200, _completion(self.model, content))
+            _write(writer, 200, _completion(self.model, content) if chat else _text_completion(self.model, content))
         await writer.drain()
         return True
 
@@ -188,11 +208,22 @@ def _completion(model: str, content: str) -> dict[str, Any]:
     }
 
 
+def _text_completion(model: str, text: str) -> dict[str, Any]:
+    return {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
+
+
 def _write(writer: asyncio.StreamWriter, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
     _write_raw(writer, status, json.dumps(payload).encode(), "application/json", headers)
 
 
-_REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 def _write_raw(writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str,

@@ -13,7 +13,7 @@ from mathscale.config import load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig
 from mathscale.run.config import RunConfig
-from mathscale.run.results import write_results
+from mathscale.run.results import Point, write_results
 from mathscale.run.stages import Manifest, Stage, invoke_cli, run_stages
 
 # Fields the run sets itself, to connect the stages; a config that sets them is an error.
@@ -36,13 +36,28 @@ def check_owned(cfg: RunConfig, source: str) -> None:
             raise MathscaleError(f"{source}: {section}.llm: a run has one llm section, at the top level")
 
 
-def resolve_inputs(cfg: RunConfig) -> tuple[Path, Path]:
+def input_paths(cfg: RunConfig) -> tuple[Path, Path]:
+    """The seeds and benchmarks the run reads (the packaged quickstart files when not set)."""
     seeds = Path(cfg.seeds) if cfg.seeds else packaged("quickstart_seeds.jsonl")
     benchmarks = Path(cfg.benchmarks) if cfg.benchmarks else packaged("quickstart_eval.jsonl")
+    return seeds, benchmarks
+
+
+def resolve_inputs(cfg: RunConfig) -> tuple[Path, Path]:
+    """:func:`input_paths`, each checked: a file or folder, or (benchmarks) a hub dataset id."""
+    from mathscale.models import parse_hub_id
+
+    seeds, benchmarks = input_paths(cfg)
     for name, path in (("seeds", seeds), ("benchmarks", benchmarks)):
-        if not path.exists():
+        hub = name == "benchmarks" and cfg.benchmarks and parse_hub_id(cfg.benchmarks, "dataset")
+        if not path.exists() and not hub:
             raise MathscaleError(f"{name}: {path} does not exist")
     return seeds, benchmarks
+
+
+def local_inputs(*paths: Path) -> list[Path]:
+    """The inputs whose content keys a stage: files and folders on disk (not hub ids)."""
+    return [p for p in paths if p.exists()]
 
 
 def synthesis_stages(cfg: RunConfig, folder: Path, seeds: Path, n: int) -> list[Stage]:
@@ -65,7 +80,8 @@ def train_eval_stages(cfg: RunConfig, samples: Path, folder: Path, benchmarks: P
                                    out=str(eval_dir), template=cfg.train.template)  # fmt: skip
     return [
         Stage(f"train{tag}", ["train"], train, [model_dir], [upstream], resume_flag=["--resume"]),
-        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir / "metrics.json"], [f"train{tag}"], inputs=[benchmarks]),
+        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir / "metrics.json"], [f"train{tag}"],
+              inputs=local_inputs(benchmarks)),
     ]
 
 
@@ -75,13 +91,15 @@ def trained_model(model_dir: Path, train: Any) -> Path:
 
 
 def base_eval_stage(cfg: RunConfig, folder: Path, benchmarks: Path) -> Stage:
-    """Evaluate the untrained student the same way: the point at size 0."""
-    from mathscale.train.models import resolve_train_model
+    """Evaluate the untrained student the same way: the point at size 0.
 
-    model = resolve_train_model(cfg.base_model, convert=True)
-    evaluate = dataclasses.replace(cfg.eval, model=str(model), benchmarks=str(benchmarks),
+    The model goes to eval as named (folder, hub id or named model): eval resolves it, so
+    building the stage converts and downloads nothing.
+    """
+    evaluate = dataclasses.replace(cfg.eval, model=cfg.base_model, benchmarks=str(benchmarks),
                                    out=str(folder / "base" / "eval"), template=cfg.train.template)  # fmt: skip
-    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval" / "metrics.json"], inputs=[benchmarks])
+    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval" / "metrics.json"],
+                 inputs=local_inputs(benchmarks))
 
 
 def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
@@ -104,17 +122,21 @@ def main(args: argparse.Namespace) -> int:
     source = args.config or "defaults"
     cfg = load_config(RunConfig, args.config, args.overrides)
     check_owned(cfg, source)
-    seeds, benchmarks = resolve_inputs(cfg)
     folder = Path(cfg.out)
-    folder.mkdir(parents=True, exist_ok=True)
+    seeds, benchmarks = input_paths(cfg) if args.dry_run else resolve_inputs(cfg)
     stages = synthesis_stages(cfg, folder, seeds, cfg.generate.n)
     stages += train_eval_stages(cfg, folder / "samples.jsonl", folder, benchmarks)
     if cfg.eval_base:
         stages.append(base_eval_stage(cfg, folder, benchmarks))
+    if args.dry_run:
+        from mathscale.run.plan import print_plan
+
+        return print_plan(cfg, source, folder, seeds, benchmarks, stages)
+    folder.mkdir(parents=True, exist_ok=True)
     manifest = run_stages(stages, folder, invoke_cli)
     totals = record_usage(manifest, folder)
-    evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(cfg.generate.n, folder / "eval")]
-    results, plots = write_results(folder, evaluated, cfg.eval.grader)
+    points = ([Point(0, folder / "base" / "eval")] if cfg.eval_base else []) + [Point(cfg.generate.n, folder / "eval")]
+    results, plots = write_results(folder, points, cfg.eval.grader)
     timings = ", ".join(f"{k} {v.get('seconds', 0):.0f} s" for k, v in manifest.data["stages"].items())
     print(f"\nrun folder {folder}/ (manifest.json: configs, versions, timings, tokens)")
     print(f"stage times (last execution): {timings}")

@@ -20,7 +20,7 @@ from mathscale.train.config import TrainConfig
 class RunConfig:
     out: str = "runs/quickstart"  # the run folder: every stage's outputs, configs and the manifest
     seeds: str = ""  # seed questions (JSONL); empty = the small set shipped with mathscale
-    base_model: str = "smollm2-135m"  # the student: a HF model folder or a named model
+    base_model: str = "smollm2-135m"  # the student: a HF model folder, a hub id (org/name[@revision]) or a named model
     benchmarks: str = ""  # MWPBench JSONL or folder; empty = the quickstart questions shipped with mathscale
     llm: LLMConfig = field(default_factory=LLMConfig)  # teacher for extraction and generation
     extract: ExtractConfig = field(default_factory=ExtractConfig)
@@ -35,3 +35,4 @@ class RunConfig:
 class ScaleConfig(RunConfig):
     out: str = "runs/scale"
     sizes: list[int] = field(default_factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
+    repeats: int = 1  # independent curves (generate.seed + r, train.seed + r); the plot draws their band

@@ -1,7 +1,14 @@
 """Scaling plots: accuracy against the number of synthetic samples, log x axis.
 
 ``mathscale plot RESULTS.csv... --out FILE`` overlays several runs; ``scale`` draws its own.
-The base model (size 0) cannot sit on a log axis: it is drawn as a dotted horizontal line.
+One panel per dataset, then micro and macro. In each, a run is a line through its sizes
+(a point per size, its accuracy written beside it when there are few); repetitions with
+different seeds become their mean and a shaded min–max band. The base model (size 0)
+cannot sit on a log axis: it is a dashed horizontal line labelled "base model". A size the
+run could not reach is a grey dotted vertical line marked "not reached".
+
+The figure is a list of panels, each a function that draws on one matplotlib axis
+(:func:`accuracy_panel`); another figure of a run is one more function in that list.
 """
 
 from __future__ import annotations
@@ -9,15 +16,19 @@ from __future__ import annotations
 import argparse
 import csv
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mathscale.errors import MathscaleError
+from mathscale.io import atomic_open, check_output_path
 
 NEEDED = {"run", "size", "dataset", "accuracy", "grader"}
+Panel = Callable[[Any], None]  # draws one panel on a matplotlib Axes
 
 
 def read_results(paths: list[Path]) -> list[dict[str, Any]]:
+    """Rows of results.csv files; a row of a size not reached keeps ``accuracy`` None."""
     rows = []
     for path in paths:
         if not path.is_file():
@@ -28,8 +39,11 @@ def read_results(paths: list[Path]) -> list[dict[str, Any]]:
             if missing:
                 raise MathscaleError(f"{path}: not a results.csv (missing columns {sorted(missing)})")
             for line, row in enumerate(reader, 2):
+                status = row.get("status") or "ok"
                 try:
-                    rows.append({**row, "size": int(row["size"]), "accuracy": float(row["accuracy"])})
+                    accuracy = float(row["accuracy"]) if status == "ok" else None
+                    rows.append({**row, "size": int(row["size"]), "accuracy": accuracy, "status": status,
+                                 "seed": row.get("seed") or ""})  # fmt: skip
                 except ValueError:
                     raise MathscaleError(f"{path}:{line}: size and accuracy must be numbers") from None
     if not rows:
@@ -37,84 +51,121 @@ def read_results(paths: list[Path]) -> list[dict[str, Any]]:
     return rows
 
 
-def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale",
-                 diversity: list[dict[str, Any]] | None = None) -> list[Path]:  # fmt: skip
-    """One panel per dataset plus micro and macro; one line per run; with ``diversity`` rows
-    (``run.results.diversity_rows``) a last panel of concept coverage. Writes PNG and SVG."""
+def accuracy_panel(rows: list[dict[str, Any]], dataset: str, runs: list[str], grader: str) -> Panel:
+    """The panel of one dataset (or micro/macro): every run's curve, base line and missing sizes."""
+    scores: dict[str, dict[int, list[float]]] = {run: defaultdict(list) for run in runs}
+    items = ""
+    for r in rows:
+        if r["dataset"] == dataset and r["accuracy"] is not None:
+            scores[r["run"]][r["size"]].append(100 * r["accuracy"])
+            items = r.get("total") or items
+    unreached = sorted({(r["run"], r["size"]) for r in rows if r["accuracy"] is None})
+
+    def draw(ax: Any) -> None:
+        import matplotlib.pyplot as plt
+
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for i, run in enumerate(runs):
+            color, name = colors[i % len(colors)], (f"{run}: " if len(runs) > 1 else "")
+            if base := scores[run].get(0):
+                mean = sum(base) / len(base)
+                ax.axhline(mean, color=color, linestyle="--", linewidth=1.2, label=f"{name}base model (0 samples)")
+                ax.annotate(f"base {mean:.1f}", (0.01, mean), xycoords=("axes fraction", "data"), xytext=(0, 2),
+                            textcoords="offset points", fontsize=7, color=color, va="bottom")  # fmt: skip
+                if len(base) > 1:
+                    ax.axhspan(min(base), max(base), color=color, alpha=0.1)
+            curve = sorted((s, v) for s, v in scores[run].items() if s > 0)
+            if not curve:
+                continue
+            sizes = [s for s, _ in curve]
+            means = [sum(v) / len(v) for _, v in curve]
+            seeds = max(len(v) for _, v in curve)
+            label = f"{name}fine-tuned" + (f" (mean of {seeds} seeds, min–max band)" if seeds > 1 else "")
+            ax.plot(sizes, means, marker="o", color=color, label=label)
+            if seeds > 1:
+                ax.fill_between(sizes, [min(v) for _, v in curve], [max(v) for _, v in curve], color=color, alpha=0.2)
+            if len(runs) == 1 and len(curve) <= 8:
+                for size, mean in zip(sizes, means):
+                    ax.annotate(f"{mean:.1f}", (size, mean), textcoords="offset points", xytext=(0, 6),
+                                ha="center", fontsize=7, color=color)  # fmt: skip
+        for j, (run, size) in enumerate(unreached):
+            ax.axvline(size, color="grey", linestyle=":", linewidth=1.2,
+                       label="size not reached (generation came up short)" if j == 0 else None)  # fmt: skip
+            ax.annotate("not reached", (size, 0.5), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                        color="grey", ha="right", va="center")  # fmt: skip
+        drawn = sorted({s for run in runs for s in scores[run] if s > 0} | {s for _, s in unreached})
+        ax.set_xscale("log")
+        if drawn:
+            ax.set_xticks(drawn, [str(s) for s in drawn])
+            ax.minorticks_off()
+            ax.set_xlim(drawn[0] / 1.5, drawn[-1] * 1.5)
+        top = max([v for run in runs for vals in scores[run].values() for v in vals] or [0])
+        ax.set_ylim(0, max(5.0, top * 1.2))
+        ax.set_title(dataset + (f" ({items} items)" if items and dataset != "macro" else ""))
+        ax.set_xlabel("synthetic training samples (log scale)")
+        ax.set_ylabel(f"accuracy % ({grader} grader)")
+        ax.grid(True, alpha=0.3)
+
+    return draw
+
+
+def accuracy_panels(rows: list[dict[str, Any]], grader: str) -> list[Panel]:
+    """One panel per dataset, then micro and macro."""
+    graded = [r for r in rows if r["grader"] == grader or r["accuracy"] is None]
+    if not any(r["accuracy"] is not None for r in graded):
+        raise MathscaleError(f"no results for grader {grader!r}")
+    runs = sorted({r["run"] for r in graded})
+    datasets = sorted({r["dataset"] for r in graded if r["accuracy"] is not None} - {"micro", "macro"})
+    return [accuracy_panel(graded, name, runs, grader) for name in [*datasets, "micro", "macro"]]
+
+
+def draw_panels(panels: list[Panel], out: Path, title: str = "") -> list[Path]:
+    """Lay the panels out three to a row; writes ``out`` as PNG and SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in rows if r["grader"] == grader]
-    if not rows:
-        raise MathscaleError(f"no results for grader {grader!r}")
-    datasets = sorted({r["dataset"] for r in rows} - {"micro", "macro"}) + ["micro", "macro"]
-    runs = sorted({r["run"] for r in rows})
-    series: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
-    for r in rows:
-        series[(r["dataset"], r["run"])].append((r["size"], 100 * r["accuracy"]))
-    panels = len(datasets) + bool(diversity)
-    cols = min(3, panels)
-    nrows = -(-panels // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.3 * nrows), squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, dataset in zip(axes.flat, datasets):
-        for i, run in enumerate(runs):
-            points = sorted(series.get((dataset, run), []))
-            color = colors[i % len(colors)]
-            curve = [(s, a) for s, a in points if s > 0]
-            if curve:
-                ax.plot(*zip(*curve), marker="o", color=color, label=run)
-            for size, acc in points:
-                if size == 0:
-                    ax.axhline(acc, color=color, linestyle=":", linewidth=1, label=f"{run} base")
-        ax.set_xscale("log")
-        ax.set_title(dataset)
-        ax.set_xlabel("synthetic samples")
-        ax.set_ylabel(f"accuracy % ({grader})")
-        ax.grid(True, which="both", alpha=0.3)
-    if diversity:
-        _coverage_panel(axes.flat[len(datasets)], diversity)
-    for ax in list(axes.flat)[panels:]:
+    cols = min(3, len(panels))
+    nrows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.6 * cols, 3.6 * nrows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        panel(ax)
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    seen = dict(zip(labels, handles))
+    for ax in list(axes.flat)[1 : len(panels)]:  # a size can be missing from some panels only
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    spare = list(axes.flat)[len(panels) :]
+    if spare:  # the legend fills the first empty cell of the grid
+        spare[0].legend(list(seen.values()), list(seen), loc="center", fontsize=9, frameon=False)
+    else:
+        fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(3, len(seen)), fontsize=8,
+                   frameon=False)  # fmt: skip
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0 if spare else 0.08 / nrows, 1, 1))
     paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
     for path in paths:
-        fig.savefig(path, dpi=120)
+        with atomic_open(path, "wb") as handle:  # creates the folder; never a half-written plot
+            fig.savefig(handle, dpi=120, format=path.suffix[1:])
     plt.close(fig)
     return paths
 
 
-def _coverage_panel(ax: Any, rows: list[dict[str, Any]]) -> None:
-    """Distinct concepts used against data size, and the share of compositions through a hub topic."""
-    rows = sorted(rows, key=lambda r: r["size"])
-    sizes = [r["size"] for r in rows]
-    for key, label in (("topics", "topics"), ("kps", "knowledge points"), ("topic_pairs", "topic pairs")):
-        ax.plot(sizes, [r[key] for r in rows], marker="o", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_title("concept coverage")
-    ax.set_xlabel("synthetic samples")
-    ax.set_ylabel("distinct, used")
-    ax.grid(True, which="both", alpha=0.3)
-    hub = ax.twinx()
-    hub.plot(sizes, [100 * r["hub_share"] for r in rows], color="gray", linestyle="--", marker=".", label="via a hub topic")
-    hub.set_ylim(0, 100)
-    hub.set_ylabel("% via a top-10 hub topic")
-    lines, labels = ax.get_legend_handles_labels()
-    more, more_labels = hub.get_legend_handles_labels()
-    ax.legend(lines + more, labels + more_labels, fontsize=7)
+def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale") -> list[Path]:
+    """The scaling figure of results.csv rows (see the module docstring). Writes PNG and SVG."""
+    title = "Accuracy against the amount of synthetic data"
+    return draw_panels(accuracy_panels(rows, grader), out, title)
 
 
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in ("", ".png", ".svg"):
         raise MathscaleError(f"--out {out}: give a .png or .svg name (both are written)")
-    if not out.parent.is_dir():
-        raise MathscaleError(f"--out {out}: folder {out.parent} does not exist")
+    check_output_path(out)  # a missing folder is created when the plot is written
     paths = plot_results(read_results([Path(p) for p in args.results]), out, grader=args.grader)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

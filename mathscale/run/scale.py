@@ -3,29 +3,42 @@
 One generation of max(sizes) samples; the training sets are its prefixes (generation
 slots nest, so the first N samples of a bigger run are exactly an N-sample run); one
 fine-tune of the same base model per size, an evaluation of each and of the base model;
-``results.csv``, ``diversity.csv`` (the concepts the first N samples use) and a plot with a
-log x axis: accuracy per dataset, and concept coverage beside it.
+``results.csv`` and a plot with a log x axis.
+
+``repeats: R`` draws R independent curves (repetition r > 0 generates with
+``generate.seed + r`` and trains with ``train.seed + r`` in ``OUT/repeat<r>/``, from the
+same concept graph); the plot shows their mean and min–max band.
+
+When generation comes up short (the teacher stopped yielding new acceptable questions),
+nothing finished is thrown away: every size the samples reach is trained and evaluated,
+the others are marked "not reached" in ``results.csv`` and on the plot, and the run ends
+by naming them. Exit status: 0 when every size of every repetition was evaluated; 3 when
+the curve was drawn with sizes missing (the message says which and what to change); 2
+for an error.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from mathscale.config import load_config
-from mathscale.errors import MathscaleError
+from mathscale.errors import MathscaleError, ShortfallError
 from mathscale.io import atomic_write
 from mathscale.run.command import (
     base_eval_stage,
     check_owned,
+    input_paths,
     record_usage,
     resolve_inputs,
     synthesis_stages,
     train_eval_stages,
 )
 from mathscale.run.config import ScaleConfig
-from mathscale.run.results import diversity_rows, write_results
+from mathscale.run.results import Point, write_results
 from mathscale.run.stages import Stage, invoke_cli, run_stages
+
 
 def prefix_file(samples: Path, size: int, out: Path) -> None:
     """The first ``size`` samples as their own file (rewritten only when they differ)."""
@@ -39,6 +52,50 @@ def prefix_file(samples: Path, size: int, out: Path) -> None:
         atomic_write(out, text)
 
 
+def count_samples(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open(encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def repeat_cfg(cfg: ScaleConfig, r: int) -> ScaleConfig:
+    """Repetition ``r``: the same settings with the generation and training seeds moved by r."""
+    if r == 0:
+        return cfg
+    return dataclasses.replace(cfg, generate=dataclasses.replace(cfg.generate, seed=cfg.generate.seed + r),
+                               train=dataclasses.replace(cfg.train, seed=cfg.train.seed + r))  # fmt: skip
+
+
+def repetition(cfg: ScaleConfig, r: int, folder: Path) -> tuple[ScaleConfig, Path, str]:
+    """Repetition ``r``'s config, folder and stage-name tag."""
+    return repeat_cfg(cfg, r), (folder / f"repeat{r}" if r else folder), (f"-r{r}" if r else "")
+
+
+def repetition_synthesis(rcfg: ScaleConfig, r: int, folder: Path, rfolder: Path, tag: str, seeds: Path,
+                         n: int) -> list[Stage]:  # fmt: skip
+    """extract -> build -> generate; repetitions after the first share the graph and only generate."""
+    synthesis = synthesis_stages(rcfg, folder, seeds, n)
+    if r:
+        graph, samples = folder / "graph.json", rfolder / "samples.jsonl"
+        synthesis[-1] = dataclasses.replace(synthesis[-1], name=f"generate{tag}", outputs=[samples],
+                                            argv=["generate", str(graph), "--out", str(samples)])  # fmt: skip
+    return synthesis
+
+
+def size_stages(rcfg: ScaleConfig, rfolder: Path, size: int, benchmarks: Path, tag: str, upstream: str) -> list[Stage]:
+    return train_eval_stages(rcfg, rfolder / f"n{size}" / "samples.jsonl", rfolder / f"n{size}", benchmarks,
+                             tag=f"-n{size}{tag}", upstream=upstream)  # fmt: skip
+
+
+def run_synthesis(stages: list[Stage], folder: Path) -> None:
+    """Run the synthesis stages; a shortfall is reported, and the caller goes on with the samples there are."""
+    try:
+        run_stages(stages, folder, invoke_cli)
+    except ShortfallError as exc:
+        print(f"[{stages[-1].name}] came up short; the sizes its samples reach are still trained\n  {exc}")
+
+
 def main(args: argparse.Namespace) -> int:
     source = args.config or "defaults"
     cfg = load_config(ScaleConfig, args.config, args.overrides)
@@ -46,23 +103,50 @@ def main(args: argparse.Namespace) -> int:
     sizes = sorted(set(cfg.sizes))
     if not sizes or sizes[0] <= 0:
         raise MathscaleError(f"{source}: sizes must be positive sample counts, got {cfg.sizes}")
-    seeds, benchmarks = resolve_inputs(cfg)
+    if cfg.repeats < 1:
+        raise MathscaleError(f"{source}: repeats must be at least 1, got {cfg.repeats}")
     folder = Path(cfg.out)
-    folder.mkdir(parents=True, exist_ok=True)
-    run_stages(synthesis_stages(cfg, folder, seeds, sizes[-1]), folder, invoke_cli)
+    seeds, benchmarks = input_paths(cfg) if args.dry_run else resolve_inputs(cfg)
+    if args.dry_run:
+        from mathscale.run.plan import print_plan
 
-    samples = folder / "samples.jsonl"
-    stages: list[Stage] = []
-    for size in sizes:
-        prefix_file(samples, size, folder / f"n{size}" / "samples.jsonl")
-        stages += train_eval_stages(cfg, folder / f"n{size}" / "samples.jsonl", folder / f"n{size}", benchmarks,
-                                    tag=f"-n{size}")  # fmt: skip
+        # in the order a real run takes: every generation first, then the base model and each size
+        planned, later = [], [base_eval_stage(cfg, folder, benchmarks)] if cfg.eval_base else []
+        for r in range(cfg.repeats):
+            rcfg, rfolder, tag = repetition(cfg, r, folder)
+            synthesis = repetition_synthesis(rcfg, r, folder, rfolder, tag, seeds, sizes[-1])
+            planned += synthesis[1 if r else 0 :]  # later repetitions share extract and build
+            for size in sizes:
+                later += size_stages(rcfg, rfolder, size, benchmarks, tag, synthesis[-1].name)
+        return print_plan(cfg, source, folder, seeds, benchmarks, planned + later)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    points: list[Point] = []
+    stages: list[Stage] = [base_eval_stage(cfg, folder, benchmarks)] if cfg.eval_base else []
     if cfg.eval_base:
-        stages.insert(0, base_eval_stage(cfg, folder, benchmarks))
+        points.append(Point(0, folder / "base" / "eval"))
+    for r in range(cfg.repeats):
+        rcfg, rfolder, tag = repetition(cfg, r, folder)
+        synthesis = repetition_synthesis(rcfg, r, folder, rfolder, tag, seeds, sizes[-1])
+        run_synthesis(synthesis, folder)
+        available = count_samples(rfolder / "samples.jsonl")
+        for size in sizes:
+            if size > available:
+                points.append(Point(size, seed=rcfg.generate.seed,
+                                    missing=f"not reached: generate wrote {available} of {sizes[-1]} samples"))  # fmt: skip
+                continue
+            prefix_file(rfolder / "samples.jsonl", size, rfolder / f"n{size}" / "samples.jsonl")
+            stages += size_stages(rcfg, rfolder, size, benchmarks, tag, synthesis[-1].name)
+            points.append(Point(size, rfolder / f"n{size}" / "eval", seed=rcfg.generate.seed))
     manifest = run_stages(stages, folder, invoke_cli)
     record_usage(manifest, folder)
-    evaluated = ([(0, folder / "base" / "eval")] if cfg.eval_base else []) + [(s, folder / f"n{s}" / "eval") for s in sizes]
-    diversity = diversity_rows(samples, sizes, folder / "graph.json")
-    results, plots = write_results(folder, evaluated, cfg.eval.grader, diversity)
+    results, plots = write_results(folder, points, cfg.eval.grader)
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")
-    return 0
+    missing = [p for p in points if p.missing]
+    if not missing:
+        return 0
+    names = ", ".join(f"{p.size}" + (f" (seed {p.seed})" if cfg.repeats > 1 else "") for p in missing)
+    print(f"\nnot reached: size {names} — generation came up short, so these sizes are marked in {results.name} and "
+          f"on the plot; the other sizes are trained and evaluated. What to change is in generate's message above "
+          f"(more seed questions, a larger generate.max_attempts, a stronger teacher, or smaller sizes).")  # fmt: skip
+    return ShortfallError.exit_code

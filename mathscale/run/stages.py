@@ -3,7 +3,8 @@
 A stage's key is a hash of its config (as written to ``<run>/configs/<stage>.yaml``), the
 keys of the stages it reads from and the content of its input files. A stage whose key
 is in the manifest as done, with its outputs present, is skipped; a stage that started
-under the same key but did not finish is resumed (each stage command resumes by itself);
+under the same key but did not finish, or finished short (:class:`ShortfallError`, status
+``short``), is resumed (each stage command resumes by itself);
 a stage whose key changed has its outputs removed and runs again — and since the keys
 chain, so does every stage after it.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 from mathscale import __version__
 from mathscale.config import dump_config
-from mathscale.errors import MathscaleError
+from mathscale.errors import MathscaleError, ShortfallError
 from mathscale.io import atomic_write, atomic_write_json, side_file
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,9 @@ def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], 
             print(f"[{stage.name}] up to date (key {key}), skipped")
             continue
         argv = list(stage.argv)
-        if record.get("key") == key and record.get("status") == "running":
-            print(f"[{stage.name}] resuming an interrupted run (key {key})")
+        if record.get("key") == key and record.get("status") in ("running", "short"):
+            what = "an interrupted run" if record["status"] == "running" else "a run that came up short"
+            print(f"[{stage.name}] resuming {what} (key {key})")
             argv += stage.resume_flag
         else:
             for path in stage.outputs:  # outputs of another config: start clean
@@ -127,7 +129,12 @@ def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], 
         print(f"[{stage.name}] mathscale {' '.join(argv)}", flush=True)
         manifest.update(stage.name, key=key, status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
         started = time.perf_counter()
-        invoke(argv)
+        try:
+            invoke(argv)
+        except ShortfallError:  # its outputs are valid but fewer than asked: the caller decides
+            manifest.update(stage.name, status="short", seconds=round(time.perf_counter() - started, 2),
+                            outputs=[str(p) for p in stage.outputs])  # fmt: skip
+            raise
         manifest.update(stage.name, status="done", seconds=round(time.perf_counter() - started, 2),
                         outputs=[str(p) for p in stage.outputs])  # fmt: skip
     return manifest

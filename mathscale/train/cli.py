@@ -10,7 +10,7 @@ def add_commands(add) -> None:
                 "mathscale.train.command:main")  # fmt: skip
     add_config_args(train, "configs/train.yaml")
     train.add_argument("--data", metavar="SAMPLES", help="samples JSONL (qa/1) or a saved datasets.Dataset folder")
-    train.add_argument("--model", metavar="M", help="Hugging Face model folder, or a named model (smollm2-135m)")
+    train.add_argument("--model", metavar="M", help="a model folder, a Hugging Face hub id (org/name[@revision]) or a named model (smollm2-135m)")
     train.add_argument("--out", metavar="DIR", help="output folder: checkpoints, final model, tokenizer, template, config")
     train.add_argument("--deepspeed", choices=["none", "zero2", "zero3", "zero3_offload"],
                        help="DeepSpeed preset from configs/deepspeed/ (default from the config: zero2)")  # fmt: skip

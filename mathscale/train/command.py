@@ -18,7 +18,8 @@ from pathlib import Path
 
 from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
-from mathscale.io import atomic_write, atomic_write_json
+from mathscale.io import atomic_write, atomic_write_json, check_output_path
+from mathscale.models import describe_model, local_model_folder, model_folder, parse_model
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import load_examples
 from mathscale.train.launch import (
@@ -30,7 +31,6 @@ from mathscale.train.launch import (
     resolve_device,
     resolve_num_processes,
 )
-from mathscale.train.models import resolve_train_model
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return dataclasses.replace(cfg, launch=launch)
 
 
-def prepare(cfg: TrainConfig, *, dry_run: bool) -> tuple[TrainConfig, Launch, dict | None]:
-    """Check everything and build the launch; raises MathscaleError before anything starts."""
+def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tuple[TrainConfig, Launch, dict | None]:
+    """Check everything and build the launch; raises MathscaleError before anything starts.
+
+    A dry run converts and downloads nothing (the model need not be on disk yet).
+    ``data_ready=False`` skips reading the samples (a run's dry run, before generate wrote them).
+    """
     for name in ("data", "model", "out"):
         if not getattr(cfg, name):
             raise MathscaleError(f"no --{name} given (or {name}= in the config)")
-    examples = load_examples(cfg.data, cfg.limit)
-    model_dir = resolve_train_model(cfg.model, convert=not dry_run)
+    examples = load_examples(cfg.data, cfg.limit) if data_ready else None
+    parse_model(cfg.model)  # a name that cannot mean a model fails here, before anything slow
     ds_config = load_deepspeed_config(cfg)
     if cfg.auto_batch_size and (ds_config or {}).get("zero_optimization", {}).get("stage") == 3:
         # Under ZeRO-3 the loaded weights are partitioned: no plain trial step can run before the engine.
@@ -69,18 +73,36 @@ def prepare(cfg: TrainConfig, *, dry_run: bool) -> tuple[TrainConfig, Launch, di
     out = Path(cfg.out).resolve()
     if out.exists() and not out.is_dir():
         raise MathscaleError(f"{out}: exists and is not a folder (option --out)")
+    check_output_path(out / CONFIG_NAME)  # a missing folder is fine: it is created at launch
     if cfg.resume and not any(out.glob("checkpoint-*")):
         raise MathscaleError(f"--resume: no checkpoint-* folder in {out} to continue from")
     if not cfg.resume and any(out.glob("checkpoint-*")):
         log.warning("%s already holds checkpoints; starting over (use --resume to continue)", out)
+    if dry_run:
+        model_dir = local_model_folder(cfg.model)
+    else:
+        model_dir = model_folder(cfg.model)  # converts a named model, downloads a hub model not cached
     cfg = dataclasses.replace(cfg, out=str(out), data=str(Path(cfg.data).resolve()),
-                              model=str(model_dir) if model_dir.exists() else cfg.model)  # fmt: skip
-    log.info("%d samples from %s", len(examples), cfg.data)
+                              model=str(model_dir) if model_dir else cfg.model)  # fmt: skip
+    if examples is not None:
+        log.info("%d samples from %s", len(examples), cfg.data)
     return cfg, build_launch(cfg, out / CONFIG_NAME, device, nproc), ds_config
 
 
+def dry_run_notes(cfg: TrainConfig, launch: Launch) -> list[str]:
+    """What a dry run says besides the command: whether the model is on disk, and which device."""
+    notes = [describe_model(cfg.model)]
+    if launch.device == "cpu" and cfg.launch.device == "auto":
+        notes.append("device: cpu (torch sees no GPU here; launch.device=cuda, or train.launch.device=cuda in a run, "
+                     "shows the GPU launch)")  # fmt: skip
+    return notes
+
+
 def main(args: argparse.Namespace) -> int:
-    cfg, launch, ds_config = prepare(config_from_args(args), dry_run=args.dry_run)
+    asked = config_from_args(args)
+    cfg, launch, ds_config = prepare(asked, dry_run=args.dry_run)
+    if args.dry_run:
+        print("\n".join(dry_run_notes(asked, launch)), file=sys.stderr)
     print(launch.shell(), flush=True)
     if args.dry_run:
         return 0

@@ -40,7 +40,7 @@ class LaunchSettings:
 @dataclass
 class TrainConfig:
     data: str = ""  # samples JSONL (qa/1) or a folder saved by datasets.Dataset.save_to_disk
-    model: str = ""  # a local HF model folder, or a named model (smollm2-135m)
+    model: str = ""  # a local HF model folder, a hub id (org/name[@revision]), or a named model (smollm2-135m)
     out: str = ""  # output folder: checkpoints, the final model, tokenizer, template, this config
     template: Literal["alpaca", "alpaca_force_ans", "chat"] = "alpaca"  # the prompt format; eval must use the same
     max_length: int = 1024  # tokens per example; longer examples are cut (the count is reported)

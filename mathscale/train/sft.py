@@ -24,7 +24,7 @@ from mathscale.train.async_ckpt import async_supported, make_trainer_class
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import describe_lengths, make_collator, padding_stats, tokenized_dataset
 from mathscale.train.launch import DS_CONFIG_NAME
-from mathscale.train.models import resolve_train_model
+from mathscale.models import model_folder
 from mathscale.train.save import save_final
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     if not cuda:
         _setup_cpu_distributed(ds_config is not None)
 
-    model_dir = resolve_train_model(cfg.model)
+    model_dir = model_folder(cfg.model)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
