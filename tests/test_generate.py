@@ -270,25 +270,6 @@ def test_a_graph_too_small_for_n_stops_short_with_the_count_and_the_remedy(tmp_p
     assert capsys.readouterr().err == message  # the rerun says the same
 
 
-def test_consensus_keeps_agreeing_answers_and_stores_agreement(graph_path, tmp_path):
-    def responder(req):
-        text = req["messages"][-1]["content"]
-        if text.startswith("Solve this problem"):
-            a, b = map(int, re.findall(r"files (\d+) cards .* then (\d+) more", text)[0])
-            wrong = hashlib.sha256(text.encode()).digest()[0] % 5 == 0  # some questions get a wrong key
-            return json.dumps({"solution": "adding", "answer": str(a + b + (1 if wrong else 0))})
-        return qa_responder(req)
-
-    out = tmp_path / "s.jsonl"
-    with FakeServer(responder=responder) as server:
-        assert run([str(graph_path), "-n", "15", "--out", str(out)], server, tmp_path,
-                   "consensus.enabled=true", "consensus.k=3") == 0  # fmt: skip
-    samples = lines(out)
-    assert len(samples) == 15 and all(s["meta"]["agreement"] == 1.0 for s in samples)
-    report = json.loads((tmp_path / "s.report.json").read_text())
-    assert report["dropped"]["low_agreement"] > 0  # the wrong keys were caught
-
-
 @pytest.mark.parametrize(
     "args, message",
     [

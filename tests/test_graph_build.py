@@ -7,7 +7,7 @@ import pytest
 
 from mathscale.errors import DataError, MathscaleError
 from mathscale.graph.build import build_graph, check_graph, load_graph, save_graph
-from mathscale.graph.normalize import fold, learn_normalizer
+from mathscale.graph.normalize import fold, generic_reason, learn_normalizer
 from mathscale.graph.stats import format_stats, graph_stats
 from mathscale.records import Concepts
 
@@ -82,6 +82,32 @@ def test_normalizer_keeps_most_frequent_spelling_and_lists_merges():
     assert norm.mapping_json()["schema"] == "concept-merges/1"
     g, skipped = build_graph(applied)
     assert skipped == {"no_topics": 1} and g.nodes["kp:Slope"]["count"] == 3
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("Mathematics", "generic"), ("math", "generic"), ("Maths.", "generic"), ("Problem-solving", "generic"),
+    ("Word problems", "generic"), ("42", "number"), ("3/4", "number"), ("  ", "number"),
+    ("Linear equations", None), ("Arithmetic", None), ("Mathematical induction", None), ("Base 10 numerals", None),
+])  # fmt: skip
+def test_generic_reason(name, reason):
+    assert generic_reason(name) == reason
+
+
+def test_generic_names_are_dropped_and_counted():
+    records = [rec(1, ["Mathematics", "Percentages"], ["Problem solving", "Percent of a quantity"]),
+               rec(2, ["Math"], ["12", "Percent change"]), rec(3, ["Percentages"], ["Percent change"])]  # fmt: skip
+    norm = learn_normalizer(records)
+    applied = [norm.apply(r) for r in records]
+    assert (applied[0].topics, applied[0].knowledge_points) == (["Percentages"], ["Percent of a quantity"])
+    assert (applied[1].topics, applied[1].knowledge_points) == ([], ["Percent change"])
+    assert norm.dropped_counts() == {"topic": {"generic": 2}, "kp": {"generic": 1, "number": 1}}
+    dropped = {(d["kind"], d["name"]): (d["reason"], d["count"]) for d in norm.mapping_json()["dropped"]}
+    assert dropped == {("topic", "Mathematics"): ("generic", 1), ("topic", "Math"): ("generic", 1),
+                       ("kp", "Problem solving"): ("generic", 1), ("kp", "12"): ("number", 1)}  # fmt: skip
+    g, skipped = build_graph(applied)
+    assert skipped == {"no_topics": 1} and "topic:Mathematics" not in g and g.graph["records"] == 2
+    kept = learn_normalizer(records, drop_generic=False)
+    assert kept.apply(records[1]).topics == ["Math"] and kept.dropped_counts() == {"topic": {}, "kp": {}}
 
 
 def test_embedding_merge_with_a_given_embedder():

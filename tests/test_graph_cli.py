@@ -55,6 +55,8 @@ def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
         text = request["messages"][-1]["content"]
         if "hopeless" in text or "could not be used" in text:
             return "no idea"
+        if "3+3?" in text:
+            return json.dumps({"topics": ["Mathematics", "Arithmetic"], "knowledge_points": ["Addition", "6"]})
         return json.dumps({"topics": ["Arithmetic"], "knowledge_points": ["Addition"]})
 
     seeds = write_jsonl(tmp_path / "seeds.jsonl", [
@@ -70,13 +72,15 @@ def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
         first_calls = sum(server.counts.values())
         records = [json.loads(line) for line in out.read_text().splitlines()]
         assert sorted(r["id"] for r in records) == ["a", "gsm8k:3", "z"]
-        assert all(r["schema"] == "concepts/1" and r["prompt"] == "extract_concepts.v1" for r in records)
+        assert all(r["schema"] == "concepts/1" and r["prompt"] == "extract_concepts.v2" for r in records)
         failures = [json.loads(line) for line in (tmp_path / "concepts.failures.jsonl").read_text().splitlines()]
         assert sorted((f["id"], f["reason"]) for f in failures) == [("a", "duplicate_id"), ("b", "bad_seed"), ("h", "parse")]
         assert any(f.get("where") == f"{seeds}:2" for f in failures)
         report = json.loads((tmp_path / "concepts.report.json").read_text())
         assert report["extracted"] == 3 and report["failed"] == 3 and report["usage"]["requests"] == 4
-        assert "3 concept records written" in capsys.readouterr().out
+        assert report["generic_names"] == {"topic": {"generic": 1}, "kp": {"number": 1}}
+        printed = capsys.readouterr().out
+        assert "3 concept records written" in printed and "graph build will drop: 1 topics, 1 knowledge points" in printed
         # a rerun does only what is missing: the one failed seed (answered from nothing: it was not cached)
         assert cli.main(args) == 0
         report = json.loads((tmp_path / "concepts.report.json").read_text())
@@ -124,6 +128,21 @@ def test_build_folds_names_and_writes_merges(graph_file, capsys):
     merges = json.loads(graph_file.with_name("graph.merges.json").read_text())
     assert {m["into"] for m in merges["merges"]} == {"Algebra", "Linear equation"}
     assert merges["skipped"] == {"no_knowledge_points": 1}
+
+
+def test_build_drops_generic_names_and_counts_them(tmp_path, capsys):
+    from mathscale.graph.build import load_graph
+
+    generic = {**CONCEPTS[0], "id": "g", "topics": ["Mathematics"], "knowledge_points": ["Problem solving", "Area"]}
+    concepts = write_jsonl(tmp_path / "c.jsonl", [*CONCEPTS, generic])
+    assert cli.main(["graph", "build", str(concepts), "--out", str(tmp_path / "g.json")]) == 0
+    assert "generic names dropped: topic generic 1; kp generic 1" in capsys.readouterr().out
+    merges = json.loads((tmp_path / "g.merges.json").read_text())
+    assert merges["skipped"] == {"no_knowledge_points": 1, "no_topics": 1}
+    assert merges["dropped_counts"] == {"topic": {"generic": 1}, "kp": {"generic": 1}}
+    assert "topic:Mathematics" not in load_graph(tmp_path / "g.json")
+    assert cli.main(["graph", "build", str(concepts), "--out", str(tmp_path / "k.json"), "drop_generic=false"]) == 0
+    assert "topic:Mathematics" in load_graph(tmp_path / "k.json")
 
 
 def test_build_options_and_bad_concepts(tmp_path, capsys):

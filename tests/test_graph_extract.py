@@ -51,15 +51,31 @@ def test_clean_names_limit_and_order():
     assert clean_names(["b", "a", "B", "c"], 2) == ["b", "a"]
 
 
-def test_prompt_is_versioned_and_fills_the_question():
-    template = load_prompt("extract_concepts.v1")
+@pytest.mark.parametrize("name", ["extract_concepts.v1", "extract_concepts.v2"])
+def test_prompt_is_versioned_and_fills_the_question(name):
+    template = load_prompt(name)
     request = extract_request(Seed(id="q1", question="  What is {x} + 2?  "), template, {"temperature": 0.0})
-    assert request.prompt == "extract_concepts.v1" and request.schema == SCHEMA and request.id == "q1"
+    assert request.prompt == name and request.schema == SCHEMA and request.id == "q1"
     roles = [m["role"] for m in request.messages]
     assert roles[0] == "system" and roles[-1] == "user" and roles[1:-1] == ["user", "assistant"] * len(template.examples)
     for _, answer in template.examples:  # the worked examples obey the schema they teach
         concepts_from_reply(answer)
     assert "Question: What is {x} + 2?\n" in request.messages[-1]["content"]
+
+
+def test_v2_is_open_vocabulary_and_its_examples_follow_its_rules():
+    import re
+
+    from mathscale.graph.normalize import generic_reason
+
+    template = load_prompt("extract_concepts.v2")
+    text = "\n".join([template.system, template.user, *(t for turn in template.examples for t in turn)])
+    assert "such as" not in text and len(template.examples) >= 1  # no closed list of names; worked examples instead
+    banned = re.findall(r'"([^"]+)"', template.user.split("Rules:")[1])
+    assert banned and all(generic_reason(name) == "generic" for name in banned)  # what it forbids, build drops
+    for _, answer in template.examples:
+        topics, kps = concepts_from_reply(answer)
+        assert not any(generic_reason(n) for n in topics + kps) and len(kps) >= 3  # shows the granularity asked
 
 
 def test_unknown_prompt():

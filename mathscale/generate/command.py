@@ -39,7 +39,10 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.examples < 0:
         raise MathscaleError(f"examples={cfg.examples}: cannot be negative")
     if cfg.consensus.enabled and (cfg.consensus.k < 1 or not 0 <= cfg.consensus.threshold <= 1):
-        raise MathscaleError("consensus: k must be >= 1 and threshold between 0 and 1")
+        raise MathscaleError(f"consensus: k={cfg.consensus.k}, threshold={cfg.consensus.threshold}: "
+                             "k must be >= 1 and threshold between 0 and 1")  # fmt: skip
+    if cfg.quality.enabled and not 0 <= cfg.quality.threshold <= 1:
+        raise MathscaleError(f"quality.threshold={cfg.quality.threshold}: must be between 0 and 1")
     if cfg.decontamination.ngram < 1:
         raise MathscaleError(f"decontamination.ngram={cfg.decontamination.ngram}: must be at least 1")
     for key in ("topic_steps", "kp_steps"):
@@ -136,11 +139,13 @@ def main(args: argparse.Namespace) -> int:
     shard, count = parse_shard(args.shard)
     out = check_output_path(args.out)
     drops_path, report_path = side_file(out, ".drops.jsonl"), side_file(out, ".report.json")
-    from mathscale.generate.requests import qa_prompt, solve_prompt
+    from mathscale.generate.requests import qa_prompt, rate_prompt, solve_prompt
 
     qa_prompt(cfg.prompt)  # a missing or malformed prompt fails now, not in the first request
     if cfg.consensus.enabled:
         solve_prompt(cfg.consensus.prompt)
+    if cfg.quality.enabled:
+        rate_prompt(cfg.quality.prompt)
     graph = load_graph(args.graph)
     sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
     examples = ExampleIndex.from_graph(graph)
@@ -164,6 +169,8 @@ def main(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     rate = round((progress.committed - committed_before) / seconds, 2) if seconds else None  # this invocation's
     report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, rate, sampler, graph, files)
+    if cfg.consensus.enabled:
+        report["consensus"] = consensus_report(out, progress)
     atomic_write_json(report_path, report)
     if cfg.dataset and progress.committed and not todo_left(progress, slots):
         save_dataset(out, report)
@@ -240,13 +247,17 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
                 graph: Any, benchmark_files: list[Path]) -> dict[str, Any]:  # fmt: skip
     import numpy as np
 
+    from mathscale.graph.diversity import growth, hub_topics, sampler_hub_ids
     from mathscale.graph.unique import walk_report
 
     novelty: dict[str, Any] = {}
+    hubs = hub_topics(graph)
+    diversity: dict[str, Any] = {"hubs": hubs, "compositions": []}
     if progress.indices:
         topics, kps = sampler.walk_arrays(cfg.seed, np.array(progress.indices, np.int64))
         walks = walk_report(sampler, topics, kps, walks=len(progress.indices), seed_sets=graph.graph.get("seed_sets") or [])
         novelty = {k: walks[k] for k in ("unique_rate", "novelty", "topic_coverage", "kp_coverage") if k in walks}
+        diversity["compositions"] = growth(topics, kps, sampler_hub_ids(sampler, hubs))
     config = config_to_dict(cfg)
     return {
         "graph": str(args.graph),
@@ -262,15 +273,35 @@ def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, sha
         "seconds": round(seconds, 2),
         "samples_per_second": rate,
         "compositions": novelty,
+        "diversity": diversity,  # of the kept samples' compositions at N/8, N/4, N/2, N (graph/diversity.py)
         "decontaminated_against": [str(p) for p in benchmark_files],
-        "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else []),
+        "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else [])
+        + ([cfg.quality.prompt] if cfg.quality.enabled else []),
         "config": config,
     }
+
+
+def consensus_report(out: Path, progress: Progress) -> dict[str, Any]:
+    """The vote over the kept samples (read back from ``out``, so a resumed run counts them all)
+    and the questions it dropped."""
+    from mathscale.generate.consensus import vote_summary
+
+    metas = (obj.get("meta") or {} for _, obj in read_jsonl(out)) if out.exists() else iter(())
+    return {**vote_summary(metas), "dropped_weak_majority": progress.dropped.get("weak_majority", 0),
+            "dropped_no_solution": progress.dropped.get("consensus_failed", 0)}  # fmt: skip
 
 
 def summary_line(report: dict[str, Any], out: Path) -> str:
     drops = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
     text = f"{report['produced']}/{report['requested']} samples -> {out}; dropped attempts: {drops}"
+    if used := (report.get("diversity") or {}).get("compositions"):
+        last = used[-1]
+        text += (f"; compositions used: {last['topics']} topics, {last['kps']} knowledge points, "
+                 f"{last['topic_pairs']} topic pairs, {100 * last['hub_share']:.0f} % through a hub topic")  # fmt: skip
+    if "consensus" in report:
+        vote = report["consensus"]
+        text += (f"; vote: {vote['overturned']} of {vote['voted']} answers overturned, "
+                 f"{vote['dropped_weak_majority']} questions without a clear majority dropped")  # fmt: skip
     if report["exhausted_slots"]:
         text += f"; {report['exhausted_slots']} slots ran out of attempts"
     return text
@@ -310,6 +341,16 @@ def save_dataset(out: Path, report: dict[str, Any], folder: Path | None = None) 
     (folder / "README.md").write_text(dataset_card(report), encoding="utf-8")
 
 
+def consensus_line(report: dict[str, Any]) -> str:
+    vote = report.get("consensus")
+    if not vote:
+        return ""
+    k = report["config"]["consensus"]["k"]
+    return (f"\n- answers verified by vote ({k} more solutions per question): {vote['overturned']} of "
+            f"{vote['voted']} kept answers overturned; {vote['dropped_weak_majority']} questions dropped for "
+            "want of a clear majority")  # fmt: skip
+
+
 def dataset_card(report: dict[str, Any]) -> str:
     llm = report.get("llm") or {}
     cost = llm.get("cost_usd")
@@ -323,7 +364,7 @@ Generated by `mathscale generate` from the concept graph `{report['graph']}`.
 - model: {llm.get('model', '?')}; prompts: {', '.join(report['prompts'])}
 - tokens, all {llm.get('invocations', 1)} invocations together: {llm.get('prompt_tokens', 0)} prompt, {llm.get('completion_tokens', 0)} completion billed; {llm.get('cached_prompt_tokens', 0)} prompt, {llm.get('cached_completion_tokens', 0)} completion served from the cache; estimated cost: {'unknown price (the model is not in llm.prices)' if cost is None else f'${cost:.4f}'}
 - composition novelty: {report['compositions'].get('novelty', 'n/a')}; unique rate {report['compositions'].get('unique_rate', 'n/a')}
-- decontaminated against: {', '.join(report['decontaminated_against']) or 'nothing (no benchmarks configured)'}
+- decontaminated against: {', '.join(report['decontaminated_against']) or 'nothing (no benchmarks configured)'}{consensus_line(report)}
 - filters: choice phrasing {'on' if filters['drop_choice_questions'] else 'off'}; question {filters['min_question_chars']}–{filters['max_question_chars']} chars; solution {filters['min_solution_chars']}–{filters['max_solution_chars']} chars; exact and near duplicates removed
 
 ## Dropped attempts by reason
@@ -332,6 +373,7 @@ Generated by `mathscale generate` from the concept graph `{report['graph']}`.
 |---|---|
 {drops}
 
-Each sample's `meta` (a JSON string) holds its slot, attempt and seed, and the
-consensus agreement when that check was on.
+Each sample's `meta` (a JSON string) holds its slot, attempt and seed; with the consensus
+vote on, the vote (every answer, the group sizes, the answer kept, its share, whether it
+overturned the generated answer); with the quality filter on, the question's score.
 """

@@ -28,13 +28,24 @@ class DecontaminationConfig:
 
 @dataclass
 class ConsensusConfig:
-    """KPDDS-style check: solve each question k more times and vote with the grader."""
+    """KPDDS / OpenMathInstruct-2 vote: solve each question k more times; the majority answer
+    under the grader's equivalence is kept (mathscale/generate/consensus.py)."""
 
     enabled: bool = in_key(False)
-    k: int = in_key(3)  # independent solutions per question
-    threshold: float = in_key(0.67)  # share of solutions that must agree with the generated answer
+    k: int = in_key(3)  # independent solutions per question; they and the generated answer are the votes
+    threshold: float = in_key(0.6)  # least share of the votes the winning answer needs, else the question is dropped
     temperature: float = in_key(0.7)
     prompt: str = in_key("solve.v1")
+
+
+@dataclass
+class QualityConfig:
+    """KPDDS quality score: an LLM rates each question (solvable, well-posed, self-contained)."""
+
+    enabled: bool = in_key(False)
+    threshold: float = in_key(0.8)  # least score (mean of the three 1-5 ratings, divided by 5) a question keeps
+    temperature: float = in_key(0.0)
+    prompt: str = in_key("rate_question.v1")
 
 
 @dataclass
@@ -53,4 +64,5 @@ class GenerateConfig:
     dedup: DedupConfig = in_key(factory=DedupConfig)
     decontamination: DecontaminationConfig = in_key(factory=DecontaminationConfig)
     consensus: ConsensusConfig = in_key(factory=ConsensusConfig)
+    quality: QualityConfig = in_key(factory=QualityConfig)
     dataset: bool = in_key(True)  # also save a Hugging Face datasets copy with a dataset card

@@ -28,7 +28,7 @@ questions (a teacher that repeats itself 85% of the time leaves a 64-attempt slo
 with probability 0.85**64 ≈ 3e-5). Then the run reports the shortfall and exits
 non-zero (see ``mathscale.generate.command``).
 
-Per-sample checks (the LLM reply, filters, decontamination, consensus) run as replies
+Per-sample checks (the LLM reply, filters, decontamination, quality score, consensus vote) run as replies
 arrive, concurrently; duplicate checks run in slot order at commit time, which makes
 "duplicate of an earlier sample" well defined. An exact copy of an already committed
 sample is dropped as soon as its reply arrives (it would be dropped at commit anyway),
@@ -49,11 +49,21 @@ from typing import Any
 import numpy as np
 
 from mathscale.generate.config import GenerateConfig
+from mathscale.generate.consensus import Vote, tally
 from mathscale.generate.decontaminate import ContaminationIndex
 from mathscale.generate.dedup import Deduplicator
 from mathscale.generate.examples import ExampleIndex
 from mathscale.generate.filters import drop_reason
-from mathscale.generate.requests import as_text, qa_prompt, qa_request, solve_prompt, solve_request
+from mathscale.generate.requests import (
+    as_text,
+    qa_prompt,
+    qa_request,
+    quality_score,
+    rate_prompt,
+    rate_request,
+    solve_prompt,
+    solve_request,
+)
 from mathscale.llm.client import LLMClient
 from mathscale.records import Composition, QAPair
 
@@ -122,6 +132,7 @@ class SlotFiller:
         self.repeats = repeats  # (slot, attempt) -> True when an earlier walk had the same concept sets
         self.qa_prompt = qa_prompt(cfg.prompt)
         self.solve_prompt = solve_prompt(cfg.consensus.prompt) if cfg.consensus.enabled else None
+        self.rate_prompt = rate_prompt(cfg.quality.prompt) if cfg.quality.enabled else None
         self.max_attempts = cfg.max_attempts
         self._walks: dict[tuple[int, int], tuple[Any, Any]] = {}  # (block, attempt) -> (topics, kps)
 
@@ -243,23 +254,34 @@ class SlotFiller:
         if self.contamination is not None and (item := self.contamination.match(question)) is not None:
             return Drop(slot, attempt, index, "contaminated", matched=item)
         meta: dict[str, Any] = {"slot": slot, "attempt": attempt, "seed": cfg.seed}
+        if self.rate_prompt is not None:
+            score = await self._quality(index, question)
+            if score is None:
+                return Drop(slot, attempt, index, "quality_failed")
+            meta["quality"] = round(score, 4)
+            if score < cfg.quality.threshold:
+                return Drop(slot, attempt, index, "low_quality", f"{score:.2f}")
         if self.solve_prompt is not None:
-            agreement = await self._agreement(index, question, answer)
-            if agreement is None:
+            vote, solutions = await self._vote(index, question, solution, answer)
+            if vote is None:
                 return Drop(slot, attempt, index, "consensus_failed")
-            meta["agreement"] = round(agreement, 4)
-            if agreement < cfg.consensus.threshold:
-                return Drop(slot, attempt, index, "low_agreement", f"{agreement:.2f}")
+            meta["vote"] = vote.to_json()
+            meta["agreement"] = round(vote.share, 4)
+            if vote.share < cfg.consensus.threshold:
+                return Drop(slot, attempt, index, "weak_majority", f"{vote.share:.2f}: {vote.answers}"[:200])
+            if vote.overturned:  # keep the winning answer with a solution that reaches it
+                solution, answer = solutions[vote.winner], vote.answer
+                if reason := drop_reason(question, solution, answer, cfg.filters):
+                    return Drop(slot, attempt, index, reason, "the majority's solution")
         return QAPair(
             id=f"s{cfg.seed}-{slot}", index=index, topics=comp.topics, knowledge_points=comp.knowledge_points,
             question=question, solution=solution, answer=answer, model=self.llm.model, prompt=self.qa_prompt.name,
             meta=meta,
         )  # fmt: skip
 
-    async def _agreement(self, index: int, question: str, answer: str) -> float | None:
-        """Share of k independent solutions whose final answer the grader finds equal to ``answer``."""
-        from mathscale.eval.equivalence import equivalent
-
+    async def _vote(self, index: int, question: str, solution: str, answer: str) -> tuple[Vote | None, list[str]]:
+        """The vote of the generated answer and k independent solutions (consensus.py), and the
+        solutions in vote order (the generated one first; a failed solver's is empty)."""
         consensus = self.cfg.consensus
         params = {"temperature": consensus.temperature, "max_tokens": self.cfg.max_tokens}
         assert self.solve_prompt is not None
@@ -268,8 +290,16 @@ class SlotFiller:
             for j in range(consensus.k)
         ]  # fmt: skip
         results = await asyncio.gather(*(self.llm.complete(r) for r in requests))
-        answers = [as_text(r.data["answer"]) for r in results if r.ok]
-        if not answers:
-            return None
-        return sum(equivalent(a, answer) for a in answers) / len(answers)
+        answers, solutions = [answer], [solution]
+        for result in results:
+            ok = result.ok and as_text(result.data["answer"])
+            answers.append(as_text(result.data["answer"]) if ok else "")
+            solutions.append(as_text(result.data["solution"]) if ok else "")
+        return tally(answers), solutions
 
+    async def _quality(self, index: int, question: str) -> float | None:
+        """The LLM's quality score of ``question`` (0.2 .. 1), or None when it gave no rating."""
+        params = {"temperature": self.cfg.quality.temperature, "max_tokens": 64}
+        assert self.rate_prompt is not None
+        result = await self.llm.complete(rate_request(f"{index}:rate", question, self.rate_prompt, params))
+        return quality_score(result.data) if result.ok else None

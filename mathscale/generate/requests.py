@@ -1,4 +1,5 @@
-"""The LLM requests of generation: write a QA pair for a composition; solve it again (consensus)."""
+"""The LLM requests of generation: write a QA pair for a composition; solve it again (consensus);
+rate the question (quality)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,24 @@ SOLVE_SCHEMA: dict[str, Any] = {
 }
 
 
+_RATING = {"type": "integer", "minimum": 1, "maximum": 5}
+QUALITY_CRITERIA = ("solvable", "well_posed", "self_contained")
+QUALITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {name: _RATING for name in QUALITY_CRITERIA},
+    "required": list(QUALITY_CRITERIA),
+}
+
+
 def qa_prompt(name: str) -> Prompt:
     return load_prompt(name, ("topics", "knowledge_points", "examples"))
 
 
 def solve_prompt(name: str) -> Prompt:
+    return load_prompt(name, ("question",))
+
+
+def rate_prompt(name: str) -> Prompt:
     return load_prompt(name, ("question",))
 
 
@@ -56,6 +70,17 @@ def solve_request(request_id: str, question: str, prompt: Prompt, seed: int, par
     """An independent solution of ``question``, for consensus voting."""
     messages = prompt.messages(question=question)
     return Request(id=request_id, messages=messages, prompt=prompt.name, schema=SOLVE_SCHEMA, seed=seed, params=params)
+
+
+def rate_request(request_id: str, question: str, prompt: Prompt, params: dict[str, Any]) -> Request:
+    """Ratings 1-5 of ``question`` on :data:`QUALITY_CRITERIA`, for the quality filter."""
+    messages = prompt.messages(question=question)
+    return Request(id=request_id, messages=messages, prompt=prompt.name, schema=QUALITY_SCHEMA, seed=0, params=params)
+
+
+def quality_score(ratings: dict[str, Any]) -> float:
+    """The mean rating scaled to 0.2 .. 1 (all 5s = 1.0)."""
+    return sum(float(ratings[c]) for c in QUALITY_CRITERIA) / (5 * len(QUALITY_CRITERIA))
 
 
 def as_text(value: Any) -> str:

@@ -27,10 +27,13 @@ def add_commands(add) -> None:
     build.add_argument("--mapping", metavar="FILE", help="where to list every merge of names (default: GRAPH.merges.json)")
     add_config_args(build, "configs/graph_build.yaml")
 
-    stats = add("graph stats", "print nodes, edges, degrees, components and top concepts", f"{HANDLERS}:stats_main")
+    stats = add("graph stats", "print nodes, edges, degrees, components, top concepts and diversity",
+                f"{HANDLERS}:stats_main")  # fmt: skip
     stats.add_argument("graph", metavar="GRAPH", help="a graph from `graph build`")
     stats.add_argument("--json", action="store_true", help="print JSON instead of text")
     stats.add_argument("--top", type=int, default=10, metavar="N", help="most frequent concepts to list (default 10)")
+    stats.add_argument("--walks", type=int, default=10_000, metavar="N",
+                       help="random walks (seed 0) whose diversity is measured beside the seeds' (default 10000; 0: none)")  # fmt: skip
 
     plot = add("graph plot", "draw the topic subgraph and the most frequent concepts", f"{HANDLERS}:plot_main")
     plot.add_argument("graph", metavar="GRAPH", help="a graph from `graph build`")

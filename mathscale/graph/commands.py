@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 def extract_main(args: argparse.Namespace) -> int:
     from mathscale.graph.config import ExtractConfig
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
+    from mathscale.graph.normalize import generic_reason
     from mathscale.llm.client import open_client
     from mathscale.llm.usage_totals import append_invocation, invocations, read_usage, total
 
@@ -74,12 +75,17 @@ def extract_main(args: argparse.Namespace) -> int:
             append_invocation(side_file(out, ".usage.json"), llm.usage.to_json())
     usage = total(invocations(read_usage(side_file(out, ".usage.json"))))  # every invocation on this output
     seconds = time.perf_counter() - started
+    generic = {"topic": Counter(), "kp": Counter()}  # names in the whole file that graph build will drop
+    for record in read_records(out, Concepts) if out.exists() else ():
+        for kind, names in (("topic", record.topics), ("kp", record.knowledge_points)):
+            generic[kind].update(r for r in map(generic_reason, names) if r)
     with atomic_open(failures_path) as handle:
         handle.writelines(json.dumps(f.to_json(), ensure_ascii=False) + "\n" for f in failures)
     reasons = Counter(f.reason for f in failures)
     report = {
         "seeds": str(args.seeds), "out": str(out), "prompt": template.name, "lines": len(items),
         "already_done": already, "extracted": written, "failed": sum(reasons.values()), "failures": dict(reasons),
+        "generic_names": {kind: dict(c) for kind, c in generic.items()},
         "seconds": round(seconds, 2), "seconds_per_seed": round(seconds / len(seeds), 3) if seeds else None,
         "usage": usage,
     }  # fmt: skip
@@ -87,6 +93,9 @@ def extract_main(args: argparse.Namespace) -> int:
     failed = ", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"
     print(f"{written} concept records written to {out} ({already} already there); "
           f"{sum(reasons.values())} failed ({failed}), listed in {failures_path}; {seconds:.1f} s")  # fmt: skip
+    if any(generic.values()):
+        print(f"generic names that graph build will drop: {sum(generic['topic'].values())} topics, "
+              f"{sum(generic['kp'].values())} knowledge points ({report_path})")  # fmt: skip
     return 0
 
 
@@ -95,7 +104,8 @@ def _check_same_prompt(out: Path, prompt: str) -> None:
     for where, obj in read_jsonl(out):
         if isinstance(obj, dict) and obj.get("prompt") not in (None, prompt):
             raise MathscaleError(f"{where}: this file holds records made with prompt {obj.get('prompt')!r}, "
-                                 f"not {prompt!r}; give another --out to start afresh")  # fmt: skip
+                                 f"not {prompt!r}; give another --out to start afresh, or "
+                                 f"prompt={obj.get('prompt')} to go on with the old prompt")  # fmt: skip
         return
 
 
@@ -109,19 +119,23 @@ def build_main(args: argparse.Namespace) -> int:
     mapping = check_output_path(args.mapping) if args.mapping else side_file(out, ".merges.json")
     records = list(read_records(args.concepts, Concepts))
     embed = load_embedder(cfg.embedding_model) if cfg.embedding_merge else None
-    norm = learn_normalizer(records, fold_names=cfg.fold, embed=embed, threshold=cfg.embedding_threshold)
+    norm = learn_normalizer(records, fold_names=cfg.fold, embed=embed, threshold=cfg.embedding_threshold,
+                            drop_generic=cfg.drop_generic)  # fmt: skip
     graph, skipped = build_graph(norm.apply(r) for r in records)
     if graph.number_of_nodes() == 0:
         raise DataError(f"{args.concepts}: no record names both a topic and a knowledge point; nothing to build")
+    dropped = norm.dropped_counts()
     graph.graph["normalisation"] = json.dumps({"fold": cfg.fold, "embedding_merge": cfg.embedding_merge,
-                                               "embedding_threshold": cfg.embedding_threshold})  # fmt: skip
+                                               "embedding_threshold": cfg.embedding_threshold,
+                                               "drop_generic": cfg.drop_generic, "dropped": dropped})  # fmt: skip
     save_graph(graph, out)
     atomic_write_json(mapping, {**norm.mapping_json(), "concepts": str(args.concepts), "skipped": dict(skipped)})
     kinds = Counter(k for _, k in graph.nodes(data="kind"))
     skip_text = ", ".join(f"{r} {n}" for r, n in skipped.most_common()) or "none"
     print(f"{graph.graph['records']} of {len(records)} records used (skipped: {skip_text}); "
           f"{kinds['topic']} topics, {kinds['kp']} knowledge points, {graph.number_of_edges()} edges -> {out}")  # fmt: skip
-    print(f"{len(norm.merges)} merges of names listed in {mapping}")
+    drop_text = "; ".join(f"{kind} {', '.join(f'{r} {n}' for r, n in c.items())}" for kind, c in dropped.items() if c)
+    print(f"{len(norm.merges)} merges of names listed in {mapping}; generic names dropped: {drop_text or 'none'}")
     return 0
 
 
@@ -129,7 +143,9 @@ def stats_main(args: argparse.Namespace) -> int:
     from mathscale.graph.build import load_graph
     from mathscale.graph.stats import format_stats, graph_stats
 
-    stats = graph_stats(load_graph(args.graph), top=args.top)
+    if args.walks < 0:
+        raise MathscaleError(f"--walks {args.walks}: cannot be negative")
+    stats = graph_stats(load_graph(args.graph), top=args.top, walks=args.walks)
     print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
     return 0
 

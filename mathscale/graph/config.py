@@ -14,7 +14,7 @@ class ExtractConfig:
     """``graph extract``: seed questions -> concept records."""
 
     llm: LLMConfig = in_key(factory=LLMConfig)
-    prompt: str = in_key("extract_concepts.v1")  # template in mathscale/prompts/<prompt>.txt
+    prompt: str = in_key("extract_concepts.v2")  # template in mathscale/prompts/<prompt>.txt (v1: the closed-list original)
     temperature: float = in_key(0.0)  # per-request; greedy answers make reruns agree with the cache
     max_tokens: int = in_key(256)  # a reply is a short JSON object
     limit: int = in_key(0)  # extract only the first N seeds of the file (0 = all)
@@ -25,6 +25,7 @@ class BuildConfig:
     """``graph build``: concept records -> weighted concept graph."""
 
     fold: bool = in_key(True)  # treat names differing in case, spacing, punctuation or plural as one concept
+    drop_generic: bool = in_key(True)  # drop names that fit any question ("Mathematics", "Problem solving", bare numbers)
     embedding_merge: bool = in_key(False)  # also merge near-synonyms by sentence-embedding cosine similarity
     embedding_threshold: float = in_key(0.9)  # cosine similarity at or above which two names merge
     embedding_model: str = in_key("")  # sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2

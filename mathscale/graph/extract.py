@@ -1,8 +1,10 @@
 """Extraction: an LLM acting as a math teacher names 1–2 topics and 1–5 knowledge points.
 
-The prompt is a versioned template file (``mathscale/prompts/extract_concepts.v1.txt``:
+The prompt is a versioned template file (``mathscale/prompts/extract_concepts.v2.txt``:
 system text, worked examples as user/assistant turns, the user turn with ``{question}``,
-separated by ``---`` lines); its name goes into every record and into the LLM cache key. Every seed ends as a :class:`~mathscale.records.Concepts`
+separated by ``---`` lines); its name goes into every record and into the LLM cache key.
+v2, the default, names concepts in an open vocabulary (worked examples, rules against
+generic names); v1 listed 18 topic names to choose from and is kept to reproduce old runs. Every seed ends as a :class:`~mathscale.records.Concepts`
 record or a :class:`Failure` with a reason — nothing is dropped silently.
 
 >>> template = load_prompt("extract_concepts.v1")

