@@ -3,7 +3,8 @@
 One generation of max(sizes) samples; the training sets are its prefixes (generation
 slots nest, so the first N samples of a bigger run are exactly an N-sample run); one
 fine-tune of the same base model per size, an evaluation of each and of the base model;
-``results.csv`` and a plot with a log x axis.
+``results.csv``, ``diversity.csv`` (the concepts the first N samples use, graph/diversity.py)
+and a plot with a log x axis: accuracy per dataset, and concept coverage beside it.
 
 ``repeats: R`` draws R independent curves (repetition r > 0 generates with
 ``generate.seed + r`` and trains with ``train.seed + r`` in ``OUT/repeat<r>/``, from the
@@ -36,7 +37,7 @@ from mathscale.run.command import (
     train_eval_stages,
 )
 from mathscale.run.config import ScaleConfig
-from mathscale.run.results import Point, write_results
+from mathscale.run.results import Point, diversity_rows, write_results
 from mathscale.run.stages import Stage, invoke_cli, run_stages
 
 
@@ -140,7 +141,8 @@ def main(args: argparse.Namespace) -> int:
             points.append(Point(size, rfolder / f"n{size}" / "eval", seed=rcfg.generate.seed))
     manifest = run_stages(stages, folder, invoke_cli)
     record_usage(manifest, folder)
-    results, plots = write_results(folder, points, cfg.eval.grader)
+    diversity = diversity_rows(folder / "samples.jsonl", sizes, folder / "graph.json")  # the first repetition's
+    results, plots = write_results(folder, points, cfg.eval.grader, diversity)
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")
     missing = [p for p in points if p.missing]
     if not missing:
