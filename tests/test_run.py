@@ -155,6 +155,12 @@ def test_scale_draws_a_curve_from_three_sizes(setup, capsys):
     n4 = (folder / "n4" / "samples.jsonl").read_text().splitlines()
     n12 = (folder / "n12" / "samples.jsonl").read_text().splitlines()
     assert n4 == n12[:4]
+    # and the concepts they use grow with them: diversity.csv, plotted beside the accuracy
+    with (folder / "diversity.csv").open() as handle:
+        coverage = list(csv.DictReader(handle))
+    assert [int(r["size"]) for r in coverage] == [4, 8, 12]
+    used = [len({t for line in n12[:n] for t in json.loads(line)["topics"]}) for n in (4, 8, 12)]
+    assert [int(r["topics"]) for r in coverage] == used
 
     # a new size extends the generation and trains only that size
     capsys.readouterr()

@@ -155,10 +155,42 @@ def draw_panels(panels: list[Panel], out: Path, title: str = "") -> list[Path]:
     return paths
 
 
-def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale") -> list[Path]:
-    """The scaling figure of results.csv rows (see the module docstring). Writes PNG and SVG."""
+def coverage_panel(rows: list[dict[str, Any]]) -> Panel:
+    """Distinct concepts the first N samples use (``run.results.diversity_rows``), and the share of
+    their compositions through a top-10 hub topic: accuracy should grow because coverage does."""
+    rows = sorted(rows, key=lambda r: r["size"])
+    sizes = [r["size"] for r in rows]
+
+    def draw(ax: Any) -> None:
+        import matplotlib.pyplot as plt
+
+        for key, label in (("topics", "topics used"), ("kps", "knowledge points used"), ("topic_pairs", "topic pairs used")):
+            ax.plot(sizes, [r[key] for r in rows], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(sizes, [str(n) for n in sizes], minor=False)
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set_title("concept coverage")
+        ax.set_xlabel("synthetic samples")
+        ax.set_ylabel("distinct")
+        ax.grid(True, which="both", alpha=0.3)
+        hub = ax.twinx()
+        hub.plot(sizes, [100 * r["hub_share"] for r in rows], color="gray", linestyle="--", marker=".",
+                 label="% via a top-10 hub topic")  # fmt: skip
+        hub.set_ylim(0, 100)
+        hub.set_ylabel("% via a top-10 hub topic")
+        hub.legend(loc="lower right", fontsize=7)
+
+    return draw
+
+
+def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale",
+                 diversity: list[dict[str, Any]] | None = None) -> list[Path]:  # fmt: skip
+    """The scaling figure of results.csv rows (see the module docstring), with a concept-coverage
+    panel when ``diversity`` rows are given. Writes PNG and SVG."""
     title = "Accuracy against the amount of synthetic data"
-    return draw_panels(accuracy_panels(rows, grader), out, title)
+    panels = accuracy_panels(rows, grader) + ([coverage_panel(diversity)] if diversity else [])
+    return draw_panels(panels, out, title)
 
 
 def main(args: argparse.Namespace) -> int:

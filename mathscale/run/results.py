@@ -52,8 +52,26 @@ def missing_row(run: str, point: Point) -> dict[str, Any]:
             "seed": point.seed, "status": point.missing}  # fmt: skip
 
 
-def write_results(folder: Path, points: list[Point], grader: str) -> tuple[Path, list[Path]]:
-    """``folder/results.csv`` from the points, and ``folder/scaling.{png,svg}``."""
+def diversity_rows(samples: Path, sizes: list[int], graph: Path) -> list[dict[str, Any]]:
+    """Concept diversity (graph/diversity.py) of the compositions of the first N samples, per size N
+    the samples reach."""
+    from mathscale.graph.build import load_graph
+    from mathscale.graph.diversity import diversity, encode, hub_topics
+    from mathscale.io import read_jsonl
+
+    sets = [(obj["topics"], obj["knowledge_points"]) for _, obj in read_jsonl(samples)]
+    hubs = hub_topics(load_graph(graph))
+    rows = []
+    for size in (s for s in sizes if s <= len(sets)):
+        topics, kps, tid = encode(sets[:size])
+        rows.append({**diversity(topics, kps, [tid[h] for h in hubs if h in tid]), "size": size})
+    return rows
+
+
+def write_results(folder: Path, points: list[Point], grader: str,
+                  diversity: list[dict[str, Any]] | None = None) -> tuple[Path, list[Path]]:  # fmt: skip
+    """``folder/results.csv`` from the points, and ``folder/scaling.{png,svg}``; with ``diversity``
+    rows also ``folder/diversity.csv`` and a concept-coverage panel in the plot."""
     from mathscale.run.plot import plot_results, read_results
 
     rows: list[dict[str, Any]] = []
@@ -69,4 +87,11 @@ def write_results(folder: Path, points: list[Point], grader: str) -> tuple[Path,
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    return results, plot_results(read_results([results]), folder / "scaling", grader=grader)
+    if diversity:
+        from mathscale.graph.diversity import KEYS
+
+        with atomic_open(folder / "diversity.csv") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["size", *KEYS[1:]], extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(diversity)
+    return results, plot_results(read_results([results]), folder / "scaling", grader=grader, diversity=diversity)

@@ -5,6 +5,8 @@ slots nest, so the first N samples of a bigger run are exactly an N-sample run);
 fine-tune of the same base model per size, an evaluation of each and of the base model;
 ``results.csv`` and a plot with a log x axis. A larger size extends the generation and
 trains only the new size: a prefix's training depends on the prefix's content.
+``diversity.csv`` holds the concepts the first N samples use (graph/diversity.py), plotted as
+concept coverage beside accuracy.
 
 ``repeats: R`` draws R independent curves (repetition r > 0 generates with
 ``generate.seed + r`` and trains with ``train.seed + r`` in ``OUT/repeat<r>/``, from the
@@ -37,7 +39,7 @@ from mathscale.run.command import (
     train_eval_stages,
 )
 from mathscale.run.config import ScaleConfig
-from mathscale.run.results import Point, write_results
+from mathscale.run.results import Point, diversity_rows, write_results
 from mathscale.run.stages import Stage, invoke_cli, prune, run_stages
 
 
@@ -152,7 +154,8 @@ def main(args: argparse.Namespace) -> int:
     if getattr(args, "prune", False):
         prune(folder)
     record_usage(manifest, folder)
-    results, plots = write_results(folder, points, cfg.eval.grader)
+    diversity = diversity_rows(folder / "samples.jsonl", sizes, folder / "graph.json")  # the first repetition's
+    results, plots = write_results(folder, points, cfg.eval.grader, diversity)
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")
     missing = [p for p in points if p.missing]
     if not missing:
