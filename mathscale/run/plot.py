@@ -170,6 +170,8 @@ def coverage_panel(rows: list[dict[str, Any]]) -> Panel:
         ax.set_yscale("log")
         ax.set_xticks(sizes, [str(n) for n in sizes], minor=False)
         ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))  # 20, 30, 40, not 2x10^1
+        ax.yaxis.set_minor_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_title("concept coverage")
         ax.set_xlabel("synthetic samples")
         ax.set_ylabel("distinct")
