@@ -192,6 +192,17 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
     atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def complete_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` for each complete, non-blank line; a torn last line (no newline,
+    left by a killed writer) ends the iteration. JsonlWriter cuts such a line on opening."""
+    with Path(path).open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.endswith("\n"):
+                break
+            if line.strip():
+                yield lineno, line
+
+
 def done_ids(path: str | os.PathLike[str], key: str = "id") -> set[Any]:
     """Values of ``key`` already written to ``path`` (empty when it does not exist yet).
 
@@ -201,15 +212,9 @@ def done_ids(path: str | os.PathLike[str], key: str = "id") -> set[Any]:
     if not path.exists():
         return set()
     done = set()
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.endswith("\n"):
-                break
-            if line.strip():
-                try:
-                    done.add(json.loads(line)[key])
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise DataError(
-                        f"{path}:{lineno}: no {key!r} field; is this the output of the same command?"
-                    ) from None
+    for lineno, line in complete_lines(path):
+        try:
+            done.add(json.loads(line)[key])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise DataError(f"{path}:{lineno}: no {key!r} field; is this the output of the same command?") from None
     return done

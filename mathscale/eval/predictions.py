@@ -23,7 +23,7 @@ from mathscale.errors import DataError
 from mathscale.eval.benchmarks import Task
 from mathscale.eval.grader import Verdict, grade
 from mathscale.eval.symbolic import NeedsSymbolic, defer
-from mathscale.io import JsonlWriter, atomic_open, atomic_write_json
+from mathscale.io import JsonlWriter, atomic_open, atomic_write_json, complete_lines
 from mathscale.records import Prediction
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,11 @@ def prediction_file(folder: Path, topic: str) -> Path:
 def _read_complete_lines(path: Path) -> list[tuple[int, dict]]:
     """The complete lines of ``path`` (a last line without its newline was torn by a kill)."""
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.endswith("\n"):
-                break
-            if line.strip():
-                try:
-                    rows.append((lineno, json.loads(line)))
-                except json.JSONDecodeError:
-                    raise DataError(f"{path}:{lineno}: not JSON; this folder was not written by `mathscale eval`") from None
+    for lineno, line in complete_lines(path):
+        try:
+            rows.append((lineno, json.loads(line)))
+        except json.JSONDecodeError:
+            raise DataError(f"{path}:{lineno}: not JSON; this folder was not written by `mathscale eval`") from None
     return rows
 
 
