@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from scripted_endpoint import ScriptedEndpoint, request_error
+from openai_strict import StrictServer, check_chat
 
 from mathscale.cli import main
 from mathscale.generate.consensus import tally, vote_summary
@@ -51,14 +51,15 @@ def test_vote_summary():
                                    "unanimous": 1}  # fmt: skip
 
 
-def test_request_validation_of_the_scripted_endpoint():
-    good = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.7, "max_tokens": 9,
+def test_the_endpoint_refuses_what_openai_refuses():
+    good = {"model": "m", "messages": [{"role": "user", "content": "hi, reply in json"}], "temperature": 0.7, "max_tokens": 9,
             "seed": 1, "response_format": {"type": "json_object"}}  # fmt: skip
-    assert request_error(good, "m") is None
-    assert "top_k" in request_error({**good, "top_k": 40}, "m")
-    assert "does not exist" in request_error(good, "other")
-    assert "temperature" in request_error({**good, "temperature": 3}, "m")
-    assert "messages[0]" in request_error({**good, "messages": [{"role": "robot", "content": "x"}]}, "m")
+    assert check_chat(good) is None
+    assert "top_k" in check_chat({**good, "top_k": 40})[1]
+    assert "temperature" in check_chat({**good, "temperature": 3})[1]
+    assert check_chat({**good, "messages": [{"role": "robot", "content": "x"}]}) is not None
+    with StrictServer(model="scripted-model") as server:
+        assert server.check("/v1/chat/completions", good)[0] == 404  # a model it does not serve
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +118,7 @@ def respond(request: dict, text: str) -> str:
     return json.dumps(reply)
 
 
-def generate(graph_path: Path, tmp_path: Path, endpoint: ScriptedEndpoint, *extra: str) -> tuple[list[dict], dict, list[dict]]:
+def generate(graph_path: Path, tmp_path: Path, endpoint: StrictServer, *extra: str) -> tuple[list[dict], dict, list[dict]]:
     out = tmp_path / "s.jsonl"
     assert main(["generate", str(graph_path), "-n", "16", "--out", str(out), f"llm.base_urls=[{endpoint.base_url}]",
                  f"llm.cache_path={tmp_path}/cache.sqlite", "llm.progress=false", "llm.max_retries=0",
@@ -128,9 +129,9 @@ def generate(graph_path: Path, tmp_path: Path, endpoint: ScriptedEndpoint, *extr
 
 
 def test_vote_overturns_wrong_keys_and_drops_split_questions(graph_path, tmp_path, capsys):
-    with ScriptedEndpoint(make_script()) as endpoint:
+    with StrictServer(responder=make_script(), model="scripted-model") as endpoint:
         samples, report, drops = generate(graph_path, tmp_path, endpoint, "consensus.enabled=true", "consensus.k=3")
-    assert endpoint.refused == [] and endpoint.bodies
+    assert endpoint.refusals == [] and [body for _, body in endpoint.requests]
     assert len(samples) == 16
     cases = {s["id"]: case(*operands(s["question"])) for s in samples}
     assert "split" not in cases.values() and {"agree", "wrong_key", "one_dissent"} <= set(cases.values())
@@ -152,14 +153,14 @@ def test_vote_overturns_wrong_keys_and_drops_split_questions(graph_path, tmp_pat
     assert vote["voted"] == 16 and vote["overturned"] == list(cases.values()).count("wrong_key")
     assert vote["dropped_weak_majority"] == len(weak) and vote["unanimous"] == list(cases.values()).count("agree")
     assert f"vote: {vote['overturned']} of 16 answers overturned" in capsys.readouterr().out
-    solves = [b for b in endpoint.bodies if b["messages"][-1]["content"].startswith("Solve this problem")]
+    solves = [b for b in [body for _, body in endpoint.requests] if b["messages"][-1]["content"].startswith("Solve this problem")]
     assert len(solves) == 3 * (16 + len(weak))  # k solutions for every question that reached the vote
 
 
 def test_quality_score_drops_low_rated_questions(graph_path, tmp_path):
-    with ScriptedEndpoint(make_script()) as endpoint:
+    with StrictServer(responder=make_script(), model="scripted-model") as endpoint:
         samples, report, drops = generate(graph_path, tmp_path, endpoint, "quality.enabled=true")
-    assert endpoint.refused == [] and len(samples) == 16
+    assert endpoint.refusals == [] and len(samples) == 16
     assert all(case(*operands(s["question"])) != "one_dissent" and s["meta"]["quality"] == 1.0 for s in samples)
     low = [d for d in drops if d["reason"] == "low_quality"]
     assert low and report["dropped"]["low_quality"] == len(low) and all(d["detail"] == "0.67" for d in low)
