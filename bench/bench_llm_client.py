@@ -1,6 +1,6 @@
 """Client overhead: requests/s through mathscale's LLM client vs a bare openai.AsyncOpenAI loop.
 
-Both talk to the same instant OpenAI-compatible server (mathscale.llm.fake_server, in its
+Both talk to the same instant OpenAI-compatible server (mathscale.testing.fake_server, in its
 own process) on loopback, in the same run, alternating rounds so that machine noise hits
 both alike. mathscale's client does everything it does in production: JSON mode, tolerant
 parsing and schema validation, the on-disk response cache (fresh, so every request is a
@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mathscale.llm.fake_server", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "mathscale.testing.fake_server", "--port", str(port)],
                               stdout=subprocess.DEVNULL)  # fmt: skip
     base_url = f"http://127.0.0.1:{port}/v1"
     try:

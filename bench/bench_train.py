@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 from mathscale.train.data import build_dataset, load_examples, make_collator
-from mathscale.train.tiny import arithmetic_samples, build_tokenizer
+from mathscale.testing.tiny import arithmetic_samples, build_tokenizer
 
 # ../shared beside the checkout (or beside the folder of worktrees a checkout may sit in)
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def seed_samples(n: int, seed: int) -> list[dict]:
 
 
 def default_tokenizer_dir() -> Path | None:
-    from mathscale.llm.models import cache_root
+    from mathscale.models.gguf import cache_root
 
     folder = cache_root() / "hf" / "smollm2-135m"
     return folder if (folder / "tokenizer.json").is_file() else None
@@ -108,7 +108,7 @@ def bench_tokenizer(args):
 
     folder = getattr(args, "tokenizer", None)
     if getattr(args, "model", None):
-        from mathscale.models import model_folder
+        from mathscale.models.hub import model_folder
 
         folder = model_folder(args.model)
     tokenizer = AutoTokenizer.from_pretrained(str(folder)) if folder else build_tokenizer()
@@ -135,7 +135,7 @@ def build_model(shape: str, model: str | None, vocab: int, dtype, device: str = 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if model:
-        from mathscale.models import model_folder
+        from mathscale.models.hub import model_folder
 
         folder = model_folder(model)
         return AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype), AutoTokenizer.from_pretrained(str(folder))

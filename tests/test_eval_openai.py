@@ -63,7 +63,7 @@ def test_openai_backend_and_the_same_gguf_in_process_agree_on_greedy_output(llm_
     what llama.cpp's own completion of the same prompt gives, greedy."""
     from llama_cpp import Llama
 
-    from mathscale.llm.models import resolve_model
+    from mathscale.models.gguf import resolve_model
 
     prompts = [format_prompt("alpaca", q) for q in ("What is 12 times 7?", "Solve $x + 3 = 10$ for $x$.")]
     stop = STOP_STRINGS["alpaca"]

@@ -17,7 +17,7 @@ import pytest
 
 from mathscale.cli import main
 from mathscale.graph.build import build_graph, save_graph
-from mathscale.llm.fake_server import FakeServer, qa_responder
+from mathscale.testing.fake_server import FakeServer, qa_responder
 from mathscale.records import Concepts
 
 BENCH_QUESTION = ("Mira packs 14 boxes with 23 lanterns in each box and then sells 97 lanterns at the "
@@ -331,7 +331,7 @@ def test_examples_share_the_most_concepts_and_reach_the_prompt(graph_path, tmp_p
 def test_real_generation_through_a_configured_endpoint(graph_path, tmp_path):
     """A real llama.cpp server started outside mathscale, given as llm.base_urls."""
     from mathscale.llm.local import LocalServer
-    from mathscale.llm.models import resolve_model
+    from mathscale.models.gguf import resolve_model
 
     out = tmp_path / "s.jsonl"
     with LocalServer(resolve_model("qwen2.5-coder-0.5b"), alias="served-qwen") as server:

@@ -14,7 +14,7 @@ from openai_strict import StrictServer, check_chat
 from mathscale.cli import main
 from mathscale.generate.consensus import tally, vote_summary
 from mathscale.graph.build import build_graph, save_graph
-from mathscale.llm.fake_server import qa_responder
+from mathscale.testing.fake_server import qa_responder
 from mathscale.records import Concepts
 
 

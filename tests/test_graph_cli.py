@@ -49,7 +49,7 @@ def test_shipped_configs_equal_defaults(name, cls):
 
 
 def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
-    from mathscale.llm.fake_server import FakeServer
+    from mathscale.testing.fake_server import FakeServer
 
     def responder(request):
         text = request["messages"][-1]["content"]

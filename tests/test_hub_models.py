@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hub_helpers import commit, hub_env, mathscale
 
-from mathscale.train.tiny import arithmetic_samples, build_tiny_model
+from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
 
 MODEL = "tiny-org/tiny-llama"
 BENCH = "tiny-org/tiny-bench"
@@ -42,7 +42,7 @@ def hf_home(tmp_path_factory) -> Path:
 
 
 def resolve(env: dict[str, str], *names: str) -> list[str]:
-    code = "import sys\nfrom mathscale.models import model_folder\nfor n in sys.argv[1:]: print(model_folder(n))"
+    code = "import sys\nfrom mathscale.models.hub import model_folder\nfor n in sys.argv[1:]: print(model_folder(n))"
     done = subprocess.run([sys.executable, "-c", code, *names], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
@@ -170,7 +170,7 @@ def test_a_cached_model_named_by_id_trains_and_evaluates_offline(hf_home, sample
     ],
 )
 def test_hub_id_syntax(text, expected):
-    from mathscale.models import parse_hub_id
+    from mathscale.models.hub import parse_hub_id
 
     hub = parse_hub_id(text)
     assert (None if hub is None else (hub.repo_id, hub.revision)) == expected
@@ -178,7 +178,7 @@ def test_hub_id_syntax(text, expected):
 
 def test_model_names_are_classified_without_touching_the_hub(tmp_path):
     from mathscale.errors import MathscaleError
-    from mathscale.models import parse_model
+    from mathscale.models.hub import parse_model
 
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "config.json").write_text("{}")

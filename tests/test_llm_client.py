@@ -10,7 +10,7 @@ import pytest
 from mathscale.errors import MathscaleError
 from mathscale.llm import LLMConfig, Request
 from mathscale.llm.client import LLMClient, open_client
-from mathscale.llm.fake_server import FakeServer
+from mathscale.testing.fake_server import FakeServer
 from mathscale.llm.ping import ANSWER_SCHEMA
 
 
@@ -93,7 +93,7 @@ def test_retry_after_is_honoured(llm_cache):
     with Once() as server:
         cfg = _cfg(server, llm_cache, backoff_s=0.0, backoff_max_s=5.0)
         with open_client(cfg) as llm:
-            import mathscale.llm.fake_server as fs
+            import mathscale.testing.fake_server as fs
 
             original = fs._write
             fs._write = lambda w, s, p, h=None: original(w, s, p, {"Retry-After": "0.6"} if s == 429 else h)

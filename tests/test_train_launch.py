@@ -13,7 +13,7 @@ from mathscale.config import load_config
 from mathscale.errors import MathscaleError
 from mathscale.train.config import TrainConfig
 from mathscale.train.launch import CONFIG_NAME, configs_dir, load_deepspeed_config
-from mathscale.train.tiny import arithmetic_samples, build_tiny_model
+from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mathscale.errors import MathscaleError
-from mathscale.models import model_folder
+from mathscale.models.hub import model_folder
 from mathscale.templates import cut_at_stop
 from mathscale.llm.config import LLMConfig
 

@@ -1,7 +1,7 @@
 """Benchmark loading: MWPBench-format JSONL files, folders of them, or a Hugging Face dataset.
 
 A dataset id (``org/name`` or ``org/name@revision``) is read from its snapshot in the local hub
-cache, as :mod:`mathscale.models` resolves it (downloaded only when not cached and allowed).
+cache, as :mod:`mathscale.models.hub` resolves it (downloaded only when not cached and allowed).
 
 Each record needs ``question`` and ``answer`` (``data_topic`` defaults to the file's name);
 multiple-choice records keep their ``options`` for the grader. A bad line fails with
@@ -18,7 +18,7 @@ from typing import Any
 from mathscale.errors import DataError, MathscaleError
 from mathscale.eval.choices import options_from_field
 from mathscale.io import read_jsonl
-from mathscale.models import HubId, fetch_snapshot, parse_hub_id
+from mathscale.models.hub import HubId, fetch_snapshot, parse_hub_id
 from mathscale.records import BenchmarkItem
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ from mathscale.eval.equivalence import equivalent
 from mathscale.eval.extract import answer_after_phrase, last_boxed
 from mathscale.eval.normalize import compact, strip_delimiters
 
-LETTERS = "ABCDE"
 _OPTION = re.compile(r"(?:^|(?<=\s))\(?([A-E])\)\s*(.*?)(?=\s+\(?[A-E]\)|\s*$)", re.S)
 _OPTION_DOT = re.compile(r"^\s*\(?([A-E])[.:]\s*(.+?)\s*$", re.M)
 # Capital letters only ("a" is a variable), except after "option"/"choice".

@@ -40,7 +40,7 @@ from mathscale.eval.suite import OFFICIAL_CAP, OFFICIAL_STOP, SuiteSelection, se
 from mathscale.io import atomic_open, atomic_write, atomic_write_json, check_output_path
 from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
-from mathscale.models import check_model
+from mathscale.models.hub import check_model
 from mathscale.records import Prediction
 from mathscale.templates import STOP_STRINGS, check_template, format_prompt
 

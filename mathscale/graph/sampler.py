@@ -232,14 +232,6 @@ class Sampler:
             cur[act] = nxt[moved]
 
 
-def sample_walks(graph: Any, n: int, seed: int, first: int = 0, **shape: Any) -> Iterator[Composition]:
-    """Walks ``first .. first+n-1`` as records; ``shape``: start, topic_steps, kp_steps.
-
-    For many calls on one graph, build the :class:`Sampler` once instead.
-    """
-    return Sampler.from_graph(graph, **shape).compositions(seed, np.arange(first, first + n))
-
-
 def _add_both(edges: tuple[list[int], list[int], list[int]], a: int, b: int, w: int) -> None:
     src, dst, weight = edges
     src += (a, b)

@@ -12,6 +12,6 @@ def add_commands(add) -> None:
     ping.add_argument("--question", default=None, help="a math question to ask about (default: a built-in one)")
     ping.add_argument("--usage-out", metavar="FILE", help="also save the request accounting as JSON")
 
-    add("models list", "list the named local models and whether they are cached", "mathscale.llm.models_cli:list_main")
-    fetch = add("models fetch", "fetch, verify and cache a named local model", "mathscale.llm.models_cli:fetch_main")
+    add("models list", "list the named local models and whether they are cached", "mathscale.models.command:list_main")
+    fetch = add("models fetch", "fetch, verify and cache a named local model", "mathscale.models.command:fetch_main")
     fetch.add_argument("name", help="model name (see `mathscale models list`)")

@@ -37,7 +37,7 @@ from mathscale.llm.accounting import Usage
 from mathscale.llm.cache import ResponseCache, cache_key
 from mathscale.llm.config import LLMConfig, Price, price_for
 from mathscale.llm.jsonparse import ReplyError, parse_json_reply, validate
-from mathscale.llm.models import cache_root
+from mathscale.models.gguf import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -489,7 +489,7 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
                 list_models(base_urls[0], api_key)
         else:
             from mathscale.llm.local import LocalServer
-            from mathscale.llm.models import LOCAL_MODELS, resolve_model
+            from mathscale.models.gguf import LOCAL_MODELS, resolve_model
 
             path = resolve_model(cfg.local_model)
             model = cfg.local_model if cfg.local_model in LOCAL_MODELS else path.stem

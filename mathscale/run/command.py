@@ -45,7 +45,7 @@ def input_paths(cfg: RunConfig) -> tuple[Path, Path]:
 
 def resolve_inputs(cfg: RunConfig) -> tuple[Path, Path]:
     """:func:`input_paths`, each checked: a file or folder, or (benchmarks) a hub dataset id."""
-    from mathscale.models import parse_hub_id
+    from mathscale.models.hub import parse_hub_id
 
     seeds, benchmarks = input_paths(cfg)
     for name, path in (("seeds", seeds), ("benchmarks", benchmarks)):

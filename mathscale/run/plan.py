@@ -38,7 +38,7 @@ def missing_inputs(cfg: RunConfig, seeds: Path, benchmarks: Path) -> list[str]:
 
 def _hub_dataset(cfg: RunConfig):
     """``benchmarks`` as a hub dataset id when it is no local path and reads as one, else None."""
-    from mathscale.models import parse_hub_id
+    from mathscale.models.hub import parse_hub_id
 
     if not cfg.benchmarks or Path(cfg.benchmarks).exists():
         return None
@@ -47,7 +47,7 @@ def _hub_dataset(cfg: RunConfig):
 
 def _cached_hub_dataset(cfg: RunConfig) -> Path | None:
     """A dry run downloads nothing: a hub dataset counts as present only when it is cached."""
-    from mathscale.models import cached_snapshot
+    from mathscale.models.hub import cached_snapshot
 
     hub = _hub_dataset(cfg)
     return cached_snapshot(hub) if hub else None
@@ -92,7 +92,7 @@ def describe_teacher(cfg: RunConfig) -> str:
 
 def print_plan(cfg: RunConfig, source: str, folder: Path, seeds: Path, benchmarks: Path, stages: list[Stage]) -> int:
     """Check everything a run needs and print what it would do; exit status 0 when it could start."""
-    from mathscale.models import describe_model
+    from mathscale.models.hub import describe_model
     from mathscale.train.command import dry_run_notes, prepare
 
     missing = missing_inputs(cfg, seeds, benchmarks)

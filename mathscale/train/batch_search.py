@@ -25,10 +25,6 @@ from mathscale.errors import MathscaleError
 log = logging.getLogger(__name__)
 
 
-class DoesNotFit(Exception):
-    """A trial step needed more memory than the device (or the simulated budget) has."""
-
-
 def largest_fitting(fits: Callable[[int], bool], upper: int) -> int:
     """The largest ``b`` in ``1..upper`` with ``fits(b)``, assuming fitting is monotone; 0 if none."""
     if upper < 1 or not fits(1):

@@ -19,7 +19,7 @@ from pathlib import Path
 from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.io import atomic_write, atomic_write_json, check_output_path
-from mathscale.models import describe_model, local_model_folder, model_folder, parse_model
+from mathscale.models.hub import describe_model, local_model_folder, model_folder, parse_model
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import load_examples
 from mathscale.train.launch import (

@@ -13,9 +13,6 @@ from typing import Literal
 
 from mathscale.keys import in_key, not_in_key
 
-DEEPSPEED_PRESETS = ("zero2", "zero3", "zero3_offload")
-
-
 @dataclass
 class LoraSettings:
     r: int = in_key(16)  # rank of the low-rank update

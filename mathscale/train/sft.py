@@ -26,7 +26,7 @@ from mathscale.train.async_ckpt import async_supported, make_trainer_class
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import describe_lengths, make_collator, padding_stats, tokenized_dataset
 from mathscale.train.launch import DS_CONFIG_NAME
-from mathscale.models import model_folder
+from mathscale.models.hub import model_folder
 from mathscale.train.save import save_final
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ In tests::
         ...  # point LLMConfig(base_urls=[server.base_url]) at it
     server.counts   # Counter of what it answered
 
-As a process (for benchmarks): ``python -m mathscale.llm.fake_server --port 8765``.
+As a process (for benchmarks): ``python -m mathscale.testing.fake_server --port 8765``.
 """
 
 from __future__ import annotations

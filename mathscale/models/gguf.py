@@ -129,7 +129,7 @@ def fetch_model(model: LocalModel) -> Path:
     if _is_complete(target, model):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.with_suffix(".lock")):
+    with file_lock(target.with_suffix(".lock")):
         if _is_complete(target, model):  # another process finished it while we waited
             return target
         errors = []
@@ -230,7 +230,7 @@ def _read_hub(source: HubSource) -> Iterator[bytes]:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

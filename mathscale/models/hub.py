@@ -4,7 +4,7 @@ One resolver for every place a model is named (``train --model``, ``eval --model
 ``base_model``) and for benchmark datasets named by hub id:
 
 - a local folder written by ``save_pretrained`` (it must hold ``config.json``);
-- a named offline student (``smollm2-135m``): a GGUF from :mod:`mathscale.llm.models`,
+- a named offline student (``smollm2-135m``): a GGUF from :mod:`mathscale.models.gguf`,
   dequantised once by transformers into a Hugging Face folder under ``<cache>/hf/<name>``;
 - a Hugging Face hub id, ``org/name`` or ``org/name@revision`` (a branch, tag or commit):
   resolved as transformers does, through huggingface_hub's own cache code. The local hub
@@ -32,7 +32,7 @@ from mathscale.errors import MathscaleError
 
 log = logging.getLogger(__name__)
 
-# name -> the GGUF name in mathscale.llm.models.LOCAL_MODELS it is converted from
+# name -> the GGUF name in mathscale.models.gguf.LOCAL_MODELS it is converted from
 TRAINABLE_MODELS: dict[str, str] = {"smollm2-135m": "smollm2-135m"}
 
 # What a model snapshot needs for from_pretrained: configs, tokenizer files, weights. Not the
@@ -165,7 +165,7 @@ def parse_model(text: str) -> ModelRef:
         raise MathscaleError("no model given (option --model): a Hugging Face model folder, a hub id (org/name) "
                              "or " + _known())  # fmt: skip
     if text in TRAINABLE_MODELS:
-        from mathscale.llm.models import cache_root
+        from mathscale.models.gguf import cache_root
 
         return ModelRef(text, "named", cache_root() / "hf" / text)
     path = Path(text).expanduser()
@@ -240,11 +240,11 @@ def convert_gguf(gguf_name: str, folder: Path) -> Path:
 
     About 30 s the first time; later runs load the folder.
     """
-    from mathscale.llm.models import _file_lock, resolve_model
+    from mathscale.models.gguf import file_lock, resolve_model
 
     gguf = resolve_model(gguf_name)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(folder.parent / f".{folder.name}.lock"):
+    with file_lock(folder.parent / f".{folder.name}.lock"):
         if (folder / "config.json").exists():
             return folder
         from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mathscale.errors import MathscaleError
-from mathscale.llm.models import LOCAL_MODELS, cache_root, fetch_model
+from mathscale.models.gguf import LOCAL_MODELS, cache_root, fetch_model
 
 
 def list_main(args: argparse.Namespace) -> int:
