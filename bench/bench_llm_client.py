@@ -28,7 +28,7 @@ import openai
 from mathscale.llm.client import LLMClient, Request
 from mathscale.llm.config import LLMConfig
 from mathscale.llm.local import free_port
-from mathscale.llm.ping import ANSWER_SCHEMA
+from mathscale.llm.ping_command import ANSWER_SCHEMA
 
 
 def messages(i: int) -> list[dict[str, str]]:

@@ -6,7 +6,6 @@ Heavy libraries are imported inside the command that needs them, so ``--help`` i
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import re
 import signal
@@ -15,6 +14,13 @@ from collections.abc import Callable, Sequence
 
 from mathscale import __version__
 from mathscale.errors import MathscaleError
+from mathscale.eval import cli as eval_cli
+from mathscale.generate import cli as generate_cli
+from mathscale.graph import cli as graph_cli
+from mathscale.llm import cli as llm_cli
+from mathscale.models import cli as models_cli
+from mathscale.run import cli as run_cli
+from mathscale.train import cli as train_cli
 
 PIPELINE = """\
 the pipeline, in order:
@@ -30,20 +36,15 @@ the pipeline, in order:
 try:  mathscale ping     (one real completion from the configured LLM or the embedded model)
 """
 
-# Modules with ``add_commands(add)``: each declares its stage's commands. They must stay
-# light to import (argparse only); handlers are "module:function" strings loaded on use.
-STAGE_CLIS = [
-    "mathscale.llm.cli",
-    "mathscale.graph.cli",
-    "mathscale.generate.cli",
-    "mathscale.eval.cli",
-    "mathscale.train.cli",
-    "mathscale.run.cli",
-]
+# Each stage's ``cli.py`` declares its commands with ``add_commands(add)``. A handler turns
+# the parsed arguments into the command's config and calls ``main(cfg)`` of the stage's
+# ``command.py`` (or ``<name>_command.py``), imported inside the handler: a cli.py and the
+# config dataclasses stay light to import, so ``mathscale --help`` is instant.
+STAGE_CLIS = [llm_cli, models_cli, graph_cli, generate_cli, eval_cli, train_cli, run_cli]
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
-AddCommand = Callable[[str, str, str], argparse.ArgumentParser]
+Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction] = {}
 
-    def add(name: str, help: str, handler: str | None = None) -> argparse.ArgumentParser:
+    def add(name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
         """Declare command ``name`` ("graph build" nests under "graph"), run by ``handler``."""
         group, _, leaf = name.rpartition(" ")
         if group and group not in groups:
@@ -70,17 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     for module in STAGE_CLIS:
-        importlib.import_module(module).add_commands(add)
+        module.add_commands(add)
     return parser
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _load(target: str) -> Callable[[argparse.Namespace], int | None]:
-    module, _, function = target.partition(":")
-    return getattr(importlib.import_module(module), function)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return _load(args.handler)(args) or 0
+        return args.handler(args)
     except MathscaleError as exc:
         print(f"mathscale: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,8 +24,10 @@ from mathscale.typecheck import TypeMismatch, build_dataclass
 C = TypeVar("C")
 
 
-def load_config(cls: type[C], path: str | os.PathLike[str] | None = None, overrides: list[str] = ()) -> C:
-    """Defaults of ``cls``, then the YAML file at ``path``, then each ``key=value`` override."""
+def load_config(cls: type[C], path: str | os.PathLike[str] | None = None, overrides: Sequence[str] = (),
+                values: Mapping[str, Any] | None = None) -> C:  # fmt: skip
+    """Defaults of ``cls``, then the YAML file at ``path``, then each ``key=value`` override,
+    then ``values`` (dotted field -> value: the flags a command line gave)."""
     data: dict[str, Any] = {}
     if path is not None:
         data = _read_yaml(Path(path))
@@ -33,7 +36,32 @@ def load_config(cls: type[C], path: str | os.PathLike[str] | None = None, overri
         key, value = _parse_override(override)
         _set_dotted(data, key, value)
         _build(cls, data, source=f"command-line override {override!r}")
+    for key, value in (values or {}).items():
+        _set_dotted(data, key, value)
+        _build(cls, data, source=f"command-line option for {key!r}")
     return _build(cls, data, source=str(path) if path else "defaults")
+
+
+def require(cfg: Any, options: Mapping[str, str]) -> None:
+    """Fail unless every field named in ``options`` (field -> how the command line spells
+    it) is set: ``require(cfg, {"out": "--out"})`` -> "no --out given (or out: in the config)"."""
+    for name, option in options.items():
+        if getattr(cfg, name) in ("", None, []):
+            raise MathscaleError(f"no {option} given (or {name}: in the config)")
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """A shard spec ``"i/k"`` -> (i, k) with 0 <= i < k; None or "" -> (0, 1): the whole run."""
+    if not text:
+        return 0, 1
+    i, sep, k = text.partition("/")
+    try:
+        shard, count = int(i), int(k)
+    except ValueError:
+        shard, count = -1, 0
+    if not sep or not 0 <= shard < count:
+        raise MathscaleError(f"--shard {text!r}: expected i/k with 0 <= i < k, e.g. 0/4")
+    return shard, count
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

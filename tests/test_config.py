@@ -9,7 +9,7 @@ import pytest
 from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig, Price
-from mathscale.llm.ping import PingConfig
+from mathscale.llm.config import PingConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_nested_price_table_override():
 
 # Each shipped YAML spells out its command's defaults; this keeps the two from drifting.
 SHIPPED = {
-    "ping.yaml": "mathscale.llm.ping:PingConfig",
+    "ping.yaml": "mathscale.llm.config:PingConfig",
     "graph_extract.yaml": "mathscale.graph.config:ExtractConfig",
     "graph_build.yaml": "mathscale.graph.config:BuildConfig",
     "graph_sample.yaml": "mathscale.graph.config:SampleConfig",

@@ -11,7 +11,7 @@ from mathscale.errors import MathscaleError
 from mathscale.llm import LLMConfig, Request
 from mathscale.llm.client import LLMClient, open_client
 from mathscale.testing.fake_server import FakeServer
-from mathscale.llm.ping import ANSWER_SCHEMA
+from mathscale.llm.ping_command import ANSWER_SCHEMA
 
 
 def _cfg(server, llm_cache, **kw):

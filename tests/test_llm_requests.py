@@ -13,7 +13,7 @@ from openai_strict import StrictServer, check_chat, check_completion
 from mathscale.llm import LLMConfig, Request
 from mathscale.llm.cache import cache_key
 from mathscale.llm.client import LLAMA_CPP_JSON, open_client, response_format
-from mathscale.llm.ping import ANSWER_SCHEMA, ping_request, probe_modes
+from mathscale.llm.ping_command import ANSWER_SCHEMA, ping_request, probe_modes
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "Reply in JSON."}]}
 

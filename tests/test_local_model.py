@@ -75,7 +75,7 @@ def test_smollm2_from_its_pypi_wheel_matches_checksum():
 def test_embedded_default_model_gives_schema_valid_json(llm_cache):
     from mathscale.llm import LLMConfig, open_client
     from mathscale.llm.jsonparse import validate
-    from mathscale.llm.ping import ANSWER_SCHEMA, ping_request
+    from mathscale.llm.ping_command import ANSWER_SCHEMA, ping_request
 
     with open_client(LLMConfig(cache_path=llm_cache, progress=False)) as llm:
         assert llm.model == "qwen2.5-coder-0.5b"

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from mathscale.generate.dedup import DedupConfig
 from mathscale.generate.filters import FilterConfig
+from mathscale.graph.config import WalkConfig
 from mathscale.keys import in_key
 from mathscale.llm.config import LLMConfig
-
-
-@dataclass
-class WalkConfig:
-    """The random walk that composes concepts (MathScale's defaults)."""
-
-    start: Literal["uniform", "frequency"] = in_key("uniform")  # first topic: uniform, or by how often seeds name it
-    topic_steps: list[int] = in_key(factory=lambda: [1, 2])  # [min, max] steps among topics
-    kp_steps: list[int] = in_key(factory=lambda: [0, 4])  # [min, max] steps among knowledge points
 
 
 @dataclass

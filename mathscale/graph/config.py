@@ -5,8 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from mathscale.errors import MathscaleError
 from mathscale.keys import in_key
 from mathscale.llm.config import LLMConfig
+
+
+@dataclass
+class WalkConfig:
+    """MathScale's random walk that composes concepts (the paper's defaults); ``graph sample``
+    and ``generate`` both embed it as ``walk:``."""
+
+    start: Literal["uniform", "frequency"] = in_key("uniform")  # first topic: uniform, or by how often seeds name it
+    topic_steps: list[int] = in_key(factory=lambda: [1, 2])  # [min, max] steps among topics
+    kp_steps: list[int] = in_key(factory=lambda: [0, 4])  # [min, max] steps among knowledge points
+
+    def check(self) -> None:
+        """Raise MathscaleError unless both step ranges are [min, max] with 0 <= min <= max."""
+        for key in ("topic_steps", "kp_steps"):
+            value = getattr(self, key)
+            if len(value) != 2 or not 0 <= value[0] <= value[1]:
+                raise MathscaleError(f"walk.{key}={value}: expected [min, max] with 0 <= min <= max")
 
 
 @dataclass

@@ -96,3 +96,12 @@ class LLMConfig:
     cache_path: str = not_in_key("")  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite
     progress: bool = not_in_key(True)  # progress bar on batches
     prices: dict[str, Price] = not_in_key(factory=_default_prices)
+
+
+@dataclass
+class PingConfig:
+    """``mathscale ping``: one real completion from the configured LLM, and which modes it accepts."""
+
+    llm: LLMConfig = in_key(factory=LLMConfig)
+    question: str = in_key("A baker makes 12 muffins per tray and bakes 7 trays. How many muffins does she bake?")
+    usage_out: str = not_in_key("")  # also save the request accounting here, as JSON

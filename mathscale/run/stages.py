@@ -14,6 +14,7 @@ stage after it. Nothing is deleted on the way: the outputs a rerun replaces move
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -29,7 +30,7 @@ from typing import Any
 
 from mathscale import __version__
 from mathscale.config import dump_config
-from mathscale.errors import MathscaleError, ShortfallError
+from mathscale.errors import ShortfallError
 from mathscale.io import atomic_write, atomic_write_json, side_file
 from mathscale.keys import key_view
 
@@ -42,15 +43,21 @@ PACKAGES = ("torch", "transformers", "peft", "accelerate", "deepspeed", "dataset
 
 @dataclass
 class Stage:
-    """One step: ``argv`` for the mathscale CLI, the config it gets, what it reads and writes."""
+    """One step: a command's ``main`` and the config it gets (inputs and outputs included),
+    what it reads and writes.
+
+    ``command`` is the stage's ``main(cfg)``; ``cli`` is how the same command is spelled on
+    the command line (``"graph extract"``), for the line the run prints.
+    """
 
     name: str
-    argv: list[str]
+    cli: str
+    command: Callable[[Any], Any]
     config: Any
     outputs: list[Path]
     upstream: list[str] = field(default_factory=list)  # stages whose outputs it reads
     inputs: list[Path] = field(default_factory=list)  # files outside the run it reads
-    resume_flag: list[str] = field(default_factory=list)  # extra argv when resuming a started stage
+    resume: dict[str, Any] = field(default_factory=dict)  # config fields set when resuming a started stage
     grow: str = ""  # config field whose increase extends the outputs (slots nest) instead of replacing them
 
     def size(self) -> Any:
@@ -109,7 +116,6 @@ def stage_key(stage: Stage, manifest: Manifest) -> str:
         "config": key_view(stage.config, skip=(stage.grow,) if stage.grow else ()),
         "upstream": [_made(manifest.stage(u)) for u in stage.upstream],
         "inputs": [file_digest(p) for p in stage.inputs],
-        "argv": [a for a in stage.argv if not a.startswith("--config")],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -120,8 +126,12 @@ def _made(record: dict[str, Any]) -> str:
     return f"{record.get('key')}" + ("" if size is None else f":{size}")
 
 
-def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], None]) -> Manifest:
-    """Run what is out of date, in order; returns the manifest."""
+def run_stages(stages: list[Stage], folder: Path) -> Manifest:
+    """Run what is out of date, in order, each by calling its command's ``main(cfg)``.
+
+    Each stage's config is also written to ``<folder>/configs/<stage>.yaml``, so the printed
+    ``mathscale <command> --config <that file>`` reruns it by hand. Returns the manifest.
+    """
     manifest = Manifest(folder)
     config_dir = folder / "configs"
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -132,25 +142,24 @@ def run_stages(stages: list[Stage], folder: Path, invoke: Callable[[list[str]], 
         if same and record.get("status") == "done" and present and record.get("size") == size:
             print(f"[{stage.name}] up to date (key {key}), skipped")
             continue
-        argv = list(stage.argv)
+        cfg = stage.config
         if same and record.get("status") in ("running", "short") and _not_smaller(size, record.get("size")):
             what = "an interrupted run" if record["status"] == "running" else "a run that came up short"
             print(f"[{stage.name}] resuming {what} (key {key})")
-            argv += stage.resume_flag
+            cfg = dataclasses.replace(cfg, **stage.resume)
         elif same and record.get("status") == "done" and present and _not_smaller(size, record.get("size")):
             print(f"[{stage.name}] extending {stage.grow}={record.get('size')} to {size}: keeping what it made (key {key})")
-            argv += stage.resume_flag
+            cfg = dataclasses.replace(cfg, **stage.resume)
         elif (moved := supersede(stage, record, folder)) is not None:
             print(f"[{stage.name}] its config or inputs changed; the previous outputs moved to {moved} "
                   "(`mathscale run CONFIG --prune` removes them)")  # fmt: skip
         config_path = config_dir / f"{stage.name}.yaml"
-        atomic_write(config_path, dump_config(stage.config))
-        argv = [*argv, "--config", str(config_path)]
-        print(f"[{stage.name}] mathscale {' '.join(argv)}", flush=True)
+        atomic_write(config_path, dump_config(cfg))
+        print(f"[{stage.name}] mathscale {stage.cli} --config {config_path}", flush=True)
         manifest.update(stage.name, key=key, size=size, status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
         started = time.perf_counter()
         try:
-            invoke(argv)
+            stage.command(cfg)  # a failure raises MathscaleError
         except ShortfallError:  # its outputs are valid but fewer than asked: the caller decides
             manifest.update(stage.name, status="short", seconds=round(time.perf_counter() - started, 2),
                             outputs=[str(p) for p in stage.outputs])  # fmt: skip
@@ -201,13 +210,3 @@ def prune(folder: Path) -> list[Path]:
     if not removed:
         print(f"nothing to prune in {root}")
     return removed
-
-
-def invoke_cli(argv: list[str]) -> None:
-    """Run one mathscale command in this process; a failure raises MathscaleError."""
-    from mathscale.cli import _load, build_parser
-
-    args = build_parser().parse_args(argv)
-    code = _load(args.handler)(args) or 0
-    if code != 0:
-        raise MathscaleError(f"`mathscale {' '.join(argv)}` exited with status {code}")

@@ -7,18 +7,17 @@ does not support with HTTP 400), so a user sees at once which setting to use.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-from mathscale.config import load_config
 from mathscale.errors import MathscaleError
 from mathscale.io import atomic_write_json, check_output_path
 from mathscale.llm.accounting import Usage
 from mathscale.llm.client import LLMClient, Request, open_client
-from mathscale.llm.config import LLMConfig
+from mathscale.llm.config import PingConfig
 
 MODES = ("json_object", "json_schema", "none")
 
@@ -27,12 +26,6 @@ ANSWER_SCHEMA = {
     "properties": {"solution": {"type": "string"}, "answer": {"type": "string"}},
     "required": ["solution", "answer"],
 }
-
-
-@dataclass
-class PingConfig:
-    llm: LLMConfig = field(default_factory=LLMConfig)
-    question: str = "A baker makes 12 muffins per tray and bakes 7 trays. How many muffins does she bake?"
 
 
 def ping_request(question: str) -> Request:
@@ -81,19 +74,23 @@ def describe(verdict: str) -> str:
     return f"accepted, but this reply was not usable ({verdict})"
 
 
-def main(args: argparse.Namespace) -> int:
-    cfg = load_config(PingConfig, args.config, args.overrides)
-    if args.question:
-        cfg.question = args.question
-    if args.usage_out:
-        check_output_path(args.usage_out)
+@dataclass(frozen=True)
+class PingResult:
+    answer: dict[str, Any]  # the parsed JSON reply
+    modes: dict[str, str]  # structured-output mode -> "ok" or why the endpoint's reply was not usable
+    cached: bool
+
+
+def main(cfg: PingConfig) -> PingResult:
+    if cfg.usage_out:
+        check_output_path(cfg.usage_out)
     started = time.perf_counter()
     with open_client(cfg.llm) as llm:
         print(f"model {llm.model} at {', '.join(llm.base_urls)}")
         (result,) = llm.complete_all([ping_request(cfg.question)], desc="ping")
         print(llm.usage.summary())
-        if args.usage_out:
-            atomic_write_json(args.usage_out, llm.usage.to_json())
+        if cfg.usage_out:
+            atomic_write_json(cfg.usage_out, llm.usage.to_json())
         verdicts = {llm.structured_output: "ok" if result.ok else f"{result.error}: {result.detail}"[:200]}
         verdicts.update(probe_modes(llm, cfg.question, tuple(m for m in MODES if m not in verdicts)))
         for mode, verdict in verdicts.items():
@@ -102,4 +99,4 @@ def main(args: argparse.Namespace) -> int:
         raise MathscaleError(f"the model did not give a usable answer ({result.error}: {result.detail})")
     print(json.dumps(result.data, indent=2, ensure_ascii=False))
     print(f"ok in {time.perf_counter() - started:.1f} s{' (from cache)' if result.cached else ''}")
-    return 0
+    return PingResult(answer=result.data, modes=verdicts, cached=result.cached)
