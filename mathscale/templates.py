@@ -1,4 +1,4 @@
-"""Prompt templates shared by training and evaluation (DESIGN.md, "MWPBench").
+"""Prompt templates shared by training and evaluation (MWPBench's templates).
 
 A model is fine-tuned on exactly the prompt that evaluation will send it, so the strings
 live here, once. The two alpaca strings are the official MWPBench ones, character for
@@ -13,9 +13,16 @@ True
 from __future__ import annotations
 
 import re
-from typing import Any
+import typing
+from typing import Any, Literal
 
 from mathscale.errors import MathscaleError
+
+# The names a config may give (train's and eval's ``template``); TEMPLATES holds their strings.
+TemplateName = Literal["alpaca", "alpaca_force_ans", "chat"]
+TEMPLATE_NAMES: tuple[str, ...] = typing.get_args(TemplateName)
+# Saved beside a trained model: the template it was trained on, which eval uses by default.
+TEMPLATE_FILE = "mathscale_template.json"
 
 _HEAD = (
     "Below is an instruction that describes a task. "
@@ -27,6 +34,7 @@ TEMPLATES: dict[str, str | None] = {
     "alpaca_force_ans": _HEAD + "\n\nTry to conclude your response with 'The answer is ...'.\n### Response:",
     "chat": None,  # the tokenizer's own chat template
 }
+assert tuple(TEMPLATES) == TEMPLATE_NAMES
 # Generation stops when the model starts a new turn of the template.
 STOP_STRINGS: dict[str, list[str]] = {
     "alpaca": ["### Instruction", "### Response", "\n\n\n\n"],
