@@ -45,10 +45,13 @@ def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: st
     if names and not names[0].startswith("-"):  # a positional: its dest is its name
         kwargs.setdefault("metavar", names[0])
         kwargs.setdefault("nargs", "?")
-        return parser.add_argument(dest, help=help + shown, default=None, **kwargs)
-    if kwargs.get("action") not in ("store_true", "store_false"):
-        kwargs.setdefault("metavar", names[-1].lstrip("-").upper().replace("-", "_"))
-    return parser.add_argument(*names, dest=dest, help=help + shown, default=None, **kwargs)
+        action = parser.add_argument(dest, help=help + shown, default=None, **kwargs)
+    else:
+        if kwargs.get("action") not in ("store_true", "store_false"):
+            kwargs.setdefault("metavar", names[-1].lstrip("-").upper().replace("-", "_"))
+        action = parser.add_argument(*names, dest=dest, help=help + shown, default=None, **kwargs)
+    action.config_class, action.config_field = cls, field  # for the test that help and dataclass agree
+    return action
 
 
 def config_from_args(cls: type[C], args: argparse.Namespace) -> C:

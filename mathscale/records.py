@@ -1,4 +1,4 @@
-"""Typed records for every stage, one JSON line each (DESIGN.md, "Data contracts").
+"""Typed records for every stage, one JSON line each (the data contracts between the stages).
 
 Every record our stages write carries ``"schema": "<name>/<version>"`` so a file says
 what it holds. ``from_json`` checks field types and reports the bad field; the JSONL

@@ -22,6 +22,35 @@ def all_commands() -> list[str]:
     return walk(build_parser(), "")
 
 
+def leaf_parser(command: str):
+    import argparse
+
+    parser = build_parser()
+    for word in command.split():
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    return parser
+
+
+# Arguments that are not settings of the command's config: argparse's own, the config file,
+# the key=value overrides, and the run config's path (the CONFIG of run and scale).
+NOT_SETTINGS = {"help", "config", "overrides"}
+
+
+@pytest.mark.parametrize("command", all_commands())
+def test_every_argument_sets_a_config_field_and_states_its_default(command):
+    from mathscale.cli_common import FIELD_DEST, field_default, format_default
+
+    for action in leaf_parser(command)._actions:
+        if action.dest in NOT_SETTINGS:
+            continue
+        assert action.dest.startswith(FIELD_DEST), f"{command}: {action.option_strings or action.dest} sets no config field"
+        default = field_default(action.config_class, action.config_field)
+        stated = "" if default in ("", [], None) else f"(default: {format_default(default)})"
+        assert (action.help or "").endswith(stated), f"{command} {action.dest}: help does not end with {stated!r}"
+        assert (action.help or "").count("default") == bool(stated), f"{command} {action.dest}: states a default itself"
+
+
 def test_help_lists_the_whole_pipeline():
     script = Path(sys.executable).parent / "mathscale"  # the console script of this environment
     done = subprocess.run([str(script if script.exists() else "mathscale"), "--help"],

@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
-from mathscale.config import dump_config, load_config
+from mathscale.config import config_to_dict, dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig, Price
 from mathscale.llm.config import PingConfig
@@ -110,6 +111,8 @@ def test_shipped_configs_equal_defaults(name):
     module, _, attr = SHIPPED[name].partition(":")
     cls = getattr(importlib.import_module(module), attr)
     assert load_config(cls, REPO / "configs" / name) == cls()
+    # and spell out every field: the file is where users read the settings
+    assert yaml.safe_load((REPO / "configs" / name).read_text(encoding="utf-8")) == config_to_dict(cls())
 
 
 def test_every_shipped_yaml_is_checked():

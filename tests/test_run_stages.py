@@ -19,26 +19,24 @@ class Make:
 def pipeline(folder: Path, make: Make, calls: list[tuple[str, int]]):
     made, used = folder / "made.txt", folder / "used.txt"
 
-    def invoke(argv: list[str]) -> None:
-        if argv[0] == "make":
-            have = made.read_text().splitlines() if made.exists() else []
-            calls.append(("make", make.n - len(have)))
-            made.write_text("".join(f"{make.word}{i}\n" for i in range(make.n)))
-            (folder / "made.report.json").write_text("{}")
-        else:
-            calls.append(("use", 0))
-            used.write_text(made.read_text().upper())
+    def make_main(cfg: Make) -> None:
+        have = made.read_text().splitlines() if made.exists() else []
+        calls.append(("make", cfg.n - len(have)))
+        made.write_text("".join(f"{cfg.word}{i}\n" for i in range(cfg.n)))
+        (folder / "made.report.json").write_text("{}")
 
-    stages = [Stage("make", ["make"], make, [made], grow="n"), Stage("use", ["use"], Make(), [used], ["make"])]
-    return stages, invoke
+    def use_main(cfg: Make) -> None:
+        calls.append(("use", 0))
+        used.write_text(made.read_text().upper())
+
+    return [Stage("make", "make", make_main, make, [made], grow="n"), Stage("use", "use", use_main, Make(), [used], ["make"])]
 
 
 def test_unkeyed_change_skips_growth_extends_keyed_change_supersedes(tmp_path, capsys):
     calls: list[tuple[str, int]] = []
 
     def run(make: Make) -> None:
-        stages, invoke = pipeline(tmp_path, make, calls)
-        run_stages(stages, tmp_path, invoke)
+        run_stages(pipeline(tmp_path, make, calls), tmp_path)
 
     run(Make())
     assert calls == [("make", 2), ("use", 0)]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+
+from mathscale.cli_common import add_field, config_from_args, exit_status
+from mathscale.run.config import PlotConfig, RunConfig, ScaleConfig
+
 RUN_EPILOG = """\
 Each stage is skipped when its outputs are up to date for its config and inputs (see
 RUN/manifest.json); change a setting that can change a stage's result and that stage and
@@ -26,25 +31,45 @@ Examples:
 """
 
 
+def run(args: argparse.Namespace) -> int:
+    from mathscale.run.command import main
+
+    return exit_status(main(config_from_args(RunConfig, args), source=args.config))
+
+
+def scale(args: argparse.Namespace) -> int:
+    from mathscale.run.scale_command import main
+
+    return exit_status(main(config_from_args(ScaleConfig, args), source=args.config))
+
+
+def plot(args: argparse.Namespace) -> int:
+    from mathscale.run.plot_command import main
+
+    return exit_status(main(config_from_args(PlotConfig, args)))
+
+
+def _run_args(parser: argparse.ArgumentParser, cls: type, example: str, overrides: str) -> None:
+    parser.add_argument("config", metavar="CONFIG", help=f"{'scale' if cls is ScaleConfig else 'run'} config, e.g. {example}")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help=f"e.g. {overrides}")
+    add_field(parser, "--prune", cls=cls, field="prune", action="store_true",
+              help="after the run, delete RUN/superseded/ (outputs reruns replaced)")  # fmt: skip
+    add_field(parser, "--dry-run", cls=cls, field="dry_run", action="store_true",
+              help="check the config and every input, print each stage and the training launch command, and "
+                   "stop (no LLM call, no download, no training, nothing written)")  # fmt: skip
+
+
 def add_commands(add) -> None:
-    run = add("run", "the whole pipeline from one config: extract, build, generate, train, eval",
-              "mathscale.run.command:main")  # fmt: skip
-    run.epilog = RUN_EPILOG
-    run.add_argument("config", metavar="CONFIG", help="run config, e.g. configs/run/quickstart.yaml")
-    run.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. generate.n=200 train.epochs=1")
-    run.add_argument("--prune", action="store_true", help="after the run, delete RUN/superseded/ (outputs reruns replaced)")
-    run.add_argument("--dry-run", action="store_true",
-                     help="check the config and every input, print each stage and the training launch command, and "
-                          "stop (no LLM call, no download, no training, nothing written)")  # fmt: skip
+    parser = add("run", "the whole pipeline from one config: extract, build, generate, train, eval", run)
+    parser.epilog = RUN_EPILOG
+    _run_args(parser, RunConfig, "configs/run/quickstart.yaml", "generate.n=200 train.epochs=1")
 
-    scale = add("scale", "scaling curve: one fine-tune per data size, evaluated, plotted", "mathscale.run.scale:main")
-    scale.epilog = SCALE_EPILOG
-    scale.add_argument("config", metavar="CONFIG", help="scale config, e.g. configs/run/scale_quickstart.yaml")
-    scale.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. sizes=[100,1000,10000] repeats=3")
-    scale.add_argument("--prune", action="store_true", help="after the run, delete RUN/superseded/ (outputs reruns replaced)")
-    scale.add_argument("--dry-run", action="store_true", help="check everything and print the plan, as `run --dry-run`")
+    parser = add("scale", "scaling curve: one fine-tune per data size, evaluated, plotted", scale)
+    parser.epilog = SCALE_EPILOG
+    _run_args(parser, ScaleConfig, "configs/run/scale_quickstart.yaml", "sizes=[100,1000,10000] repeats=3")
 
-    plot = add("plot", "overlay the results.csv of several scaling runs in one plot", "mathscale.run.plot:main")
-    plot.add_argument("results", nargs="+", metavar="RESULTS", help="results.csv files from `mathscale scale`")
-    plot.add_argument("--out", required=True, metavar="FILE", help="plot file; .png and .svg are both written")
-    plot.add_argument("--grader", default="mathscale", choices=["mathscale", "mwpbench"], help="whose verdicts to plot")
+    parser = add("plot", "overlay the results.csv of several scaling runs in one plot", plot)
+    add_field(parser, "RESULTS", cls=PlotConfig, field="results", nargs="+", help="results.csv files from `mathscale scale`")
+    add_field(parser, "--out", cls=PlotConfig, field="out", metavar="FILE", help="plot file; .png and .svg are both written")
+    add_field(parser, "--grader", cls=PlotConfig, field="grader", choices=["mathscale", "mwpbench"],
+              help="whose verdicts to plot")  # fmt: skip

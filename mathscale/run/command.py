@@ -1,23 +1,44 @@
-"""``mathscale run CONFIG``: extract -> build -> generate -> train -> eval in one run folder."""
+"""``mathscale run CONFIG``: extract -> build -> generate -> train -> eval in one run folder.
+
+Each stage is its command's ``main(cfg)``, called here with the stage's section of the run
+config, completed with the paths that connect the stages (:mod:`mathscale.run.stages`
+decides what is up to date).
+"""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import importlib.resources
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mathscale.config import load_config
 from mathscale.errors import MathscaleError
+from mathscale.eval.command import main as eval_main
+from mathscale.generate.command import main as generate_main
+from mathscale.graph.command import build_main, extract_main
 from mathscale.llm.config import LLMConfig
 from mathscale.run.config import RunConfig
 from mathscale.run.results import Point, write_results
-from mathscale.run.stages import Manifest, Stage, invoke_cli, prune, run_stages
+from mathscale.run.stages import Manifest, Stage, prune, run_stages
+from mathscale.train.command import main as train_main
 
 # Fields the run sets itself, to connect the stages; a config that sets them is an error.
-OWNED = {"train": ("data", "model", "out", "resume"), "eval": ("model", "benchmarks", "out")}
+OWNED = {
+    "extract": ("seeds", "out"),
+    "build": ("concepts", "out", "mapping"),
+    "generate": ("graph", "out", "shard"),
+    "train": ("data", "model", "out", "resume", "dry_run"),
+    "eval": ("model", "benchmarks", "out"),
+}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    folder: Path
+    results: Path | None  # results.csv (None for a dry run)
+    plot: Path | None
 
 
 def packaged(name: str) -> Path:
@@ -65,10 +86,13 @@ def synthesis_stages(cfg: RunConfig, folder: Path, seeds: Path, n: int) -> list[
     extract = dataclasses.replace(cfg.extract, llm=cfg.llm)
     generate = dataclasses.replace(cfg.generate, llm=cfg.llm, n=n)
     concepts, graph, samples = folder / "concepts.jsonl", folder / "graph.json", folder / "samples.jsonl"
+    extract = dataclasses.replace(extract, seeds=str(seeds), out=str(concepts))
+    build = dataclasses.replace(cfg.build, concepts=str(concepts), out=str(graph))
+    generate = dataclasses.replace(generate, graph=str(graph), out=str(samples))
     return [
-        Stage("extract", ["graph", "extract", str(seeds), "--out", str(concepts)], extract, [concepts], inputs=[seeds]),
-        Stage("build", ["graph", "build", str(concepts), "--out", str(graph)], cfg.build, [graph], ["extract"]),
-        Stage("generate", ["generate", str(graph), "--out", str(samples)], generate, [samples], ["build"], grow="n"),
+        Stage("extract", "graph extract", extract_main, extract, [concepts], inputs=[seeds]),
+        Stage("build", "graph build", build_main, build, [graph], ["extract"]),
+        Stage("generate", "generate", generate_main, generate, [samples], ["build"], grow="n"),
     ]
 
 
@@ -79,8 +103,8 @@ def train_eval_stages(cfg: RunConfig, samples: Path, folder: Path, benchmarks: P
     evaluate = dataclasses.replace(cfg.eval, model=str(trained_model(model_dir, train)), benchmarks=str(benchmarks),
                                    out=str(eval_dir), template=cfg.train.template)  # fmt: skip
     return [
-        Stage(f"train{tag}", ["train"], train, [model_dir], [upstream], resume_flag=["--resume"]),
-        Stage(f"eval{tag}", ["eval"], evaluate, [eval_dir], [f"train{tag}"], inputs=local_inputs(benchmarks)),
+        Stage(f"train{tag}", "train", train_main, train, [model_dir], [upstream], resume={"resume": True}),
+        Stage(f"eval{tag}", "eval", eval_main, evaluate, [eval_dir], [f"train{tag}"], inputs=local_inputs(benchmarks)),
     ]
 
 
@@ -97,7 +121,7 @@ def base_eval_stage(cfg: RunConfig, folder: Path, benchmarks: Path) -> Stage:
     """
     evaluate = dataclasses.replace(cfg.eval, model=cfg.base_model, benchmarks=str(benchmarks),
                                    out=str(folder / "base" / "eval"), template=cfg.train.template)  # fmt: skip
-    return Stage("eval-base", ["eval"], evaluate, [folder / "base" / "eval"], inputs=local_inputs(benchmarks))
+    return Stage("eval-base", "eval", eval_main, evaluate, [folder / "base" / "eval"], inputs=local_inputs(benchmarks))
 
 
 def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
@@ -116,23 +140,23 @@ def record_usage(manifest: Manifest, folder: Path) -> dict[str, Any]:
     return totals
 
 
-def main(args: argparse.Namespace) -> int:
-    source = args.config or "defaults"
-    cfg = load_config(RunConfig, args.config, args.overrides)
+def main(cfg: RunConfig, source: str = "the run config") -> RunResult:
+    """The whole loop in ``cfg.out``; ``source`` names the config in error messages."""
     check_owned(cfg, source)
     folder = Path(cfg.out)
-    seeds, benchmarks = input_paths(cfg) if args.dry_run else resolve_inputs(cfg)
+    seeds, benchmarks = input_paths(cfg) if cfg.dry_run else resolve_inputs(cfg)
     stages = synthesis_stages(cfg, folder, seeds, cfg.generate.n)
     stages += train_eval_stages(cfg, folder / "samples.jsonl", folder, benchmarks)
     if cfg.eval_base:
         stages.append(base_eval_stage(cfg, folder, benchmarks))
-    if args.dry_run:
+    if cfg.dry_run:
         from mathscale.run.plan import print_plan
 
-        return print_plan(cfg, source, folder, seeds, benchmarks, stages)
+        print_plan(cfg, source, folder, seeds, benchmarks, stages)
+        return RunResult(folder, None, None)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = run_stages(stages, folder, invoke_cli)
-    if getattr(args, "prune", False):
+    manifest = run_stages(stages, folder)
+    if cfg.prune:
         prune(folder)
     totals = record_usage(manifest, folder)
     points = ([Point(0, folder / "base" / "eval")] if cfg.eval_base else []) + [Point(cfg.generate.n, folder / "eval")]
@@ -145,4 +169,4 @@ def main(args: argparse.Namespace) -> int:
         print("\nbase model " + (folder / "base" / "eval" / "results.md").read_text(encoding="utf-8"))
     print("trained model " + (folder / "eval" / "results.md").read_text(encoding="utf-8"))
     print(f"results: {results}\nplot: {plots[0]}")
-    return 0
+    return RunResult(folder, results, plots[0])

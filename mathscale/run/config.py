@@ -1,4 +1,6 @@
-"""Configs of ``mathscale run`` and ``mathscale scale``: one section per stage.
+"""Configs of ``mathscale run``, ``mathscale scale`` and ``mathscale plot``.
+
+A run or scale config has one section per stage.
 
 Each section is that stage's own config (the same keys as ``configs/<stage>.yaml``); the
 run fills in what connects the stages (inputs, outputs, the model being evaluated) and
@@ -8,8 +10,9 @@ the one ``llm`` section serves both LLM stages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from mathscale.eval.eval_cmd import EvalConfig
+from mathscale.eval.config import EvalConfig
 from mathscale.generate.config import GenerateConfig
 from mathscale.graph.config import BuildConfig, ExtractConfig
 from mathscale.keys import in_key, not_in_key
@@ -30,6 +33,8 @@ class RunConfig:
     train: TrainConfig = in_key(factory=TrainConfig)
     eval: EvalConfig = in_key(factory=EvalConfig)
     eval_base: bool = not_in_key(True)  # also evaluate the untrained base model (size 0 in results.csv and the plot)
+    prune: bool = not_in_key(False)  # after the run, delete RUN/superseded/ (the outputs reruns replaced)
+    dry_run: bool = not_in_key(False)  # check the config and every input, print the plan, and stop
 
 
 @dataclass
@@ -37,3 +42,12 @@ class ScaleConfig(RunConfig):
     out: str = not_in_key("runs/scale")
     sizes: list[int] = in_key(factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
     repeats: int = in_key(1)  # independent curves (generate.seed + r, train.seed + r); the plot draws their band
+
+
+@dataclass
+class PlotConfig:
+    """``mathscale plot``: overlay the results.csv of several scaling runs."""
+
+    results: list[str] = not_in_key(factory=list)  # results.csv files from `mathscale scale`
+    out: str = not_in_key("")  # plot file; .png and .svg are both written
+    grader: Literal["mathscale", "mwpbench"] = not_in_key("mathscale")  # whose verdicts to plot

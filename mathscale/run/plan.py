@@ -90,8 +90,8 @@ def describe_teacher(cfg: RunConfig) -> str:
             + (f"; llm.model={cfg.llm.model} is ignored without an endpoint" if cfg.llm.model else "") + ")")
 
 
-def print_plan(cfg: RunConfig, source: str, folder: Path, seeds: Path, benchmarks: Path, stages: list[Stage]) -> int:
-    """Check everything a run needs and print what it would do; exit status 0 when it could start."""
+def print_plan(cfg: RunConfig, source: str, folder: Path, seeds: Path, benchmarks: Path, stages: list[Stage]) -> None:
+    """Check everything a run needs and print what it would do; raises MathscaleError when it could not start."""
     from mathscale.models.hub import describe_model
     from mathscale.train.command import dry_run_notes, prepare
 
@@ -104,12 +104,12 @@ def print_plan(cfg: RunConfig, source: str, folder: Path, seeds: Path, benchmark
     print(f"run folder {folder}/ (nothing is written by a dry run)")
     said: set[str] = set()  # notes already printed (the same base model under every size)
     for stage in stages:
-        print(f"[{stage.name}] mathscale {' '.join(stage.argv)} --config {folder / 'configs' / (stage.name + '.yaml')}")
+        print(f"[{stage.name}] mathscale {stage.cli} --config {folder / 'configs' / (stage.name + '.yaml')}")
         notes = []
-        if stage.argv == ["train"]:
+        if stage.cli == "train":
             _, launch, _ = prepare(stage.config, dry_run=True, data_ready=False)
             notes = [*dry_run_notes(stage.config, launch), f"launch: {launch.shell()}"]
-        elif stage.argv == ["eval"]:
+        elif stage.cli == "eval":
             if stage.config.backend in ("hf", "vllm") and not stage.upstream:
                 notes.append(describe_model(stage.config.model))
             if stage.config.backend == "vllm" and importlib.util.find_spec("vllm") is None:
@@ -119,4 +119,3 @@ def print_plan(cfg: RunConfig, source: str, folder: Path, seeds: Path, benchmark
                 print(f"    {note}")
             said.add(note)
     sys.stdout.flush()
-    return 0

@@ -1,6 +1,7 @@
 """Scaling plots: accuracy against the number of synthetic samples, log x axis.
 
-``mathscale plot RESULTS.csv... --out FILE`` overlays several runs; ``scale`` draws its own.
+``mathscale plot RESULTS.csv... --out FILE`` overlays several runs (:mod:`mathscale.run.plot_command`);
+``scale`` draws its own.
 One panel per dataset, then micro and macro. In each, a run is a line through its sizes
 (a point per size, its accuracy written beside it when there are few); repetitions with
 different seeds become their mean and a shaded min–max band. The base model (size 0)
@@ -13,7 +14,6 @@ The figure is a list of panels, each a function that draws on one matplotlib axi
 
 from __future__ import annotations
 
-import argparse
 import csv
 from collections import defaultdict
 from collections.abc import Callable
@@ -193,13 +193,3 @@ def plot_results(rows: list[dict[str, Any]], out: Path, grader: str = "mathscale
     title = "Accuracy against the amount of synthetic data"
     panels = accuracy_panels(rows, grader) + ([coverage_panel(diversity)] if diversity else [])
     return draw_panels(panels, out, title)
-
-
-def main(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.suffix.lower() not in ("", ".png", ".svg"):
-        raise MathscaleError(f"--out {out}: give a .png or .svg name (both are written)")
-    check_output_path(out)  # a missing folder is created when the plot is written
-    paths = plot_results(read_results([Path(p) for p in args.results]), out, grader=args.grader)
-    print("wrote " + ", ".join(str(p) for p in paths))
-    return 0

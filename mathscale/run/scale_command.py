@@ -22,11 +22,10 @@ for an error.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
-from mathscale.config import load_config
 from mathscale.errors import MathscaleError, ShortfallError
 from mathscale.io import atomic_write
 from mathscale.run.command import (
@@ -40,7 +39,19 @@ from mathscale.run.command import (
 )
 from mathscale.run.config import ScaleConfig
 from mathscale.run.results import Point, diversity_rows, write_results
-from mathscale.run.stages import Stage, invoke_cli, prune, run_stages
+from mathscale.run.stages import Stage, prune, run_stages
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    folder: Path
+    results: Path | None  # results.csv (None for a dry run)
+    plots: list[Path]
+    not_reached: list[int]  # sizes generation did not reach (of any repetition)
+
+    @property
+    def exit_code(self) -> int:
+        return ShortfallError.exit_code if self.not_reached else 0
 
 
 def prefix_file(samples: Path, size: int, out: Path) -> None:
@@ -90,8 +101,8 @@ def repetition_synthesis(rcfg: ScaleConfig, r: int, folder: Path, rfolder: Path,
     synthesis = synthesis_stages(rcfg, folder, seeds, n)
     if r:
         graph, samples = folder / "graph.json", rfolder / "samples.jsonl"
-        synthesis[-1] = dataclasses.replace(synthesis[-1], name=f"generate{tag}", outputs=[samples],
-                                            argv=["generate", str(graph), "--out", str(samples)])  # fmt: skip
+        generate = dataclasses.replace(synthesis[-1].config, graph=str(graph), out=str(samples))
+        synthesis[-1] = dataclasses.replace(synthesis[-1], name=f"generate{tag}", outputs=[samples], config=generate)
     return synthesis
 
 
@@ -103,14 +114,13 @@ def size_stages(rcfg: ScaleConfig, rfolder: Path, size: int, benchmarks: Path, t
 def run_synthesis(stages: list[Stage], folder: Path) -> None:
     """Run the synthesis stages; a shortfall is reported, and the caller goes on with the samples there are."""
     try:
-        run_stages(stages, folder, invoke_cli)
+        run_stages(stages, folder)
     except ShortfallError as exc:
         print(f"[{stages[-1].name}] came up short; the sizes its samples reach are still trained\n  {exc}")
 
 
-def main(args: argparse.Namespace) -> int:
-    source = args.config or "defaults"
-    cfg = load_config(ScaleConfig, args.config, args.overrides)
+def main(cfg: ScaleConfig, source: str = "the scale config") -> ScaleResult:
+    """The scaling curve in ``cfg.out``; ``source`` names the config in error messages."""
     check_owned(cfg, source)
     sizes = sorted(set(cfg.sizes))
     if not sizes or sizes[0] <= 0:
@@ -118,8 +128,8 @@ def main(args: argparse.Namespace) -> int:
     if cfg.repeats < 1:
         raise MathscaleError(f"{source}: repeats must be at least 1, got {cfg.repeats}")
     folder = Path(cfg.out)
-    seeds, benchmarks = input_paths(cfg) if args.dry_run else resolve_inputs(cfg)
-    if args.dry_run:
+    seeds, benchmarks = input_paths(cfg) if cfg.dry_run else resolve_inputs(cfg)
+    if cfg.dry_run:
         from mathscale.run.plan import print_plan
 
         # in the order a real run takes: every generation first, then the base model and each size
@@ -130,7 +140,8 @@ def main(args: argparse.Namespace) -> int:
             planned += synthesis[1 if r else 0 :]  # later repetitions share extract and build
             for size in sizes:
                 later += size_stages(rcfg, rfolder, size, benchmarks, tag, synthesis[-1].name)
-        return print_plan(cfg, source, folder, seeds, benchmarks, planned + later)
+        print_plan(cfg, source, folder, seeds, benchmarks, planned + later)
+        return ScaleResult(folder, None, [], [])
     folder.mkdir(parents=True, exist_ok=True)
 
     points: list[Point] = []
@@ -150,18 +161,19 @@ def main(args: argparse.Namespace) -> int:
             prefix_file(rfolder / "samples.jsonl", size, rfolder / f"n{size}" / "samples.jsonl")
             stages += size_stages(rcfg, rfolder, size, benchmarks, tag, synthesis[-1].name)
             points.append(Point(size, rfolder / f"n{size}" / "eval", seed=rcfg.generate.seed))
-    manifest = run_stages(stages, folder, invoke_cli)
-    if getattr(args, "prune", False):
+    manifest = run_stages(stages, folder)
+    if cfg.prune:
         prune(folder)
     record_usage(manifest, folder)
     diversity = diversity_rows(folder / "samples.jsonl", sizes, folder / "graph.json")  # the first repetition's
     results, plots = write_results(folder, points, cfg.eval.grader, diversity)
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")
     missing = [p for p in points if p.missing]
+    result = ScaleResult(folder, results, list(plots), [p.size for p in missing])
     if not missing:
-        return 0
+        return result
     names = ", ".join(f"{p.size}" + (f" (seed {p.seed})" if cfg.repeats > 1 else "") for p in missing)
     print(f"\nnot reached: size {names} — generation came up short, so these sizes are marked in {results.name} and "
           f"on the plot; the other sizes are trained and evaluated. What to change is in generate's message above "
           f"(more seed questions, a larger generate.max_attempts, a stronger teacher, or smaller sizes).")  # fmt: skip
-    return ShortfallError.exit_code
+    return result
