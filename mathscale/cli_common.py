@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import typing
 from typing import Any, TypeVar
 
@@ -23,13 +24,15 @@ from mathscale.config import load_config
 C = TypeVar("C")
 
 FIELD_DEST = "cfg."  # argparse dest of an argument that sets a config field: "cfg.<dotted field>"
+_POSITIONALS = "positional_fields"  # the dests of a parser's positional fields (see config_from_args)
+_OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
 
 def add_config_args(parser: argparse.ArgumentParser, default_config: str = "") -> None:
     """``--config FILE`` and trailing ``key=value`` overrides, for every configurable command."""
     where = f" (the defaults are spelled out in {default_config})" if default_config else ""
     parser.add_argument("--config", metavar="FILE", help=f"YAML config{where}")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a config key, e.g. llm.concurrency=32")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a config key: key=value or section.key=value (YAML values: true, 0.5, [1, 2])")
 
 
 def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: str, help: str, **kwargs: Any) -> argparse.Action:
@@ -46,6 +49,7 @@ def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: st
         kwargs.setdefault("metavar", names[0])
         kwargs.setdefault("nargs", "?")
         action = parser.add_argument(dest, help=help + shown, default=None, **kwargs)
+        parser.set_defaults(**{_POSITIONALS: [*(parser.get_default(_POSITIONALS) or []), dest]})
     else:
         if kwargs.get("action") not in ("store_true", "store_false"):
             kwargs.setdefault("metavar", names[-1].lstrip("-").upper().replace("-", "_"))
@@ -55,9 +59,25 @@ def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: st
 
 
 def config_from_args(cls: type[C], args: argparse.Namespace) -> C:
-    """The config of a parsed command line: defaults, ``--config``, overrides, then flags given."""
-    values = {k[len(FIELD_DEST):]: v for k, v in vars(args).items() if k.startswith(FIELD_DEST) and v is not None}
-    return load_config(cls, getattr(args, "config", None), list(getattr(args, "overrides", None) or []), values)
+    """The config of a parsed command line: defaults, ``--config``, overrides, then flags given.
+
+    A positional may be left out when the config file gives it; argparse then hands the
+    first ``key=value`` word to the positional, so such words go back to the overrides.
+    """
+    overrides = list(getattr(args, "overrides", None) or [])
+    values = {}
+    for dest, value in vars(args).items():
+        if not dest.startswith(FIELD_DEST) or value is None:
+            continue
+        if dest in (getattr(args, _POSITIONALS, None) or []):
+            words = value if isinstance(value, list) else [value]
+            overrides = [w for w in words if _OVERRIDE.match(w)] + overrides
+            words = [w for w in words if not _OVERRIDE.match(w)]
+            if not words:
+                continue
+            value = words if isinstance(value, list) else words[0]
+        values[dest[len(FIELD_DEST):]] = value
+    return load_config(cls, getattr(args, "config", None), overrides, values)
 
 
 def field_default(cls: type, dotted: str) -> Any:
