@@ -188,7 +188,7 @@ def test_sample_shards_union_equals_whole(graph_file, tmp_path, capsys):
 
 def test_sample_unique_writes_exactly_n_and_shards_concatenate(graph_file, tmp_path, capsys):
     out = tmp_path / "u.jsonl"
-    argv = ["graph", "sample", str(graph_file), "-n", "40", "--unique", "--seed", "3", "kp_steps=[1,2]"]
+    argv = ["graph", "sample", str(graph_file), "-n", "40", "--unique", "--seed", "3", "walk.kp_steps=[1,2]"]
     assert cli.main([*argv, "--out", str(out)]) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     keys = {(frozenset(r["topics"]), frozenset(r["knowledge_points"])) for r in records}
@@ -223,7 +223,7 @@ def test_composition_lines_equal_json_dumps(graph_file):
     import numpy as np
 
     from mathscale.graph.build import load_graph
-    from mathscale.graph.commands import _composition_json, composition_lines
+    from mathscale.graph.command import _composition_json, composition_lines
     from mathscale.graph.sampler import Sampler
 
     sampler = Sampler.from_graph(load_graph(graph_file))
@@ -240,8 +240,8 @@ def test_sample_bad_inputs(graph_file, tmp_path, capsys):
     out = str(tmp_path / "s.jsonl")
     assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--shard", "3/3", "--out", out]) == 2
     assert "--shard '3/3': expected i/k" in capsys.readouterr().err
-    assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--out", out, "start=popular"]) == 2
-    assert "key 'start': expected one of 'uniform', 'frequency'" in capsys.readouterr().err
+    assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--out", out, "walk.start=popular"]) == 2
+    assert "key 'walk.start': expected one of 'uniform', 'frequency'" in capsys.readouterr().err
     concepts = write_jsonl(tmp_path / "c.jsonl", CONCEPTS)  # concepts, not a graph
     assert cli.main(["graph", "sample", str(concepts), "-n", "10", "--out", out]) == 2
     err = capsys.readouterr().err
