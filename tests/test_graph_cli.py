@@ -223,14 +223,14 @@ def test_composition_lines_equal_json_dumps(graph_file):
     import numpy as np
 
     from mathscale.graph.build import load_graph
-    from mathscale.graph.command import _composition_json, composition_lines
+    from mathscale.graph.command import composition_lines
     from mathscale.graph.sampler import Sampler
 
     sampler = Sampler.from_graph(load_graph(graph_file))
     indices = np.arange(5, 405)
     topics, kps = sampler.walk_arrays(11, indices)
     kps[:3] = -1  # a walk whose topic had no knowledge point
-    expected = "".join(json.dumps(_composition_json(c), ensure_ascii=False) + "\n"
+    expected = "".join(json.dumps(c.to_json(), ensure_ascii=False) + "\n"
                        for c in sampler.to_records(11, indices, topics, kps))  # fmt: skip
     assert "".join(composition_lines(sampler, 11, indices, topics, kps, block=64)) == expected
     assert '"knowledge_points": []' in expected

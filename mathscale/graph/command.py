@@ -273,9 +273,9 @@ def unique_part(sampler: Any, seed: int, lo: int, hi: int) -> tuple[Any, Any, An
 
 
 def composition_lines(sampler: Any, seed: int, indices: Any, topics: Any, kps: Any, block: int = 1 << 16) -> Any:
-    """The JSON lines of :func:`_composition_json` for walk arrays, a block of lines per string.
+    """The JSON lines of the compositions of walk arrays, a block of lines per string.
 
-    Byte for byte ``json.dumps(_composition_json(comp), ensure_ascii=False)``, built with
+    Byte for byte ``json.dumps(comp.to_json(), ensure_ascii=False)`` per :class:`Composition`, built with
     whole-column string operations (2M lines in seconds, not a minute): names are encoded
     once, and a walk's ids fill its row from the left, so -1 padding only ever ends a list.
     """
@@ -303,7 +303,3 @@ def composition_lines(sampler: Any, seed: int, indices: Any, topics: Any, kps: A
         text = text + '], "knowledge_points": [' + joined(kps[lo : lo + block], k_first, k_rest) + tail
         yield "".join(text.tolist())
 
-
-def _composition_json(comp: Composition) -> dict[str, Any]:
-    return {"schema": Composition.SCHEMA, "index": comp.index, "topics": comp.topics,
-            "knowledge_points": comp.knowledge_points, "seed": comp.seed}  # fmt: skip
