@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mathscale import cli
 from mathscale.config import load_config
-from mathscale.graph.config import BuildConfig, ExtractConfig, SampleConfig
+from mathscale.graph.config import BuildConfig, ExtractConfig, GraphPlotConfig, SampleConfig, StatsConfig, WalkConfig
 from mathscale.records import Composition
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +48,18 @@ def test_help(command, capsys):
                                        ("graph_sample.yaml", SampleConfig)])  # fmt: skip
 def test_shipped_configs_equal_defaults(name, cls):
     assert load_config(cls, REPO / "configs" / name) == cls()
+    # every field spelled out, the inputs and outputs included
+    assert yaml.safe_load((REPO / "configs" / name).read_text()) == dataclasses.asdict(cls())
+
+
+def test_help_shows_the_dataclass_defaults(capsys):
+    for command, shown in [("graph stats", ["(default: 10)", "(default: 10000)"]), ("graph plot", ["(default: 40)"]),
+                           ("graph sample", ["(default: 1000)", "(default: 0)", "walk.start"]),
+                           ("graph extract", ["(default: 0)"])]:  # fmt: skip
+        with pytest.raises(SystemExit):
+            cli.main([*command.split(), "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert all(text in out for text in shown), (command, shown, out)
 
 
 def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
@@ -188,7 +202,7 @@ def test_sample_shards_union_equals_whole(graph_file, tmp_path, capsys):
 
 def test_sample_unique_writes_exactly_n_and_shards_concatenate(graph_file, tmp_path, capsys):
     out = tmp_path / "u.jsonl"
-    argv = ["graph", "sample", str(graph_file), "-n", "40", "--unique", "--seed", "3", "kp_steps=[1,2]"]
+    argv = ["graph", "sample", str(graph_file), "-n", "40", "--unique", "--seed", "3", "walk.kp_steps=[1,2]"]
     assert cli.main([*argv, "--out", str(out)]) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     keys = {(frozenset(r["topics"]), frozenset(r["knowledge_points"])) for r in records}
@@ -223,14 +237,14 @@ def test_composition_lines_equal_json_dumps(graph_file):
     import numpy as np
 
     from mathscale.graph.build import load_graph
-    from mathscale.graph.commands import _composition_json, composition_lines
+    from mathscale.graph.command import composition_lines
     from mathscale.graph.sampler import Sampler
 
     sampler = Sampler.from_graph(load_graph(graph_file))
     indices = np.arange(5, 405)
     topics, kps = sampler.walk_arrays(11, indices)
     kps[:3] = -1  # a walk whose topic had no knowledge point
-    expected = "".join(json.dumps(_composition_json(c), ensure_ascii=False) + "\n"
+    expected = "".join(json.dumps(c.to_json(), ensure_ascii=False) + "\n"
                        for c in sampler.to_records(11, indices, topics, kps))  # fmt: skip
     assert "".join(composition_lines(sampler, 11, indices, topics, kps, block=64)) == expected
     assert '"knowledge_points": []' in expected
@@ -240,10 +254,82 @@ def test_sample_bad_inputs(graph_file, tmp_path, capsys):
     out = str(tmp_path / "s.jsonl")
     assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--shard", "3/3", "--out", out]) == 2
     assert "--shard '3/3': expected i/k" in capsys.readouterr().err
-    assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--out", out, "start=popular"]) == 2
-    assert "key 'start': expected one of 'uniform', 'frequency'" in capsys.readouterr().err
+    assert cli.main(["graph", "sample", str(graph_file), "-n", "10", "--out", out, "walk.start=popular"]) == 2
+    assert "key 'walk.start': expected one of 'uniform', 'frequency'" in capsys.readouterr().err
     concepts = write_jsonl(tmp_path / "c.jsonl", CONCEPTS)  # concepts, not a graph
     assert cli.main(["graph", "sample", str(concepts), "-n", "10", "--out", out]) == 2
     err = capsys.readouterr().err
     assert f"{concepts}:2: not valid JSON" in err or f"{concepts}: not a" in err
     assert err.count("\n") == 1
+
+
+def test_commands_in_process_take_a_config_and_return_a_result(tmp_path, capsys):
+    """How `run` calls the stage: dataclasses.replace(cfg.extract, llm=..., seeds=..., out=...) -> extract_main."""
+    from mathscale.graph.command import build_main, extract_main, plot_main, sample_main, stats_main
+    from mathscale.llm.config import LLMConfig
+    from mathscale.testing.fake_server import FakeServer
+
+    def responder(request):
+        return json.dumps({"topics": ["Arithmetic", "Algebra"], "knowledge_points": ["Addition", "Equations"]})
+
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", [{"id": f"s{i}", "question": f"{i}+1?"} for i in range(4)])
+    concepts, graph = tmp_path / "c" / "concepts.jsonl", tmp_path / "g" / "graph.json"
+    with FakeServer(responder=responder) as server:
+        llm = LLMConfig(base_urls=[server.base_url], cache_path=str(tmp_path / "c.sqlite"), progress=False)
+        done = extract_main(dataclasses.replace(ExtractConfig(), llm=llm, seeds=str(seeds), out=str(concepts), limit=3))
+    assert (done.out, done.extracted, done.already_done, done.failed) == (concepts, 3, 0, 0)
+    assert done.report == tmp_path / "c" / "concepts.report.json" and done.report.is_file() and done.failures.is_file()
+    built = build_main(dataclasses.replace(BuildConfig(), concepts=str(concepts), out=str(graph),
+                                           mapping=str(tmp_path / "m" / "merges.json")))  # fmt: skip
+    assert (built.out, built.records, built.topics, built.knowledge_points) == (graph, 3, 2, 2)
+    assert built.mapping.is_file() and not graph.with_name("graph.merges.json").exists()
+    assert built.edges == 1 + 4 + 1 and built.merges == 0 and built.skipped == {}
+    cfg = SampleConfig(graph=str(graph), out=str(tmp_path / "s.jsonl"), shard="1/2", n=10, seed=4,
+                       walk=WalkConfig(start="frequency", kp_steps=[1, 1]))  # fmt: skip
+    sampled = sample_main(cfg)
+    assert (sampled.written, sampled.indices, sampled.walks) == (5, (5, 10), 5)
+    rows = [json.loads(line) for line in sampled.out.read_text().splitlines()]
+    assert [r["index"] for r in rows] == [5, 6, 7, 8, 9] and all(len(r["knowledge_points"]) == 2 for r in rows)
+    assert json.loads(sampled.report.read_text())["start"] == "frequency"
+    capsys.readouterr()
+    stats = stats_main(StatsConfig(graph=str(graph), json=True, walks=0))
+    assert stats.stats["nodes"] == {"topic": 2, "kp": 2} and "walks" not in stats.stats["diversity"]
+    assert json.loads(capsys.readouterr().out) == stats.stats  # what it printed
+    plotted = plot_main(GraphPlotConfig(graph=str(graph), out=str(tmp_path / "p.png"), top=5))
+    assert plotted.out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_inputs_from_a_config_file_and_flags_over_it(graph_file, tmp_path, capsys):
+    cfg = tmp_path / "sample.yaml"
+    cfg.write_text(f"graph: {graph_file}\nout: {tmp_path / 'from_yaml.jsonl'}\nn: 7\nwalk:\n  kp_steps: [2, 2]\n")
+    assert cli.main(["graph", "sample", "--config", str(cfg)]) == 0  # no GRAPH, no --out: the file gives them
+    rows = [json.loads(line) for line in (tmp_path / "from_yaml.jsonl").read_text().splitlines()]
+    assert len(rows) == 7 and all(len(r["knowledge_points"]) == 3 for r in rows)
+    assert cli.main(["graph", "sample", str(graph_file), "--config", str(cfg), "-n", "3", "walk.kp_steps=[0,0]"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "from_yaml.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(len(r["knowledge_points"]) == 1 for r in rows)  # the flag and override beat the file
+    mapping = tmp_path / "lists" / "merges.json"
+    concepts = write_jsonl(tmp_path / "c.jsonl", CONCEPTS)
+    assert cli.main(["graph", "build", str(concepts), "--out", str(tmp_path / "g.json"), "--mapping", str(mapping)]) == 0
+    assert json.loads(mapping.read_text())["skipped"] == {"no_knowledge_points": 1}
+    assert not (tmp_path / "g.merges.json").exists() and f"listed in {mapping}" in capsys.readouterr().out
+
+
+def test_missing_inputs_and_bad_walks_are_one_line_errors(graph_file, tmp_path, capsys):
+    out = str(tmp_path / "s.jsonl")
+    for argv, message in [
+        (["graph", "extract", "--out", out], "no SEEDS given (or seeds: in the config)"),
+        (["graph", "build", str(tmp_path / "c.jsonl")], "no --out given (or out: in the config)"),
+        (["graph", "stats"], "no GRAPH given (or graph: in the config)"),
+        (["graph", "plot", str(graph_file)], "no --out given (or out: in the config)"),
+        (["graph", "sample", "--out", out], "no GRAPH given (or graph: in the config)"),
+        (["graph", "sample", str(graph_file), "--out", out, "walk.kp_steps=[3,1]"],
+         "walk.kp_steps=[3, 1]: expected [min, max] with 0 <= min <= max"),
+        (["graph", "sample", str(graph_file), "--out", out, "walk.topic_steps=[1]"],
+         "walk.topic_steps=[1]: expected [min, max]"),
+        (["graph", "sample", str(graph_file), "--out", out, "kp_steps=[1,2]"], "key 'kp_steps': unknown key"),
+    ]:  # fmt: skip
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+    assert not Path(out).exists()

@@ -1,54 +1,89 @@
-"""Commands of the concept-graph stage: ``graph extract|build|stats|plot|sample`` (argparse only)."""
+"""Commands of the concept-graph stage: ``graph extract|build|stats|plot|sample`` (argparse only; cheap to import)."""
 
 from __future__ import annotations
 
 import argparse
 
-from mathscale.cli_common import add_config_args
+from mathscale.cli_common import add_config_args, add_field, config_from_args, exit_status
+from mathscale.graph.config import BuildConfig, ExtractConfig, GraphPlotConfig, SampleConfig, StatsConfig
 
-HANDLERS = "mathscale.graph.commands"
+GRAPH_HELP = "a graph from `graph build`"
 
 
-def _out(parser: argparse.ArgumentParser, metavar: str, help: str) -> None:
-    parser.add_argument("--out", required=True, metavar=metavar, help=help)
+def graph_extract(args: argparse.Namespace) -> int:
+    from mathscale.graph.command import extract_main
+
+    return exit_status(extract_main(config_from_args(ExtractConfig, args)))
+
+
+def graph_build(args: argparse.Namespace) -> int:
+    from mathscale.graph.command import build_main
+
+    return exit_status(build_main(config_from_args(BuildConfig, args)))
+
+
+def graph_stats(args: argparse.Namespace) -> int:
+    from mathscale.graph.command import stats_main
+
+    return exit_status(stats_main(config_from_args(StatsConfig, args)))
+
+
+def graph_plot(args: argparse.Namespace) -> int:
+    from mathscale.graph.command import plot_main
+
+    return exit_status(plot_main(config_from_args(GraphPlotConfig, args)))
+
+
+def graph_sample(args: argparse.Namespace) -> int:
+    from mathscale.graph.command import sample_main
+
+    return exit_status(sample_main(config_from_args(SampleConfig, args)))
 
 
 def add_commands(add) -> None:
-    extract = add("graph extract", "extract topics and knowledge points from seed questions (LLM)",
-                  f"{HANDLERS}:extract_main")  # fmt: skip
-    extract.add_argument("seeds", metavar="SEEDS", help="seed questions, JSON lines (our seed format or MWPBench records)")
-    _out(extract, "CONCEPTS", "concept records, JSON lines; a rerun resumes. Beside it: .failures.jsonl, .report.json")
-    extract.add_argument("--limit", type=int, metavar="N", help="only the first N seeds (sets limit)")
-    add_config_args(extract, "configs/graph_extract.yaml")
+    parser = add("graph extract", "extract topics and knowledge points from seed questions (LLM)", graph_extract)
+    add_field(parser, "SEEDS", cls=ExtractConfig, field="seeds",
+              help="seed questions, JSON lines (our seed format or MWPBench records)")  # fmt: skip
+    add_field(parser, "--out", cls=ExtractConfig, field="out", metavar="CONCEPTS",
+              help="concept records, JSON lines; a rerun resumes. Beside it: .failures.jsonl, .report.json")  # fmt: skip
+    add_field(parser, "--limit", cls=ExtractConfig, field="limit", type=int, metavar="N",
+              help="only the first N seeds; 0: all")  # fmt: skip
+    add_config_args(parser, "configs/graph_extract.yaml")
 
-    build = add("graph build", "build the weighted concept graph from concept records", f"{HANDLERS}:build_main")
-    build.add_argument("concepts", metavar="CONCEPTS", help="concept records from `graph extract`")
-    _out(build, "GRAPH", "node-link JSON (GraphML when it ends in .graphml)")
-    build.add_argument("--mapping", metavar="FILE", help="where to list every merge of names (default: GRAPH.merges.json)")
-    add_config_args(build, "configs/graph_build.yaml")
+    parser = add("graph build", "build the weighted concept graph from concept records", graph_build)
+    add_field(parser, "CONCEPTS", cls=BuildConfig, field="concepts", help="concept records from `graph extract`")
+    add_field(parser, "--out", cls=BuildConfig, field="out", metavar="GRAPH",
+              help="node-link JSON (GraphML when it ends in .graphml)")  # fmt: skip
+    add_field(parser, "--mapping", cls=BuildConfig, field="mapping", metavar="FILE",
+              help="where to list every merge of names (without it: beside GRAPH, g.json -> g.merges.json)")  # fmt: skip
+    add_config_args(parser, "configs/graph_build.yaml")
 
-    stats = add("graph stats", "print nodes, edges, degrees, components, top concepts and diversity",
-                f"{HANDLERS}:stats_main")  # fmt: skip
-    stats.add_argument("graph", metavar="GRAPH", help="a graph from `graph build`")
-    stats.add_argument("--json", action="store_true", help="print JSON instead of text")
-    stats.add_argument("--top", type=int, default=10, metavar="N", help="most frequent concepts to list (default 10)")
-    stats.add_argument("--walks", type=int, default=10_000, metavar="N",
-                       help="random walks (seed 0) whose diversity is measured beside the seeds' (default 10000; 0: none)")  # fmt: skip
+    parser = add("graph stats", "print nodes, edges, degrees, components, top concepts and diversity", graph_stats)
+    add_field(parser, "GRAPH", cls=StatsConfig, field="graph", help=GRAPH_HELP)
+    add_field(parser, "--json", cls=StatsConfig, field="json", action="store_true", help="print JSON instead of text")
+    add_field(parser, "--top", cls=StatsConfig, field="top", type=int, metavar="N", help="most frequent concepts to list")
+    add_field(parser, "--walks", cls=StatsConfig, field="walks", type=int, metavar="N",
+              help="random walks (seed 0) whose diversity is measured beside the seeds'; 0: none")  # fmt: skip
 
-    plot = add("graph plot", "draw the topic subgraph and the most frequent concepts", f"{HANDLERS}:plot_main")
-    plot.add_argument("graph", metavar="GRAPH", help="a graph from `graph build`")
-    plot.add_argument("--out", required=True, metavar="PNG", help="image file to write")
-    plot.add_argument("--top", type=int, default=40, metavar="N", help="topics to draw (default 40, the most frequent)")
+    parser = add("graph plot", "draw the topic subgraph and the most frequent concepts", graph_plot)
+    add_field(parser, "GRAPH", cls=GraphPlotConfig, field="graph", help=GRAPH_HELP)
+    add_field(parser, "--out", cls=GraphPlotConfig, field="out", metavar="PNG", help="image file to write")
+    add_field(parser, "--top", cls=GraphPlotConfig, field="top", type=int, metavar="N",
+              help="topics to draw, the most frequent")  # fmt: skip
 
-    sample = add("graph sample", "sample concept compositions by random walk", f"{HANDLERS}:sample_main")
-    sample.add_argument("graph", metavar="GRAPH", help="a graph from `graph build`")
-    sample.add_argument("-n", type=int, metavar="N", help="number of walks, indices 0..N-1; with --unique: "
-                        "number of unique compositions (sets n)")  # fmt: skip
-    sample.add_argument("--seed", type=int, metavar="S", help="random seed (sets seed)")
-    _out(sample, "FILE", "compositions, JSON lines; beside it: .report.json")
-    sample.add_argument("--shard", metavar="i/k", help="only shard i of k (0-based): a contiguous share of the walks")
-    sample.add_argument("--unique", action="store_true", default=None,
-                        help="write exactly N unique compositions: walk on past N, keeping a walk only when its topic and "
-                             "knowledge-point sets are new (sets unique); shards split that sequence, so their outputs "
-                             "concatenate to the whole run's")  # fmt: skip
-    add_config_args(sample, "configs/graph_sample.yaml")
+    parser = add("graph sample", "sample concept compositions by random walk", graph_sample)
+    add_field(parser, "GRAPH", cls=SampleConfig, field="graph", help=GRAPH_HELP)
+    add_field(parser, "-n", cls=SampleConfig, field="n", type=int, metavar="N",
+              help="number of walks, indices 0..N-1; with --unique: number of unique compositions")  # fmt: skip
+    add_field(parser, "--seed", cls=SampleConfig, field="seed", type=int, metavar="S", help="random seed")
+    add_field(parser, "--out", cls=SampleConfig, field="out", metavar="FILE",
+              help="compositions, JSON lines; beside it: .report.json")  # fmt: skip
+    add_field(parser, "--shard", cls=SampleConfig, field="shard", metavar="i/k",
+              help="only shard i of k (0-based): a contiguous share of the walks")  # fmt: skip
+    add_field(parser, "--unique", cls=SampleConfig, field="unique", action="store_true",
+              help="write exactly N unique compositions: walk on past N, keeping a walk only when its topic and "
+                   "knowledge-point sets are new; shards split that sequence, so their outputs concatenate to "
+                   "the whole run's")  # fmt: skip
+    add_config_args(parser, "configs/graph_sample.yaml")
+    parser.epilog = ("the walk's shape is set by key=value: walk.start (uniform|frequency), walk.topic_steps and\n"
+                     "walk.kp_steps ([min, max]), e.g. walk.start=frequency walk.kp_steps=[1,3]")  # fmt: skip

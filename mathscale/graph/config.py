@@ -1,4 +1,5 @@
-"""Configs of the ``mathscale graph`` commands; ``configs/graph_*.yaml`` spell out the defaults."""
+"""Configs of the ``mathscale graph`` commands; ``configs/graph_{extract,build,sample}.yaml`` spell out
+their defaults (``stats`` and ``plot`` take all of theirs as flags)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mathscale.errors import MathscaleError
-from mathscale.keys import in_key
+from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
 
 
@@ -31,6 +32,8 @@ class WalkConfig:
 class ExtractConfig:
     """``graph extract``: seed questions -> concept records."""
 
+    seeds: str = not_in_key("")  # seed questions, JSON lines (our seed format or MWPBench records)
+    out: str = not_in_key("")  # concept records, JSON lines; a rerun resumes (side files beside it)
     llm: LLMConfig = in_key(factory=LLMConfig)
     prompt: str = in_key("extract_concepts.v2")  # template in mathscale/prompts/<prompt>.txt (v1: the closed-list original)
     temperature: float = in_key(0.0)  # per-request; greedy answers make reruns agree with the cache
@@ -42,6 +45,9 @@ class ExtractConfig:
 class BuildConfig:
     """``graph build``: concept records -> weighted concept graph."""
 
+    concepts: str = not_in_key("")  # concept records from `graph extract`
+    out: str = not_in_key("")  # the graph: node-link JSON (GraphML when it ends in .graphml)
+    mapping: str = not_in_key("")  # where to list every merge of names; empty = beside out, as <out>.merges.json
     fold: bool = in_key(True)  # treat names differing in case, spacing, punctuation or plural as one concept
     drop_generic: bool = in_key(True)  # drop names that fit any question ("Mathematics", "Problem solving", bare numbers)
     embedding_merge: bool = in_key(False)  # also merge near-synonyms by sentence-embedding cosine similarity
@@ -53,9 +59,29 @@ class BuildConfig:
 class SampleConfig:
     """``graph sample``: random walks -> concept compositions."""
 
+    graph: str = not_in_key("")  # a graph from `graph build`
+    out: str = not_in_key("")  # compositions, JSON lines; beside it: .report.json
+    shard: str = not_in_key("")  # "i/k": write only shard i of k (0-based), a contiguous share; empty = all
     n: int = in_key(1000)  # walks 0 .. n-1, or with unique: unique compositions (a shard takes a contiguous part)
     seed: int = in_key(0)  # walk i is a pure function of (graph, seed, i)
-    start: Literal["uniform", "frequency"] = in_key("uniform")  # first topic: uniform, or by how often seeds name it
-    topic_steps: list[int] = in_key(factory=lambda: [1, 2])  # [min, max] steps among topics
-    kp_steps: list[int] = in_key(factory=lambda: [0, 4])  # [min, max] steps among knowledge points
     unique: bool = in_key(False)  # n counts unique compositions: walk past n, skipping a set seen at an earlier walk
+    walk: WalkConfig = in_key(factory=WalkConfig)
+
+
+@dataclass
+class StatsConfig:
+    """``graph stats``: a graph's size, degrees, components, top concepts and diversity."""
+
+    graph: str = not_in_key("")  # a graph from `graph build`
+    json: bool = not_in_key(False)  # print the figures as JSON instead of text
+    top: int = in_key(10)  # most frequent topics and knowledge points to list
+    walks: int = in_key(10_000)  # random walks (seed 0) whose diversity is shown beside the seeds'; 0 = none
+
+
+@dataclass
+class GraphPlotConfig:
+    """``graph plot``: a picture of the topic subgraph and the most frequent concepts."""
+
+    graph: str = not_in_key("")  # a graph from `graph build`
+    out: str = not_in_key("")  # the image file (PNG, or the format its suffix names)
+    top: int = in_key(40)  # topics to draw, the most frequent

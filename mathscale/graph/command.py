@@ -1,24 +1,27 @@
-"""Handlers of ``mathscale graph ...``: arguments -> config -> stage -> files and a summary.
+"""The ``mathscale graph ...`` commands: config -> stage -> files, a summary and a result.
 
-Side files sit beside each output: ``X.failures.jsonl``, ``X.report.json`` and
-``X.usage.json`` for ``extract`` (every invocation's LLM usage; the report holds the total), ``X.merges.json`` for ``build``,
-``X.report.json`` for ``sample``.
+``extract_main(ExtractConfig)``, ``build_main(BuildConfig)``, ``stats_main(StatsConfig)``,
+``plot_main(GraphPlotConfig)``, ``sample_main(SampleConfig)``; ``run`` calls the first two
+in-process. Side files sit beside each output: ``X.failures.jsonl``, ``X.report.json`` and
+``X.usage.json`` for ``extract`` (every invocation's LLM usage; the report holds the total),
+``X.merges.json`` for ``build`` (unless ``mapping`` names another file), ``X.report.json`` for
+``sample``.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mathscale.cli_common import parse_shard
-from mathscale.config import load_config
+from mathscale.config import parse_shard, require
 from mathscale.errors import DataError, MathscaleError
+from mathscale.graph.config import BuildConfig, ExtractConfig, GraphPlotConfig, SampleConfig, StatsConfig
 from mathscale.io import (
     JsonlWriter,
     atomic_open,
@@ -34,26 +37,34 @@ from mathscale.records import Composition, Concepts
 log = logging.getLogger(__name__)
 
 
-def extract_main(args: argparse.Namespace) -> int:
-    from mathscale.graph.config import ExtractConfig
+@dataclass(frozen=True)
+class ExtractResult:
+    out: Path  # the concept records (all of them, this invocation's and earlier ones')
+    report: Path  # X.report.json
+    failures: Path  # X.failures.jsonl: the seeds that gave no record, with the reason
+    extracted: int  # records written by this invocation
+    already_done: int  # seeds already in ``out`` when it started (a resumed run)
+    failed: int  # seeds listed in ``failures``
+
+
+def extract_main(cfg: ExtractConfig) -> ExtractResult:
+    """Seed questions -> concept records (LLM), resuming what ``cfg.out`` already holds."""
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
     from mathscale.graph.normalize import generic_reason
     from mathscale.llm.client import open_client
     from mathscale.llm.usage_totals import append_invocation, invocations, read_usage, total
 
-    cfg = load_config(ExtractConfig, args.config, args.overrides)
-    if args.limit is not None:
-        cfg.limit = args.limit
-    out = check_output_path(args.out)
+    require(cfg, {"seeds": "SEEDS", "out": "--out"})
+    out = check_output_path(cfg.out)
     failures_path, report_path = side_file(out, ".failures.jsonl"), side_file(out, ".report.json")
     template = load_prompt(cfg.prompt)
     done = done_ids(out)
     if done:
         _check_same_prompt(out, template.name)
-    lines = read_jsonl(args.seeds)
+    lines = read_jsonl(cfg.seeds)
     items = list(itertools.islice(lines, cfg.limit) if cfg.limit > 0 else lines)
     if not items:
-        raise DataError(f"{args.seeds}: the file holds no records")
+        raise DataError(f"{cfg.seeds}: the file holds no records")
     seeds, failures = [], []
     for item in check_seeds(items, skip=done):
         (failures if isinstance(item, Failure) else seeds).append(item)
@@ -83,7 +94,7 @@ def extract_main(args: argparse.Namespace) -> int:
         handle.writelines(json.dumps(f.to_json(), ensure_ascii=False) + "\n" for f in failures)
     reasons = Counter(f.reason for f in failures)
     report = {
-        "seeds": str(args.seeds), "out": str(out), "prompt": template.name, "lines": len(items),
+        "seeds": str(cfg.seeds), "out": str(out), "prompt": template.name, "lines": len(items),
         "already_done": already, "extracted": written, "failed": sum(reasons.values()), "failures": dict(reasons),
         "generic_names": {kind: dict(c) for kind, c in generic.items()},
         "seconds": round(seconds, 2), "seconds_per_seed": round(seconds / len(seeds), 3) if seeds else None,
@@ -96,7 +107,8 @@ def extract_main(args: argparse.Namespace) -> int:
     if any(generic.values()):
         print(f"generic names that graph build will drop: {sum(generic['topic'].values())} topics, "
               f"{sum(generic['kp'].values())} knowledge points ({report_path})")  # fmt: skip
-    return 0
+    return ExtractResult(out=out, report=report_path, failures=failures_path, extracted=written,
+                         already_done=already, failed=sum(reasons.values()))  # fmt: skip
 
 
 def _check_same_prompt(out: Path, prompt: str) -> None:
@@ -109,79 +121,111 @@ def _check_same_prompt(out: Path, prompt: str) -> None:
         return
 
 
-def build_main(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path  # the graph
+    mapping: Path  # every merge of names and every dropped name
+    records: int  # concept records the graph was built from
+    skipped: dict[str, int]  # records left out, by reason
+    topics: int
+    knowledge_points: int
+    edges: int
+    merges: int  # groups of spellings that became one concept
+
+
+def build_main(cfg: BuildConfig) -> BuildResult:
+    """Concept records -> weighted concept graph, and the list of merged and dropped names."""
     from mathscale.graph.build import build_graph, save_graph
-    from mathscale.graph.config import BuildConfig
     from mathscale.graph.normalize import learn_normalizer, load_embedder
 
-    cfg = load_config(BuildConfig, args.config, args.overrides)
-    out = check_output_path(args.out)
-    mapping = check_output_path(args.mapping) if args.mapping else side_file(out, ".merges.json")
-    records = list(read_records(args.concepts, Concepts))
+    require(cfg, {"concepts": "CONCEPTS", "out": "--out"})
+    out = check_output_path(cfg.out)
+    mapping = check_output_path(cfg.mapping) if cfg.mapping else side_file(out, ".merges.json")
+    records = list(read_records(cfg.concepts, Concepts))
     embed = load_embedder(cfg.embedding_model) if cfg.embedding_merge else None
     norm = learn_normalizer(records, fold_names=cfg.fold, embed=embed, threshold=cfg.embedding_threshold,
                             drop_generic=cfg.drop_generic)  # fmt: skip
     graph, skipped = build_graph(norm.apply(r) for r in records)
     if graph.number_of_nodes() == 0:
-        raise DataError(f"{args.concepts}: no record names both a topic and a knowledge point; nothing to build")
+        raise DataError(f"{cfg.concepts}: no record names both a topic and a knowledge point; nothing to build")
     dropped = norm.dropped_counts()
     graph.graph["normalisation"] = json.dumps({"fold": cfg.fold, "embedding_merge": cfg.embedding_merge,
                                                "embedding_threshold": cfg.embedding_threshold,
                                                "drop_generic": cfg.drop_generic, "dropped": dropped})  # fmt: skip
     save_graph(graph, out)
-    atomic_write_json(mapping, {**norm.mapping_json(), "concepts": str(args.concepts), "skipped": dict(skipped)})
+    atomic_write_json(mapping, {**norm.mapping_json(), "concepts": str(cfg.concepts), "skipped": dict(skipped)})
     kinds = Counter(k for _, k in graph.nodes(data="kind"))
     skip_text = ", ".join(f"{r} {n}" for r, n in skipped.most_common()) or "none"
     print(f"{graph.graph['records']} of {len(records)} records used (skipped: {skip_text}); "
           f"{kinds['topic']} topics, {kinds['kp']} knowledge points, {graph.number_of_edges()} edges -> {out}")  # fmt: skip
     drop_text = "; ".join(f"{kind} {', '.join(f'{r} {n}' for r, n in c.items())}" for kind, c in dropped.items() if c)
     print(f"{len(norm.merges)} merges of names listed in {mapping}; generic names dropped: {drop_text or 'none'}")
-    return 0
+    return BuildResult(out=out, mapping=mapping, records=graph.graph["records"], skipped=dict(skipped),
+                       topics=kinds["topic"], knowledge_points=kinds["kp"], edges=graph.number_of_edges(),
+                       merges=len(norm.merges))  # fmt: skip
 
 
-def stats_main(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class StatsResult:
+    stats: dict[str, Any]  # the figures printed (mathscale.graph.stats.graph_stats)
+
+
+def stats_main(cfg: StatsConfig) -> StatsResult:
+    """Print a graph's figures, as text or JSON."""
     from mathscale.graph.build import load_graph
     from mathscale.graph.stats import format_stats, graph_stats
 
-    if args.walks < 0:
-        raise MathscaleError(f"--walks {args.walks}: cannot be negative")
-    stats = graph_stats(load_graph(args.graph), top=args.top, walks=args.walks)
-    print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
-    return 0
+    require(cfg, {"graph": "GRAPH"})
+    if cfg.walks < 0:
+        raise MathscaleError(f"--walks {cfg.walks}: cannot be negative")
+    stats = graph_stats(load_graph(cfg.graph), top=cfg.top, walks=cfg.walks)
+    print(json.dumps(stats, indent=2, ensure_ascii=False) if cfg.json else format_stats(stats))
+    return StatsResult(stats=stats)
 
 
-def plot_main(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class GraphPlotResult:
+    out: Path  # the image
+
+
+def plot_main(cfg: GraphPlotConfig) -> GraphPlotResult:
+    """Draw the topic subgraph and the most frequent concepts."""
     from mathscale.graph.build import load_graph
     from mathscale.graph.plot import plot_graph
 
-    out = check_output_path(args.out)
-    plot_graph(load_graph(args.graph), out, top=args.top)
+    require(cfg, {"graph": "GRAPH", "out": "--out"})
+    out = check_output_path(cfg.out)
+    plot_graph(load_graph(cfg.graph), out, top=cfg.top)
     print(f"wrote {out}")
-    return 0
+    return GraphPlotResult(out=out)
 
 
-def sample_main(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class SampleResult:
+    out: Path  # the compositions
+    report: Path  # X.report.json: unique rate, novelty, coverage
+    written: int  # compositions written
+    indices: tuple[int, int]  # walk indices spanned, [first, end)
+    walks: int  # walks taken (more than written with unique)
+
+
+def sample_main(cfg: SampleConfig) -> SampleResult:
+    """Random walks over a graph -> concept compositions (this shard's part, if sharded)."""
     import numpy as np
 
     from mathscale.graph.build import load_graph
-    from mathscale.graph.config import SampleConfig
     from mathscale.graph.sampler import Sampler
     from mathscale.graph.unique import walk_report
 
-    cfg = load_config(SampleConfig, args.config, args.overrides)
-    for key in ("n", "seed", "unique"):
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
+    require(cfg, {"graph": "GRAPH", "out": "--out"})
     if cfg.n < 0:
         raise MathscaleError(f"-n {cfg.n}: the number of walks cannot be negative")
-    for key in ("topic_steps", "kp_steps"):
-        if len(getattr(cfg, key)) != 2:
-            raise MathscaleError(f"{key}: expected [min, max], got {getattr(cfg, key)}")
-    shard, count = parse_shard(args.shard)
-    out = check_output_path(args.out)
-    graph = load_graph(args.graph)
+    cfg.walk.check()
+    shard, count = parse_shard(cfg.shard)
+    out = check_output_path(cfg.out)
+    graph = load_graph(cfg.graph)
     started = time.perf_counter()
-    sampler = Sampler.from_graph(graph, cfg.start, cfg.topic_steps, cfg.kp_steps)
+    sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
     lo, hi = cfg.n * shard // count, cfg.n * (shard + 1) // count
     seed_sets = graph.graph.get("seed_sets") or []
     if cfg.unique:  # n counts unique compositions: positions lo..hi-1 of the walk-ordered unique sequence
@@ -198,14 +242,16 @@ def sample_main(args: argparse.Namespace) -> int:
             handle.write(lines)
     seconds = time.perf_counter() - started
     span = [int(indices[0]), int(indices[-1]) + 1] if cfg.unique and len(indices) else [lo, hi]
-    report = {"graph": str(args.graph), "out": str(out), "seed": cfg.seed, "n": cfg.n, "shard": f"{shard}/{count}",
-              "indices": span, "start": cfg.start, "unique_only": cfg.unique, **report, "seconds": round(seconds, 2)}  # fmt: skip
-    atomic_write_json(side_file(out, ".report.json"), report)
+    report = {"graph": str(cfg.graph), "out": str(out), "seed": cfg.seed, "n": cfg.n, "shard": f"{shard}/{count}",
+              "indices": span, "start": cfg.walk.start, "unique_only": cfg.unique, **report, "seconds": round(seconds, 2)}  # fmt: skip
+    report_path = side_file(out, ".report.json")
+    atomic_write_json(report_path, report)
     novelty = f", novelty {report['novelty']:.3f}" if "novelty" in report else ""
     print(f"{report['written']} compositions (walks {span[0]}..{span[1] - 1}) -> {out}; unique rate {report['unique_rate']:.3f}"
           f"{novelty}; coverage: topics {report['topic_coverage']:.3f}, knowledge points {report['kp_coverage']:.3f}; "
           f"{seconds:.1f} s")  # fmt: skip
-    return 0
+    return SampleResult(out=out, report=report_path, written=report["written"],
+                        indices=(span[0], span[1]), walks=report["walks"])  # fmt: skip
 
 
 def unique_part(sampler: Any, seed: int, lo: int, hi: int) -> tuple[Any, Any, Any, int]:
@@ -227,9 +273,9 @@ def unique_part(sampler: Any, seed: int, lo: int, hi: int) -> tuple[Any, Any, An
 
 
 def composition_lines(sampler: Any, seed: int, indices: Any, topics: Any, kps: Any, block: int = 1 << 16) -> Any:
-    """The JSON lines of :func:`_composition_json` for walk arrays, a block of lines per string.
+    """The JSON lines of the compositions of walk arrays, a block of lines per string.
 
-    Byte for byte ``json.dumps(_composition_json(comp), ensure_ascii=False)``, built with
+    Byte for byte ``json.dumps(comp.to_json(), ensure_ascii=False)`` per :class:`Composition`, built with
     whole-column string operations (2M lines in seconds, not a minute): names are encoded
     once, and a walk's ids fill its row from the left, so -1 padding only ever ends a list.
     """
@@ -257,7 +303,3 @@ def composition_lines(sampler: Any, seed: int, indices: Any, topics: Any, kps: A
         text = text + '], "knowledge_points": [' + joined(kps[lo : lo + block], k_first, k_rest) + tail
         yield "".join(text.tolist())
 
-
-def _composition_json(comp: Composition) -> dict[str, Any]:
-    return {"schema": Composition.SCHEMA, "index": comp.index, "topics": comp.topics,
-            "knowledge_points": comp.knowledge_points, "seed": comp.seed}  # fmt: skip
