@@ -10,7 +10,7 @@ import pytest
 from mathscale import cli
 from mathscale.config import load_config
 from mathscale.eval.backends import GenerationSettings, generate_hf
-from mathscale.eval.eval_cmd import EvalConfig
+from mathscale.eval.config import EvalConfig
 from mathscale.templates import TEMPLATES, format_prompt
 
 REPO = Path(__file__).resolve().parents[1]
@@ -173,7 +173,7 @@ def test_openai_backend_with_the_embedded_model(bench, tmp_path, run, capsys, ll
 
 
 def test_eval_uses_the_template_the_model_was_trained_on(tmp_path):
-    from mathscale.eval.eval_cmd import trained_template
+    from mathscale.eval.command import trained_template
 
     (tmp_path / "merged").mkdir()
     (tmp_path / "mathscale_template.json").write_text(json.dumps({"template": "alpaca_force_ans"}))

@@ -10,7 +10,7 @@ import pytest
 
 from mathscale import cli
 from mathscale.config import load_config
-from mathscale.eval.grade_cmd import GradeConfig
+from mathscale.eval.config import GradeConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

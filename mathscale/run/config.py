@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mathscale.eval.eval_cmd import EvalConfig
+from mathscale.eval.config import EvalConfig
 from mathscale.generate.config import GenerateConfig
 from mathscale.graph.config import BuildConfig, ExtractConfig
 from mathscale.keys import in_key, not_in_key
