@@ -1,6 +1,6 @@
 """``mathscale eval``: generate answers to MWPBench questions, grade them, write the report.
 
-Output folder (DESIGN.md, "Data contracts")::
+Output folder::
 
     DIR/predictions/<data_topic>.jsonl   one Prediction per item (graded by config.grader)
     DIR/run.json                         the settings the predictions were generated with
