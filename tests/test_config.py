@@ -100,8 +100,8 @@ SHIPPED = {
     "graph_build.yaml": "mathscale.graph.config:BuildConfig",
     "graph_sample.yaml": "mathscale.graph.config:SampleConfig",
     "generate.yaml": "mathscale.generate.config:GenerateConfig",
-    "grade.yaml": "mathscale.eval.grade_cmd:GradeConfig",
-    "eval.yaml": "mathscale.eval.eval_cmd:EvalConfig",
+    "grade.yaml": "mathscale.eval.config:GradeConfig",
+    "eval.yaml": "mathscale.eval.config:EvalConfig",
     "train.yaml": "mathscale.train.config:TrainConfig",
 }
 

@@ -10,7 +10,7 @@ import pytest
 from mathscale import cli
 from mathscale.config import load_config
 from mathscale.eval.backends import GenerationSettings, generate_hf
-from mathscale.eval.eval_cmd import EvalConfig
+from mathscale.eval.config import EvalConfig
 from mathscale.templates import TEMPLATES, format_prompt
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,6 +118,28 @@ def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_ca
     assert metrics["model"] == "fake-model" and metrics["backend"] == "openai"
 
 
+def test_main_takes_the_config_leaves_it_as_given_and_returns_the_scores(bench, tmp_path, llm_cache, capsys):
+    """How `run` calls eval: main(cfg) in-process; the template and the endpoint's model name
+    are resolved for this call only, so the caller's config (and its llm section) is unchanged."""
+    import copy
+
+    from mathscale.eval.command import EvalResult, main
+    from mathscale.testing.fake_server import FakeServer
+
+    out = tmp_path / "run"
+    with FakeServer(responder=lambda r: "The answer is 4.") as server:
+        cfg = EvalConfig(backend="openai", benchmarks=str(bench), out=str(out))
+        cfg.llm.base_urls, cfg.llm.cache_path, cfg.llm.progress = [server.base_url], str(llm_cache), False
+        given = copy.deepcopy(cfg)
+        result = main(cfg)
+    assert cfg == given and cfg.template == "" and cfg.model == "" and cfg.llm.model == ""
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert result == EvalResult(metrics_path=out / "metrics.json", micro=metrics["micro"], macro=metrics["macro"],
+                                items=5, generated=5)  # fmt: skip
+    assert result.micro == pytest.approx(1 / 5) and metrics["template"] == "alpaca" and metrics["model"] == "fake-model"
+    assert "template alpaca (default)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -155,7 +177,9 @@ def test_templates_are_the_official_strings():
 def test_eval_help_and_shipped_config(run, capsys):
     with pytest.raises(SystemExit):
         run(["eval", "--help"])
-    assert "--benchmarks" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "--benchmarks" in printed
+    assert "(default: hf)" in printed and "alpaca, alpaca_force_ans, chat" in printed  # from EvalConfig, TEMPLATE_NAMES
     assert load_config(EvalConfig, REPO / "configs" / "eval.yaml") == EvalConfig()
 
 
@@ -173,7 +197,7 @@ def test_openai_backend_with_the_embedded_model(bench, tmp_path, run, capsys, ll
 
 
 def test_eval_uses_the_template_the_model_was_trained_on(tmp_path):
-    from mathscale.eval.eval_cmd import trained_template
+    from mathscale.eval.command import trained_template
 
     (tmp_path / "merged").mkdir()
     (tmp_path / "mathscale_template.json").write_text(json.dumps({"template": "alpaca_force_ans"}))

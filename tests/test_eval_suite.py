@@ -144,7 +144,7 @@ def test_eval_suite_end_to_end_matches_a_hand_computation(tmp_path, capsys, llm_
 
 
 def test_repeated_ids_are_made_unique_in_data_order():
-    from mathscale.eval.eval_cmd import with_unique_ids
+    from mathscale.eval.command import with_unique_ids
 
     tasks = [_task("gsm8k", 0), _task("gsm8k", 0), _task("tal", 0), _task("gsm8k", 0)]
     unique, renamed = with_unique_ids(tasks)

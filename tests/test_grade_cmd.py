@@ -10,7 +10,8 @@ import pytest
 
 from mathscale import cli
 from mathscale.config import load_config
-from mathscale.eval.grade_cmd import GradeConfig
+from mathscale.errors import MathscaleError
+from mathscale.eval.config import GradeConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,6 +42,17 @@ def test_grade_writes_correct_and_prints_accuracy(tmp_path, run, capsys):
     assert rows[0]["id"] == "a" and rows[1]["answer"] == 8  # other fields kept as they were
     printed = capsys.readouterr().out
     assert "accuracy 75.00% (3/4)" in printed and "items/s" in printed
+
+
+def test_main_takes_the_config_and_returns_the_counts(tmp_path, capsys):
+    from mathscale.eval.grade_command import GradeResult, main
+
+    src = _write(tmp_path / "preds.jsonl", LINES)
+    out = tmp_path / "graded.jsonl"
+    assert main(GradeConfig(file=str(src), out=str(out))) == GradeResult(out=out, graded=4, correct=3, accuracy=0.75)
+    assert "accuracy 75.00% (3/4)" in capsys.readouterr().out
+    with pytest.raises(MathscaleError, match="no FILE given"):
+        main(GradeConfig())
 
 
 def test_grade_reads_eval_predictions(tmp_path, run):
@@ -90,7 +102,9 @@ def test_missing_file_and_bad_output_folder(tmp_path, run, capsys):
 def test_grade_help(run, capsys):
     with pytest.raises(SystemExit):
         run(["grade", "--help"])
-    assert "--mode" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "--mode" in printed
+    assert "(default: mathscale)" in printed  # from GradeConfig
 
 
 def test_shipped_grade_config_equals_defaults():

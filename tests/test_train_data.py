@@ -37,7 +37,7 @@ def eval_format_prompt():
     """The prompt formatting ``mathscale eval`` uses, wherever evaluation takes it from."""
     import importlib
 
-    for module in ("mathscale.eval.eval_cmd", "mathscale.eval.templates"):
+    for module in ("mathscale.eval.command", "mathscale.eval.templates"):
         try:
             return importlib.import_module(module).format_prompt
         except (ImportError, AttributeError):

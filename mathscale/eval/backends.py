@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mathscale.errors import MathscaleError
+from mathscale.eval.config import BACKEND_NAMES
 from mathscale.models.hub import model_folder
 from mathscale.templates import cut_at_stop
 from mathscale.llm.config import LLMConfig
@@ -117,3 +118,4 @@ def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[st
 
 
 BACKENDS: dict[str, Generate] = {"hf": generate_hf, "vllm": generate_vllm, "openai": generate_openai}
+assert tuple(BACKENDS) == BACKEND_NAMES  # the names EvalConfig.backend accepts

@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mathscale.eval.choices import choose_letter, is_choice_reference, reference_letter
+from mathscale.eval.config import GRADER_MODES
 from mathscale.eval.equivalence import SymbolicCheck, equivalent
 from mathscale.eval.extract import extract_answer
 from mathscale.eval.mwpbench_check import official_grade
 from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, sympy_equal
 
-MODES = ("mathscale", "mwpbench")
+MODES = GRADER_MODES  # the names configs give (eval's grader, grade's mode)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""MWPBench scores: accuracy per ``data_topic``, per dataset, micro and macro (DESIGN.md).
+"""MWPBench scores: accuracy per ``data_topic``, per dataset, micro and macro, as MWPBench scores them.
 
 ``MATH.<Type>`` and ``college_math.<topic>`` are each collapsed into one dataset whose
 accuracy is weighted by size (all its items pooled); **micro** is the accuracy over every

@@ -1,6 +1,6 @@
 """``mathscale eval``: generate answers to MWPBench questions, grade them, write the report.
 
-Output folder (DESIGN.md, "Data contracts")::
+Output folder::
 
     DIR/predictions/<data_topic>.jsonl   one Prediction per item (graded by config.grader)
     DIR/run.json                         the settings the predictions were generated with
@@ -18,68 +18,31 @@ mixed in: they are moved to ``DIR/stale-<time>/`` and the run starts over, sayin
 
 from __future__ import annotations
 
-import argparse
+import copy
+import dataclasses
 import importlib.util
 import json
 import logging
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from mathscale.config import load_config
+from mathscale.config import require
 from mathscale.errors import MathscaleError
-from mathscale.graph.config import ExtractConfig
 from mathscale.eval.backends import BACKENDS, GenerationSettings
 from mathscale.eval.benchmarks import Task, limit_per_topic, load_tasks
+from mathscale.eval.config import EvalConfig
 from mathscale.eval.grader import MODES, GradeItem, Verdict, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table, official_metrics, official_table
 from mathscale.eval.predictions import PredictionStore
 from mathscale.eval.suite import OFFICIAL_CAP, OFFICIAL_STOP, SuiteSelection, select_suite
-from mathscale.io import atomic_open, atomic_write, atomic_write_json, check_output_path
-from mathscale.keys import in_key, not_in_key
-from mathscale.llm.config import LLMConfig
+from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.models.hub import check_model
 from mathscale.records import Prediction
-from mathscale.templates import STOP_STRINGS, check_template, format_prompt
+from mathscale.templates import STOP_STRINGS, TEMPLATE_FILE, check_template, format_prompt
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EvalConfig:
-    # hf, vllm: a folder, a hub id (org/name[@revision]) or a named model; openai: the endpoint's model name (optional)
-    model: str = in_key("")
-    benchmarks: str = in_key("")  # MWPBench JSONL, a folder of them, or a Hugging Face dataset id (org/name[@revision])
-    out: str = in_key("")  # output folder
-    backend: Literal["hf", "vllm", "openai"] = in_key("hf")
-    template: str = in_key("")  # alpaca, alpaca_force_ans (the official strings) or chat; empty: the one the model was trained on, else alpaca
-    suite: Literal["", "mwpbench"] = in_key("")  # mwpbench: the official 22 tasks, cap, stop strings and scores; empty: every topic given
-    max_new_tokens: int = in_key(2048)
-    batch_size: int = not_in_key(16)  # hf: prompts per batch (greedy answers do not depend on it)
-    limit: int = in_key(0)  # items per data_topic, the first ones; 0: all (under suite=mwpbench: the official 2,000); -1: all
-    exclude_overlap: bool = in_key(False)  # suite=mwpbench: leave out the agieval.math items that are MATH test questions
-    split: str = in_key("test")  # split of a Hugging Face dataset
-    grader: Literal["mathscale", "mwpbench"] = in_key("mathscale")  # the verdict stored in predictions/
-    grader_timeout_s: float = not_in_key(5.0)
-    dtype: str = in_key("auto")  # hf/vllm weights: auto, bfloat16, float16, float32
-    static_cache: bool = not_in_key(False)  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
-    tensor_parallel: int = not_in_key(1)  # vllm
-    llm: LLMConfig = in_key(factory=LLMConfig)  # openai backend
-    concepts: bool = in_key(False)  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
-    concepts_min_items: int = in_key(2)  # results.md lists the weakest concepts with at least this many items
-    concepts_top: int = in_key(10)  # ... this many of each kind
-    # The extraction settings: give the ones `graph extract` used for the seeds (same prompt, LLM, cache).
-    concept_extraction: ExtractConfig = in_key(factory=ExtractConfig)
-
-
-def _apply_flags(cfg: EvalConfig, args: argparse.Namespace) -> EvalConfig:
-    for name in ("model", "benchmarks", "out", "backend", "template", "limit", "suite"):
-        value = getattr(args, name, None)
-        if value is not None:
-            setattr(cfg, name, value)
-    return cfg
 
 
 def stop_strings(cfg: EvalConfig) -> list[str]:
@@ -100,8 +63,6 @@ def select_tasks(cfg: EvalConfig, tasks: list[Task]) -> tuple[list[Task], SuiteS
 
 def with_unique_ids(tasks: list[Task]) -> tuple[list[Task], int]:
     """Predictions are saved and resumed by (data_topic, id): a repeated id gets ``#2``, ``#3``... (in data order)."""
-    import dataclasses
-
     seen: dict[tuple[str, str], int] = {}
     out, renamed = [], 0
     for task in tasks:
@@ -265,7 +226,7 @@ def run_eval(cfg: EvalConfig, tasks: list[Task], selection: SuiteSelection | Non
 def trained_template(model: str) -> str | None:
     """The template ``mathscale train`` saved with ``model`` (a merged model sits one level down)."""
     for folder in (Path(model), Path(model).parent):
-        path = folder / "mathscale_template.json"
+        path = folder / TEMPLATE_FILE
         if path.is_file():
             try:
                 return json.loads(path.read_text(encoding="utf-8"))["template"]
@@ -274,18 +235,25 @@ def trained_template(model: str) -> str | None:
     return None
 
 
-def main(args: argparse.Namespace) -> int:
-    cfg = _apply_flags(load_config(EvalConfig, args.config, args.overrides), args)
+@dataclass(frozen=True)
+class EvalResult:
+    metrics_path: Path  # DIR/metrics.json (DIR/results.md beside it)
+    micro: float  # accuracy over every item, by the config's grader (0 to 1)
+    macro: float  # mean accuracy over the datasets, same grader
+    items: int  # items evaluated
+    generated: int  # items generated by this call (the others were resumed from DIR/predictions)
+
+
+def main(cfg: EvalConfig) -> EvalResult:
+    """Evaluate ``cfg.model`` on ``cfg.benchmarks`` into ``cfg.out``; the caller's ``cfg`` is left as given."""
+    cfg = copy.deepcopy(cfg)  # the template and, on openai, the endpoint's model name are resolved into it
     local = check_model(cfg.model) if cfg.backend in ("hf", "vllm") else None  # before any work
     if not cfg.template:
         saved = trained_template(str(local or cfg.model)) if cfg.model else None
         cfg.template = saved or "alpaca"
         print(f"template {cfg.template} ({'the one the model was trained on' if saved else 'default'})")
     check_template(cfg.template)
-    if not cfg.benchmarks:
-        raise MathscaleError("no benchmarks given (option --benchmarks)")
-    if not cfg.out:
-        raise MathscaleError("no output folder given (option --out)")
+    require(cfg, {"benchmarks": "--benchmarks", "out": "--out"})
     if Path(cfg.out).is_file():
         raise MathscaleError(f"{cfg.out}: is a file; --out takes a folder")
     check_output_path(Path(cfg.out) / "metrics.json")  # the folder is created when the results are written
@@ -306,4 +274,5 @@ def main(args: argparse.Namespace) -> int:
     print((Path(cfg.out) / "results.md").read_text(encoding="utf-8"))
     rate = metrics["generated"] / max(metrics["generation_seconds"], 1e-9)
     print(f"generated {metrics['generated']} items in {metrics['generation_seconds']:.1f} s ({rate:.2f} items/s); wrote {cfg.out}/")
-    return 0
+    return EvalResult(metrics_path=Path(cfg.out) / "metrics.json", micro=metrics["micro"], macro=metrics["macro"],
+                      items=metrics["items"], generated=metrics["generated"])  # fmt: skip

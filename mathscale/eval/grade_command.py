@@ -4,30 +4,23 @@ Each line needs ``completion`` and ``answer`` (the reference; ``reference`` is r
 eval's ``predictions/`` files can be regraded); multiple-choice lines may
 carry ``options`` (or the options are read from ``question``). Lines keep every field they
 had; ``correct`` is added (or replaced). The output is written whole, through a temporary
-file, to ``--out`` or over ``FILE``.
+file, to ``out`` (``--out``) or over ``file``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from mathscale.config import load_config
+from mathscale.config import require
 from mathscale.errors import DataError, MathscaleError
 from mathscale.eval.choices import is_choice_reference, options_from_field, parse_options
+from mathscale.eval.config import GradeConfig
 from mathscale.eval.grader import GradeItem, GradeReport, grade_all
 from mathscale.io import atomic_open, check_output_path, read_jsonl
-
-
-@dataclass
-class GradeConfig:
-    mode: Literal["mathscale", "mwpbench"] = "mathscale"  # mathscale: ours; mwpbench: the official check
-    timeout_s: float = 5.0  # hard limit per item on the sympy path; an item over it counts as wrong
-    workers: int = 1  # processes for the sympy path
 
 
 def item_from_line(obj: Any, where: str) -> GradeItem:
@@ -66,12 +59,18 @@ def grade_file(path: Path, out: Path, cfg: GradeConfig) -> tuple[GradeReport, fl
     return report, seconds
 
 
-def main(args: argparse.Namespace) -> int:
-    cfg = load_config(GradeConfig, args.config, args.overrides)
-    if args.mode:
-        cfg.mode = args.mode
-    path = Path(args.file)
-    out = check_output_path(args.out or path)
+@dataclass(frozen=True)
+class GradeResult:
+    out: Path  # the graded file written
+    graded: int  # items graded
+    correct: int
+    accuracy: float  # correct / graded (0 to 1)
+
+
+def main(cfg: GradeConfig) -> GradeResult:
+    require(cfg, {"file": "FILE"})
+    path = Path(cfg.file)
+    out = check_output_path(cfg.out or path)
     if not path.is_file():
         raise MathscaleError(f"{path}: no such file")
     report, seconds = grade_file(path, out, cfg)
@@ -80,4 +79,4 @@ def main(args: argparse.Namespace) -> int:
     print(f"{n} items graded ({cfg.mode}): accuracy {100 * report.accuracy:.2f}% ({right}/{n}), "
           f"{n / max(seconds, 1e-9):,.0f} items/s; {report.symbolic} needed sympy, {report.timeouts} timed out")  # fmt: skip
     print(f"wrote {out}")
-    return 0
+    return GradeResult(out=out, graded=n, correct=right, accuracy=report.accuracy)

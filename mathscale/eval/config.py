@@ -1,0 +1,68 @@
+"""Configs of the evaluation commands: ``eval`` (:class:`EvalConfig`) and ``grade`` (:class:`GradeConfig`).
+
+``configs/eval.yaml`` and ``configs/grade.yaml`` spell out the defaults. Cheap to import:
+dataclasses, typing and other config modules only.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Literal
+
+from mathscale.graph.config import ExtractConfig
+from mathscale.keys import in_key, not_in_key
+from mathscale.llm.config import LLMConfig
+
+# The two graders: ``mathscale`` (ours) and ``mwpbench`` (the official MWPBench check).
+GraderMode = Literal["mathscale", "mwpbench"]
+GRADER_MODES: tuple[str, ...] = typing.get_args(GraderMode)
+# Where completions come from (mathscale.eval.backends.BACKENDS holds one function per name).
+Backend = Literal["hf", "vllm", "openai"]
+BACKEND_NAMES: tuple[str, ...] = typing.get_args(Backend)
+# Canonical benchmark suites (mathscale.eval.suite.SUITES holds their tasks); empty: none, every topic given.
+Suite = Literal["", "mwpbench"]
+SUITE_NAMES: tuple[str, ...] = tuple(name for name in typing.get_args(Suite) if name)
+
+
+@dataclass
+class EvalConfig:
+    """``eval``: a model's answers to MWPBench questions, graded, in one output folder."""
+
+    # hf, vllm: a folder, a hub id (org/name[@revision]) or a named model; openai: the endpoint's model name (optional)
+    model: str = in_key("")
+    benchmarks: str = in_key("")  # MWPBench JSONL, a folder of them, or a Hugging Face dataset id (org/name[@revision])
+    out: str = in_key("")  # output folder
+    backend: Backend = in_key("hf")
+    # a name of mathscale.templates.TEMPLATE_NAMES (alpaca and alpaca_force_ans are the official strings);
+    # empty: the one the model was trained on (its templates.TEMPLATE_FILE), else alpaca
+    template: str = in_key("")
+    suite: Suite = in_key("")  # mwpbench: the official 22 tasks, cap, stop strings and scores; empty: every topic given
+    max_new_tokens: int = in_key(2048)
+    batch_size: int = not_in_key(16)  # hf: prompts per batch (greedy answers do not depend on it)
+    limit: int = in_key(0)  # items per data_topic, the first ones; 0: all (under suite=mwpbench: the official 2,000); -1: all
+    exclude_overlap: bool = in_key(False)  # suite=mwpbench: leave out the agieval.math items that are MATH test questions
+    split: str = in_key("test")  # split of a Hugging Face dataset
+    grader: GraderMode = in_key("mathscale")  # the verdict stored in predictions/
+    grader_timeout_s: float = not_in_key(5.0)
+    dtype: str = in_key("auto")  # hf/vllm weights: auto, bfloat16, float16, float32
+    static_cache: bool = not_in_key(False)  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
+    tensor_parallel: int = not_in_key(1)  # vllm
+    llm: LLMConfig = in_key(factory=LLMConfig)  # openai backend
+    concepts: bool = in_key(False)  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
+    concepts_min_items: int = in_key(2)  # results.md lists the weakest concepts with at least this many items
+    concepts_top: int = in_key(10)  # ... this many of each kind
+    # The extraction settings: give the ones `graph extract` used for the seeds (same prompt, LLM, cache).
+    concept_extraction: ExtractConfig = in_key(factory=ExtractConfig)
+
+
+@dataclass
+class GradeConfig:
+    """``grade FILE``: a JSONL of completions, each line written back with ``correct``."""
+
+    file: str = not_in_key("")  # JSONL, one completion per line with its reference 'answer'
+    out: str = not_in_key("")  # where the graded lines go; empty: over file
+    mode: GraderMode = in_key("mathscale")  # mathscale: ours; mwpbench: the official check
+    # hard limit per item on the sympy path; an item over it counts as wrong (as eval's grader_timeout_s)
+    timeout_s: float = not_in_key(5.0)
+    workers: int = not_in_key(1)  # processes for the sympy path
