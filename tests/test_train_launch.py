@@ -12,7 +12,8 @@ from train_helpers import run_train, train_parser, write_samples
 from mathscale.config import load_config
 from mathscale.errors import MathscaleError
 from mathscale.train.config import TrainConfig
-from mathscale.train.launch import CONFIG_NAME, configs_dir, load_deepspeed_config
+from mathscale.train.artifacts import CONFIG_NAME
+from mathscale.train.launch import configs_dir, load_deepspeed_config
 from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
 
 

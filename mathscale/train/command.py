@@ -20,11 +20,10 @@ from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.models.hub import describe_model, local_model_folder, model_folder, parse_model
+from mathscale.train.artifacts import BREAKDOWN_FILE, CONFIG_NAME, DIAGNOSIS_FILE, DS_CONFIG_NAME, MERGED_DIR, METRICS_FILE
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import load_examples
 from mathscale.train.launch import (
-    CONFIG_NAME,
-    DS_CONFIG_NAME,
     Launch,
     build_launch,
     load_deepspeed_config,
@@ -128,10 +127,10 @@ def main(args: argparse.Namespace) -> int:
         # Here, not in the training processes: under ZeRO-3 every from_pretrained there is collective.
         from mathscale.train.save import merge_adapter
 
-        print(f"merged model: {merge_adapter(Path(cfg.model), out, out / 'merged')}", file=sys.stderr)
-    metrics = json.loads((out / "train_metrics.json").read_text(encoding="utf-8"))
+        print(f"merged model: {merge_adapter(Path(cfg.model), out, out / MERGED_DIR)}", file=sys.stderr)
+    metrics = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
     print(f"trained {metrics['global_step']} steps in {metrics['seconds']:.0f} s, final loss "
           f"{metrics['losses'][-1][1] if metrics['losses'] else float('nan'):.4f}; saved to {out}", file=sys.stderr)  # fmt: skip
-    print(f"step-time breakdown: {out / 'train_breakdown.json'}; diagnosis: {out / 'train_diagnosis.json'}",
+    print(f"step-time breakdown: {out / BREAKDOWN_FILE}; diagnosis: {out / DIAGNOSIS_FILE}",
           file=sys.stderr)  # fmt: skip
     return 0

@@ -24,10 +24,8 @@ from importlib import resources
 from pathlib import Path
 
 from mathscale.errors import MathscaleError
+from mathscale.train.artifacts import DS_CONFIG_NAME
 from mathscale.train.config import TrainConfig
-
-CONFIG_NAME = "mathscale_train.yaml"  # the config every process reads, saved with the model
-DS_CONFIG_NAME = "deepspeed_config.json"  # the DeepSpeed config the run used
 
 
 @dataclass(frozen=True)
