@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mathscale.keys import in_key, not_in_key
+from mathscale.templates import TemplateName
+
 
 @dataclass
 class LoraSettings:
@@ -41,7 +43,7 @@ class TrainConfig:
     data: str = in_key("")  # samples JSONL (qa/1) or a folder saved by datasets.Dataset.save_to_disk
     model: str = in_key("")  # a local HF model folder, a hub id (org/name[@revision]), or a named model (smollm2-135m)
     out: str = in_key("")  # output folder: checkpoints, the final model, tokenizer, template, this config
-    template: Literal["alpaca", "alpaca_force_ans", "chat"] = in_key("alpaca")  # the prompt format; eval must use the same
+    template: TemplateName = in_key("alpaca")  # the prompt format (mathscale.templates); eval must use the same
     max_length: int = in_key(1024)  # tokens per example; longer examples are cut (the count is reported)
     packing: bool = in_key(True)  # padding-free: a micro-batch is one row, position_ids restart per example
     # auto: on a GPU flash_attention_2 when flash-attn is installed, else flex_attention (a block-sparse
