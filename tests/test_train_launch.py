@@ -190,6 +190,35 @@ def test_saved_config_is_what_processes_read(tmp_path, tiny, samples, monkeypatc
     assert argv[-1] == str(tmp_path.resolve() / "run" / CONFIG_NAME) and env["CUDA_VISIBLE_DEVICES"] == ""
 
 
+def test_main_takes_a_complete_config_and_returns_what_it_did(tmp_path, tiny, samples, monkeypatch, capsys):
+    """How run calls train: a TrainConfig with its paths (no argv), a TrainResult back."""
+    import dataclasses
+
+    from mathscale.train.command import TrainResult, main
+    from mathscale.train.config import LaunchSettings
+
+    class FakeProcess:
+        returncode = 0
+
+        def __init__(self, argv, env):
+            (tmp_path / "run" / "train_metrics.json").write_text(
+                json.dumps({"global_step": 3, "seconds": 1, "losses": [[1, 2.5], [3, 1.5]]}))  # fmt: skip
+
+        def wait(self):
+            return 0
+
+    cfg = TrainConfig(data=str(samples), model=str(tiny), out=str(tmp_path / "run"), deepspeed="zero2",
+                      launch=LaunchSettings(device="cpu"))  # fmt: skip
+    planned = main(dataclasses.replace(cfg, dry_run=True))
+    assert planned == TrainResult(out=(tmp_path / "run").resolve(), launch=capsys.readouterr().out.strip())
+    assert "mathscale.train.sft" in planned.launch and not (tmp_path / "run").exists()
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    done = main(cfg)
+    assert (done.out, done.steps, done.final_loss, done.merged) == ((tmp_path / "run").resolve(), 3, 1.5, None)
+    assert done.launch == planned.launch
+    assert load_config(TrainConfig, done.out / CONFIG_NAME).dry_run is False
+
+
 @pytest.mark.parametrize("nproc, machines, expected", [(1, 1, "none"), (2, 1, "zero2"), (1, 2, "zero2")])
 def test_auto_deepspeed_is_none_for_one_process_and_zero2_for_several(nproc, machines, expected):
     import dataclasses

@@ -1,9 +1,10 @@
 """``TrainConfig``: every setting of ``mathscale train``, defaults spelled out in configs/train.yaml.
 
 The command-line flags (--data, --model, --out, --deepspeed, --lora, --num-processes,
---resume) set the matching fields; ``key=value`` overrides set any field. The whole config
-is written to ``<out>/mathscale_train.yaml`` before launching, and each training process
-reads it back from there, so what ran is what was saved.
+--num-machines, --hostfile, --resume, --auto-batch-size, --dry-run) set the matching fields;
+``key=value`` overrides set any field. The whole config is written to
+``<out>/mathscale_train.yaml`` before launching, and each training process reads it back
+from there, so what ran is what was saved.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Literal
 
 from mathscale.keys import in_key, not_in_key
 from mathscale.templates import TemplateName
+
+# What ``deepspeed`` may say: a preset's name, or auto / none.
+DeepSpeedSetting = Literal["auto", "none", "zero2", "zero3", "zero3_offload"]
 
 
 @dataclass
@@ -62,7 +66,7 @@ class TrainConfig:
     fused_loss: Literal["auto", "liger", "chunked", "none"] = in_key("auto")
     # preset in configs/deepspeed/; auto: none when the run has one process in all (ZeRO has nothing to
     # shard over and costs fp32 master weights and buffers), zero2 with several
-    deepspeed: Literal["auto", "none", "zero2", "zero3", "zero3_offload"] = in_key("auto")
+    deepspeed: DeepSpeedSetting = in_key("auto")
     deepspeed_config: str = in_key("")  # a DeepSpeed JSON file instead of the preset
     num_processes: int = in_key(0)  # processes per node; 0: one per GPU, or 2 on CPU (in the key: it sets the global batch)
     lora: bool = in_key(False)
@@ -105,6 +109,7 @@ class TrainConfig:
     save_final_checkpoint: bool = not_in_key(False)
     save_total_limit: int = not_in_key(2)
     resume: bool = not_in_key(False)  # continue from the last checkpoint in <out>
+    dry_run: bool = not_in_key(False)  # check every input and print the launch command, but start nothing
     limit: int = in_key(0)  # use only the first N samples (0: all)
     report_to: str = not_in_key("none")  # Trainer report_to (none, tensorboard, wandb)
     launch: LaunchSettings = in_key(factory=LaunchSettings)
