@@ -27,8 +27,8 @@ def add_commands(add) -> None:
               help="output folder: checkpoints, final model, tokenizer, template, config")  # fmt: skip
     add_field(parser, "--deepspeed", cls=TrainConfig, field="deepspeed",
               choices=typing.get_args(DeepSpeedSetting), metavar=None,  # argparse lists the choices
-              help="DeepSpeed preset from configs/deepspeed/; auto: none for a single process in all, zero2 for "
-                   "several")  # fmt: skip
+              help="DeepSpeed preset (shipped in mathscale/train/presets/); auto: none for a single process in all, "
+                   "zero2 for several")  # fmt: skip
     add_field(parser, "--lora", cls=TrainConfig, field="lora", action="store_true",
               help="train a LoRA adapter instead of all weights")  # fmt: skip
     add_field(parser, "--num-processes", cls=TrainConfig, field="num_processes", type=int, metavar="P",

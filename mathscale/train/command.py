@@ -26,6 +26,7 @@ from mathscale.train.data import load_examples
 from mathscale.train.launch import (
     Launch,
     build_launch,
+    deepspeed_source,
     load_deepspeed_config,
     resolve_deepspeed,
     resolve_device,
@@ -82,8 +83,12 @@ def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tupl
 
 
 def dry_run_notes(cfg: TrainConfig, launch: Launch) -> list[str]:
-    """What a dry run says besides the command: whether the model is on disk, and which device."""
+    """What a dry run says besides the command: whether the model is on disk, which DeepSpeed
+    config the launch would write, and which device."""
     notes = [describe_model(cfg.model)]
+    source = deepspeed_source(resolve_deepspeed(cfg, launch.num_processes))
+    if source is not None:
+        notes.append(f"DeepSpeed config: {source} (written to {Path(cfg.out).resolve() / DS_CONFIG_NAME} at launch)")
     if launch.device == "cpu" and cfg.launch.device == "auto":
         notes.append("device: cpu (torch sees no GPU here; launch.device=cuda, or train.launch.device=cuda in a run, "
                      "shows the GPU launch)")  # fmt: skip

@@ -39,7 +39,8 @@ class LaunchSettings:
     main_address: str = not_in_key("")  # address of rank 0 for multi-node
     main_port: int = not_in_key(29500)
     hostfile: str = not_in_key("")  # DeepSpeed-style hostfile ("host slots=N" per line) for multi-node
-    accelerate_config: str = in_key("")  # an accelerate YAML to pass as --config_file (default: configs/accelerate/<preset>.yaml)
+    # an accelerate YAML to pass as --config_file; empty: the preset's, mathscale/train/presets/accelerate/<deepspeed>.yaml
+    accelerate_config: str = in_key("")
 
 
 @dataclass
@@ -64,8 +65,8 @@ class TrainConfig:
     # with micro-batches of 8K+ tokens, liger when liger-kernel is installed, else chunked; otherwise
     # (smaller rows, CPU, ZeRO-3) none.
     fused_loss: Literal["auto", "liger", "chunked", "none"] = in_key("auto")
-    # preset in configs/deepspeed/; auto: none when the run has one process in all (ZeRO has nothing to
-    # shard over and costs fp32 master weights and buffers), zero2 with several
+    # a preset in mathscale/train/presets/deepspeed/, or none; auto: none when the run has one process
+    # in all (ZeRO has nothing to shard over and costs fp32 master weights and buffers), zero2 with several
     deepspeed: DeepSpeedSetting = in_key("auto")
     deepspeed_config: str = in_key("")  # a DeepSpeed JSON file instead of the preset
     num_processes: int = in_key(0)  # processes per node; 0: one per GPU, or 2 on CPU (in the key: it sets the global batch)
