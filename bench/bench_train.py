@@ -278,6 +278,7 @@ def run_mathscale(args, files: dict, examples_per_step: int, max_tokens: int, at
                   profile: Path | None = None) -> dict:  # fmt: skip
     """mathscale train's own path (sft.prepare), in this process; then its final save, timed."""
     from mathscale.train.config import LaunchSettings, TrainConfig
+    from mathscale.train.artifacts import BREAKDOWN_FILE, DIAGNOSIS_FILE
     from mathscale.train.save import save_final
     from mathscale.train.sft import prepare
 
@@ -289,7 +290,8 @@ def run_mathscale(args, files: dict, examples_per_step: int, max_tokens: int, at
         PartialState(cpu=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as out:
         if args.ms_deepspeed != "none":
-            from mathscale.train.launch import DS_CONFIG_NAME, load_deepspeed_config
+            from mathscale.train.artifacts import DS_CONFIG_NAME
+            from mathscale.train.launch import load_deepspeed_config
 
             cfg0 = TrainConfig(deepspeed=args.ms_deepspeed)
             (Path(out) / DS_CONFIG_NAME).write_text(json.dumps(load_deepspeed_config(cfg0)))
@@ -310,8 +312,8 @@ def run_mathscale(args, files: dict, examples_per_step: int, max_tokens: int, at
         started = time.perf_counter()
         save_final(trainer, Path(out), cfg.template, lora=False)
         save_seconds = time.perf_counter() - started
-        breakdown = json.loads((Path(out) / "train_breakdown.json").read_text())
-        diagnosis = json.loads((Path(out) / "train_diagnosis.json").read_text()) if (Path(out) / "train_diagnosis.json").exists() else {}
+        breakdown = json.loads((Path(out) / BREAKDOWN_FILE).read_text())
+        diagnosis = json.loads((Path(out) / DIAGNOSIS_FILE).read_text()) if (Path(out) / DIAGNOSIS_FILE).exists() else {}
         saved_gb = sum(f.stat().st_size for f in Path(out).glob("*.safetensors")) / 1e9
     (t0, k0), (t1, k1) = timed.marks["start"], timed.marks["end"]
     result = {"tokens": k1 - k0, "seconds": t1 - t0, "peak_gib": peak_gib(cuda), **shape_of(trainer.model),

@@ -91,7 +91,7 @@ def test_the_paper_model_dry_run_offline_with_nothing_cached(tmp_path, samples):
     launch = shlex.split(gpu.stdout.splitlines()[-1])
     parsed = launch_command_parser().parse_args(launch[2:])
     assert launch[:2] == ["accelerate", "launch"] and parsed.num_processes == 8 and parsed.use_deepspeed
-    assert parsed.config_file.endswith("configs/accelerate/zero3.yaml")
+    assert parsed.config_file.endswith("mathscale/train/presets/accelerate/zero3.yaml")
     assert not (tmp_path / "run").exists() and not (tmp_path / "empty_hf_home").exists()
 
 

@@ -51,7 +51,7 @@ def test_shipped_gpu_config_passes_a_dry_run_offline(name, inputs, tmp_path):
     argv = launch_line(done.stdout, "train")
     parsed = launch_command_parser().parse_args(argv[2:])
     assert argv[:2] == ["accelerate", "launch"] and parsed.num_processes == gpus and parsed.use_deepspeed
-    assert parsed.config_file.endswith(f"configs/accelerate/{preset}.yaml")
+    assert parsed.config_file.endswith(f"mathscale/train/presets/accelerate/{preset}.yaml")
     assert parsed.training_script_args == [str(out.resolve() / "model" / "mathscale_train.yaml")]
     assert not out.exists() and not hf_home.exists()  # nothing written, nothing downloaded
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+from pathlib import Path
 
 import pytest
 from train_helpers import run_train, train_parser, write_samples
@@ -12,7 +13,8 @@ from train_helpers import run_train, train_parser, write_samples
 from mathscale.config import load_config
 from mathscale.errors import MathscaleError
 from mathscale.train.config import TrainConfig
-from mathscale.train.launch import CONFIG_NAME, configs_dir, load_deepspeed_config
+from mathscale.train.artifacts import CONFIG_NAME
+from mathscale.train.launch import load_deepspeed_config, preset_path
 from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
 
 
@@ -42,8 +44,11 @@ def dry_run(capsys, *argv) -> list[str]:
     return shlex.split(line)
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def test_shipped_train_config_equals_defaults():
-    assert load_config(TrainConfig, configs_dir() / "train.yaml") == TrainConfig()
+    assert load_config(TrainConfig, REPO / "configs" / "train.yaml") == TrainConfig()
 
 
 @pytest.mark.parametrize("preset", ["zero2", "zero3", "zero3_offload"])
@@ -53,8 +58,10 @@ def test_shipped_deepspeed_configs(preset):
     assert ds["zero_allow_untested_optimizer"] is True  # the Trainer's torch AdamW
     if preset != "zero2":
         assert ds["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
-    accel = (configs_dir() / "accelerate" / f"{preset}.yaml").read_text()
-    assert f"configs/deepspeed/{preset}.json" in accel
+    accel = preset_path("accelerate", preset).read_text()
+    assert f"presets/deepspeed/{preset}.json" in accel
+    # both are package data of mathscale.train, beside its modules
+    assert preset_path("deepspeed", preset) == REPO / "mathscale" / "train" / "presets" / "deepspeed" / f"{preset}.json"
 
 
 def test_help():
@@ -86,9 +93,20 @@ def test_dry_run_multi_gpu(capsys, tmp_path, tiny, samples, no_launch):
     assert argv[:2] == ["accelerate", "launch"]
     parsed = launch_command_parser().parse_args(argv[2:])
     assert parsed.num_processes == 8 and parsed.num_machines == 1 and parsed.use_deepspeed
-    assert parsed.config_file.endswith("configs/accelerate/zero3.yaml")
+    assert parsed.config_file.endswith("mathscale/train/presets/accelerate/zero3.yaml")
     assert parsed.deepspeed_config_file == str(out.resolve() / "deepspeed_config.json")
     assert parsed.module and parsed.training_script == "mathscale.train.sft"
+
+
+def test_dry_run_names_the_deepspeed_config_it_would_write(capsys, tmp_path, tiny, samples, no_launch):
+    out = tmp_path / "run"
+    assert run_train("--data", samples, "--model", tiny, "--out", out, "--deepspeed", "zero3_offload",
+                     "--num-processes", "2", "launch.device=cuda", "--dry-run") == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"DeepSpeed config: {preset_path('deepspeed', 'zero3_offload')} (written to {out.resolve()}/deepspeed_config.json" in err
+    assert run_train("--data", samples, "--model", tiny, "--out", out, "--deepspeed", "none", "--num-processes", "1",
+                     "launch.device=cuda", "--dry-run") == 0  # fmt: skip
+    assert "DeepSpeed config" not in capsys.readouterr().err
 
 
 def test_dry_run_multi_node_every_node(capsys, tmp_path, tiny, samples, no_launch):
@@ -187,6 +205,35 @@ def test_saved_config_is_what_processes_read(tmp_path, tiny, samples, monkeypatc
     assert ds["zero_optimization"]["stage"] == 3
     (argv, env), = started
     assert argv[-1] == str(tmp_path.resolve() / "run" / CONFIG_NAME) and env["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_main_takes_a_complete_config_and_returns_what_it_did(tmp_path, tiny, samples, monkeypatch, capsys):
+    """How run calls train: a TrainConfig with its paths (no argv), a TrainResult back."""
+    import dataclasses
+
+    from mathscale.train.command import TrainResult, main
+    from mathscale.train.config import LaunchSettings
+
+    class FakeProcess:
+        returncode = 0
+
+        def __init__(self, argv, env):
+            (tmp_path / "run" / "train_metrics.json").write_text(
+                json.dumps({"global_step": 3, "seconds": 1, "losses": [[1, 2.5], [3, 1.5]]}))  # fmt: skip
+
+        def wait(self):
+            return 0
+
+    cfg = TrainConfig(data=str(samples), model=str(tiny), out=str(tmp_path / "run"), deepspeed="zero2",
+                      launch=LaunchSettings(device="cpu"))  # fmt: skip
+    planned = main(dataclasses.replace(cfg, dry_run=True))
+    assert planned == TrainResult(out=(tmp_path / "run").resolve(), launch=capsys.readouterr().out.strip())
+    assert "mathscale.train.sft" in planned.launch and not (tmp_path / "run").exists()
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    done = main(cfg)
+    assert (done.out, done.steps, done.final_loss, done.merged) == ((tmp_path / "run").resolve(), 3, 1.5, None)
+    assert done.launch == planned.launch
+    assert load_config(TrainConfig, done.out / CONFIG_NAME).dry_run is False
 
 
 @pytest.mark.parametrize("nproc, machines, expected", [(1, 1, "none"), (2, 1, "zero2"), (1, 2, "zero2")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from mathscale.train import cli
@@ -14,7 +15,7 @@ def train_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mathscale")
     commands = parser.add_subparsers(dest="command")
 
-    def add(name: str, help: str, handler: str | None = None) -> argparse.ArgumentParser:
+    def add(name: str, help: str, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help)
         sub.set_defaults(handler=handler)
         return sub
@@ -24,12 +25,11 @@ def train_parser() -> argparse.ArgumentParser:
 
 
 def run_train(*argv: str) -> int:
-    """Run ``mathscale train ARGV`` through its handler (MathscaleError propagates)."""
-    from mathscale.train.command import main
-
+    """Run ``mathscale train ARGV`` through its handler: the flags become a TrainConfig, then
+    ``main(cfg)``; returns the exit status (MathscaleError propagates)."""
     args = train_parser().parse_args(["train", *map(str, argv)])
-    assert args.handler == "mathscale.train.command:main"
-    return main(args)
+    assert args.handler is cli.train
+    return args.handler(args)
 
 
 def write_samples(path: Path, rows: list[dict]) -> Path:

@@ -2,31 +2,31 @@
 
 All checks happen here, before any process starts: the data (empty, or a sample without
 question or solution), the model, the DeepSpeed config, the process count against the
-devices, and --resume against the checkpoints present. ``--dry-run`` stops after printing.
+devices, and ``resume`` against the checkpoints present. ``dry_run`` stops after printing.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from mathscale.config import dump_config, load_config
+from mathscale.config import dump_config, require
 from mathscale.errors import MathscaleError
 from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.models.hub import describe_model, local_model_folder, model_folder, parse_model
+from mathscale.train.artifacts import BREAKDOWN_FILE, CONFIG_NAME, DIAGNOSIS_FILE, DS_CONFIG_NAME, MERGED_DIR, METRICS_FILE
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import load_examples
 from mathscale.train.launch import (
-    CONFIG_NAME,
-    DS_CONFIG_NAME,
     Launch,
     build_launch,
+    deepspeed_source,
     load_deepspeed_config,
     resolve_deepspeed,
     resolve_device,
@@ -35,21 +35,14 @@ from mathscale.train.launch import (
 
 log = logging.getLogger(__name__)
 
-_FLAGS = {"data": "data", "model": "model", "out": "out", "deepspeed": "deepspeed", "lora": "lora",
-          "num_processes": "num_processes", "resume": "resume", "auto_batch_size": "auto_batch_size"}  # fmt: skip
 
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    overrides = list(getattr(args, "overrides", None) or [])
-    cfg = load_config(TrainConfig, args.config, overrides)
-    changes = {field: getattr(args, flag) for flag, field in _FLAGS.items() if getattr(args, flag, None) is not None}
-    cfg = dataclasses.replace(cfg, **changes)
-    launch = cfg.launch
-    if getattr(args, "num_machines", None) is not None:
-        launch = dataclasses.replace(launch, num_machines=args.num_machines)
-    if getattr(args, "hostfile", None):
-        launch = dataclasses.replace(launch, hostfile=args.hostfile)
-    return dataclasses.replace(cfg, launch=launch)
+@dataclass(frozen=True)
+class TrainResult:
+    out: Path  # the output folder (resolved): model or adapter, tokenizer, template, config, metrics
+    launch: str  # the launch command, as printed (shell syntax)
+    steps: int = 0  # optimizer steps the run ended at (0 for a dry run)
+    final_loss: float | None = None  # the last logged training loss (None for a dry run or when none was logged)
+    merged: Path | None = None  # <out>/merged when LoRA was merged into the base model
 
 
 def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tuple[TrainConfig, Launch, dict | None]:
@@ -58,9 +51,7 @@ def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tupl
     A dry run converts and downloads nothing (the model need not be on disk yet).
     ``data_ready=False`` skips reading the samples (a run's dry run, before generate wrote them).
     """
-    for name in ("data", "model", "out"):
-        if not getattr(cfg, name):
-            raise MathscaleError(f"no --{name} given (or {name}= in the config)")
+    require(cfg, {"data": "--data", "model": "--model", "out": "--out"})
     examples = load_examples(cfg.data, cfg.limit) if data_ready else None
     parse_model(cfg.model)  # a name that cannot mean a model fails here, before anything slow
     device = resolve_device(cfg) if not dry_run or cfg.launch.device == "auto" else cfg.launch.device
@@ -92,25 +83,32 @@ def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tupl
 
 
 def dry_run_notes(cfg: TrainConfig, launch: Launch) -> list[str]:
-    """What a dry run says besides the command: whether the model is on disk, and which device."""
+    """What a dry run says besides the command: whether the model is on disk, which DeepSpeed
+    config the launch would write, and which device."""
     notes = [describe_model(cfg.model)]
+    source = deepspeed_source(resolve_deepspeed(cfg, launch.num_processes))
+    if source is not None:
+        notes.append(f"DeepSpeed config: {source} (written to {Path(cfg.out).resolve() / DS_CONFIG_NAME} at launch)")
     if launch.device == "cpu" and cfg.launch.device == "auto":
         notes.append("device: cpu (torch sees no GPU here; launch.device=cuda, or train.launch.device=cuda in a run, "
                      "shows the GPU launch)")  # fmt: skip
     return notes
 
 
-def main(args: argparse.Namespace) -> int:
-    asked = config_from_args(args)
-    cfg, launch, ds_config = prepare(asked, dry_run=args.dry_run)
-    if args.dry_run:
-        print("\n".join(dry_run_notes(asked, launch)), file=sys.stderr)
+def main(cfg: TrainConfig) -> TrainResult:
+    """Check every input, print the launch command and, unless ``cfg.dry_run``, train and report.
+
+    Raises MathscaleError for bad input (before anything starts) and for a failed training.
+    """
+    resolved, launch, ds_config = prepare(cfg, dry_run=cfg.dry_run)
+    if cfg.dry_run:
+        print("\n".join(dry_run_notes(cfg, launch)), file=sys.stderr)
     print(launch.shell(), flush=True)
-    if args.dry_run:
-        return 0
-    out = Path(cfg.out)
+    out = Path(resolved.out)
+    if cfg.dry_run:
+        return TrainResult(out=out, launch=launch.shell())
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / CONFIG_NAME, dump_config(cfg))
+    atomic_write(out / CONFIG_NAME, dump_config(resolved))
     if ds_config is not None:
         atomic_write_json(out / DS_CONFIG_NAME, ds_config)
     elif (out / DS_CONFIG_NAME).exists():
@@ -124,14 +122,17 @@ def main(args: argparse.Namespace) -> int:
         raise
     if proc.returncode != 0:
         raise MathscaleError(f"training exited with status {proc.returncode}; see the log above")
-    if cfg.lora and cfg.lora_settings.merge:
+    merged = None
+    if resolved.lora and resolved.lora_settings.merge:
         # Here, not in the training processes: under ZeRO-3 every from_pretrained there is collective.
         from mathscale.train.save import merge_adapter
 
-        print(f"merged model: {merge_adapter(Path(cfg.model), out, out / 'merged')}", file=sys.stderr)
-    metrics = json.loads((out / "train_metrics.json").read_text(encoding="utf-8"))
+        merged = merge_adapter(Path(resolved.model), out, out / MERGED_DIR)
+        print(f"merged model: {merged}", file=sys.stderr)
+    metrics = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
+    final_loss = metrics["losses"][-1][1] if metrics["losses"] else None
     print(f"trained {metrics['global_step']} steps in {metrics['seconds']:.0f} s, final loss "
-          f"{metrics['losses'][-1][1] if metrics['losses'] else float('nan'):.4f}; saved to {out}", file=sys.stderr)  # fmt: skip
-    print(f"step-time breakdown: {out / 'train_breakdown.json'}; diagnosis: {out / 'train_diagnosis.json'}",
-          file=sys.stderr)  # fmt: skip
-    return 0
+          f"{float('nan') if final_loss is None else final_loss:.4f}; saved to {out}", file=sys.stderr)  # fmt: skip
+    print(f"step-time breakdown: {out / BREAKDOWN_FILE}; diagnosis: {out / DIAGNOSIS_FILE}", file=sys.stderr)
+    return TrainResult(out=out, launch=launch.shell(), steps=metrics["global_step"], final_loss=final_loss,
+                       merged=merged)  # fmt: skip

@@ -1,9 +1,10 @@
 """``TrainConfig``: every setting of ``mathscale train``, defaults spelled out in configs/train.yaml.
 
 The command-line flags (--data, --model, --out, --deepspeed, --lora, --num-processes,
---resume) set the matching fields; ``key=value`` overrides set any field. The whole config
-is written to ``<out>/mathscale_train.yaml`` before launching, and each training process
-reads it back from there, so what ran is what was saved.
+--num-machines, --hostfile, --resume, --auto-batch-size, --dry-run) set the matching fields;
+``key=value`` overrides set any field. The whole config is written to
+``<out>/mathscale_train.yaml`` before launching, and each training process reads it back
+from there, so what ran is what was saved.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mathscale.keys import in_key, not_in_key
+from mathscale.templates import TemplateName
+
+# What ``deepspeed`` may say: a preset's name, or auto / none.
+DeepSpeedSetting = Literal["auto", "none", "zero2", "zero3", "zero3_offload"]
+
 
 @dataclass
 class LoraSettings:
@@ -33,7 +39,8 @@ class LaunchSettings:
     main_address: str = not_in_key("")  # address of rank 0 for multi-node
     main_port: int = not_in_key(29500)
     hostfile: str = not_in_key("")  # DeepSpeed-style hostfile ("host slots=N" per line) for multi-node
-    accelerate_config: str = in_key("")  # an accelerate YAML to pass as --config_file (default: configs/accelerate/<preset>.yaml)
+    # an accelerate YAML to pass as --config_file; empty: the preset's, mathscale/train/presets/accelerate/<deepspeed>.yaml
+    accelerate_config: str = in_key("")
 
 
 @dataclass
@@ -41,7 +48,7 @@ class TrainConfig:
     data: str = in_key("")  # samples JSONL (qa/1) or a folder saved by datasets.Dataset.save_to_disk
     model: str = in_key("")  # a local HF model folder, a hub id (org/name[@revision]), or a named model (smollm2-135m)
     out: str = in_key("")  # output folder: checkpoints, the final model, tokenizer, template, this config
-    template: Literal["alpaca", "alpaca_force_ans", "chat"] = in_key("alpaca")  # the prompt format; eval must use the same
+    template: TemplateName = in_key("alpaca")  # the prompt format (mathscale.templates); eval must use the same
     max_length: int = in_key(1024)  # tokens per example; longer examples are cut (the count is reported)
     packing: bool = in_key(True)  # padding-free: a micro-batch is one row, position_ids restart per example
     # auto: on a GPU flash_attention_2 when flash-attn is installed, else flex_attention (a block-sparse
@@ -58,9 +65,9 @@ class TrainConfig:
     # with micro-batches of 8K+ tokens, liger when liger-kernel is installed, else chunked; otherwise
     # (smaller rows, CPU, ZeRO-3) none.
     fused_loss: Literal["auto", "liger", "chunked", "none"] = in_key("auto")
-    # preset in configs/deepspeed/; auto: none when the run has one process in all (ZeRO has nothing to
-    # shard over and costs fp32 master weights and buffers), zero2 with several
-    deepspeed: Literal["auto", "none", "zero2", "zero3", "zero3_offload"] = in_key("auto")
+    # a preset in mathscale/train/presets/deepspeed/, or none; auto: none when the run has one process
+    # in all (ZeRO has nothing to shard over and costs fp32 master weights and buffers), zero2 with several
+    deepspeed: DeepSpeedSetting = in_key("auto")
     deepspeed_config: str = in_key("")  # a DeepSpeed JSON file instead of the preset
     num_processes: int = in_key(0)  # processes per node; 0: one per GPU, or 2 on CPU (in the key: it sets the global batch)
     lora: bool = in_key(False)
@@ -103,6 +110,7 @@ class TrainConfig:
     save_final_checkpoint: bool = not_in_key(False)
     save_total_limit: int = not_in_key(2)
     resume: bool = not_in_key(False)  # continue from the last checkpoint in <out>
+    dry_run: bool = not_in_key(False)  # check every input and print the launch command, but start nothing
     limit: int = in_key(0)  # use only the first N samples (0: all)
     report_to: str = not_in_key("none")  # Trainer report_to (none, tensorboard, wandb)
     launch: LaunchSettings = in_key(factory=LaunchSettings)

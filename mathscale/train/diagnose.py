@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.io import atomic_write_json
+from mathscale.train.artifacts import DIAGNOSIS_FILE
 
 log = logging.getLogger(__name__)
 
-DIAGNOSIS_FILE = "train_diagnosis.json"
 DATA_WAIT_SHARE = 0.10  # more of the step than this spent waiting for batches is a data stall
 CHECKPOINT_SHARE = 0.05
 LOW_UTILIZATION_PCT = 70.0

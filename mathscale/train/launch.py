@@ -5,12 +5,14 @@ starts them depends on where we run:
 
 - CPU (tests, laptops): ``torchrun --nproc_per_node P`` over gloo (``accelerate launch
   --cpu`` starts only one process);
-- GPUs on one or many nodes: ``accelerate launch`` with a DeepSpeed accelerate config from
-  ``configs/accelerate/``; for many nodes either run the same command on every node with
-  its ``machine_rank`` (SLURM: see ``configs/slurm_train.sh``), or give a ``hostfile``
-  and the ``deepspeed`` launcher starts every node over ssh/pdsh from this one.
+- GPUs on one or many nodes: ``accelerate launch`` with the preset's DeepSpeed accelerate
+  config (``presets/accelerate/``); for many nodes either run the same command on every
+  node with its ``machine_rank`` (SLURM: see ``configs/slurm_train.sh``), or give a
+  ``hostfile`` and the ``deepspeed`` launcher starts every node over ssh/pdsh from this one.
 
-Nothing here imports torch unless it must count devices.
+The presets (``presets/deepspeed/<name>.json`` and ``presets/accelerate/<name>.yaml``)
+are package data of ``mathscale.train``, found with importlib.resources, so an installed
+wheel has them as well as a checkout. Nothing here imports torch unless it must count devices.
 """
 
 from __future__ import annotations
@@ -24,10 +26,8 @@ from importlib import resources
 from pathlib import Path
 
 from mathscale.errors import MathscaleError
+from mathscale.train.artifacts import DS_CONFIG_NAME
 from mathscale.train.config import TrainConfig
-
-CONFIG_NAME = "mathscale_train.yaml"  # the config every process reads, saved with the model
-DS_CONFIG_NAME = "deepspeed_config.json"  # the DeepSpeed config the run used
 
 
 @dataclass(frozen=True)
@@ -42,22 +42,34 @@ class Launch:
         return (prefix + " " if prefix else "") + shlex.join(self.argv)
 
 
-def configs_dir() -> Path:
-    """The repository's configs/ folder (the YAML and JSON files that ship with mathscale)."""
-    here = Path(__file__).resolve().parents[2] / "configs"
-    if here.is_dir():
-        return here
-    return Path(str(resources.files("mathscale"))).parent / "configs"
+PRESET_SUFFIX = {"deepspeed": ".json", "accelerate": ".yaml"}  # kind of preset -> its files' suffix
+
+
+def preset_path(kind: str, name: str) -> Path:
+    """The file of a preset that ships in the package: ``preset_path("deepspeed", "zero2")`` ->
+    ``.../mathscale/train/presets/deepspeed/zero2.json``, in a checkout and in an installed wheel alike."""
+    path = Path(str(resources.files("mathscale.train") / "presets" / kind / f"{name}{PRESET_SUFFIX[kind]}"))
+    if not path.is_file():
+        raise MathscaleError(f"{path}: the {kind} preset {name!r} is missing from this installation of mathscale")
+    return path
+
+
+def deepspeed_source(cfg: TrainConfig) -> Path | None:
+    """The file the run's DeepSpeed config comes from: ``deepspeed_config``, else the preset (None: no DeepSpeed)."""
+    if cfg.deepspeed_config:
+        return Path(cfg.deepspeed_config)
+    if cfg.deepspeed == "auto":
+        raise ValueError("deepspeed=auto: make it concrete with resolve_deepspeed first")
+    if cfg.deepspeed == "none":
+        return None
+    return preset_path("deepspeed", cfg.deepspeed)
 
 
 def load_deepspeed_config(cfg: TrainConfig) -> dict | None:
     """The DeepSpeed config as a dict (None without DeepSpeed); a file that does not parse is an error."""
-    if cfg.deepspeed_config:
-        path = Path(cfg.deepspeed_config)
-    elif cfg.deepspeed == "none":
+    path = deepspeed_source(cfg)
+    if path is None:
         return None
-    else:
-        path = configs_dir() / "deepspeed" / f"{cfg.deepspeed}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -153,7 +165,7 @@ def build_launch(cfg: TrainConfig, config_path: Path, device: str, nproc: int) -
     # accelerate
     argv = ["accelerate", "launch"]
     accel = launch.accelerate_config or (
-        str(configs_dir() / "accelerate" / f"{cfg.deepspeed}.yaml") if cfg.deepspeed != "none" else ""
+        str(preset_path("accelerate", cfg.deepspeed)) if cfg.deepspeed != "none" else ""
     )
     if accel:
         argv += ["--config_file", accel]

@@ -18,11 +18,9 @@ from typing import Any
 
 from mathscale.errors import MathscaleError
 from mathscale.io import atomic_write_json
-from mathscale.templates import STOP_STRINGS, TEMPLATES
+from mathscale.templates import STOP_STRINGS, TEMPLATE_FILE, TEMPLATES
 
 log = logging.getLogger(__name__)
-
-TEMPLATE_FILE = "mathscale_template.json"
 
 
 def full_shapes(model: Any, trainable_only: bool = False) -> dict[str, tuple[int, ...]]:

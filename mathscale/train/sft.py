@@ -22,16 +22,14 @@ from typing import Any
 
 from mathscale.config import load_config
 from mathscale.io import atomic_write_json
+from mathscale.train.artifacts import DS_CONFIG_NAME, METRICS_FILE
 from mathscale.train.async_ckpt import async_supported, make_trainer_class
 from mathscale.train.config import TrainConfig
 from mathscale.train.data import describe_lengths, make_collator, padding_stats, tokenized_dataset
-from mathscale.train.launch import DS_CONFIG_NAME
 from mathscale.models.hub import model_folder
 from mathscale.train.save import save_final
 
 log = logging.getLogger(__name__)
-
-METRICS_FILE = "train_metrics.json"
 
 
 def _precision(cfg: TrainConfig, cuda: bool) -> dict[str, bool]:

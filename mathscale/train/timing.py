@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.io import atomic_write_json
+from mathscale.train.artifacts import BREAKDOWN_FILE
 
 log = logging.getLogger(__name__)
 
 PHASES = ("startup", "data_wait", "forward_backward", "optimizer", "checkpoint", "evaluation", "other")
-BREAKDOWN_FILE = "train_breakdown.json"
 
 # Dense bf16 peak FLOP/s per GPU (no sparsity), by a substring of torch.cuda.get_device_name().
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 125e12}
