@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from mathscale.generate.config import DedupConfig, FilterConfig
 from mathscale.generate.decontaminate import ContaminationIndex
-from mathscale.generate.dedup import DedupConfig, Deduplicator, normalize_text
-from mathscale.generate.filters import FilterConfig, drop_reason, is_choice_question
+from mathscale.generate.dedup import Deduplicator, normalize_text
+from mathscale.generate.filters import drop_reason, is_choice_question
 
 GOOD_Q = "A farmer has 12 cows and buys 7 more. How many cows does the farmer have now?"
 GOOD_S = "He starts with 12 cows and buys 7, so 12 + 7 = 19 cows."

@@ -122,7 +122,8 @@ def test_sigkill_during_the_merge_then_rerun_gives_the_same_bytes(tmp_path):
 
 
 def test_block_signatures_equal_one_at_a_time():
-    from mathscale.generate.dedup import DedupConfig, Deduplicator, normalize_text
+    from mathscale.generate.config import DedupConfig
+    from mathscale.generate.dedup import Deduplicator, normalize_text
 
     dedup = Deduplicator(DedupConfig())
     texts = ["", "One", "a b", "How many apples does Mira have left after 3 days?", "x " * 40]

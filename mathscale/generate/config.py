@@ -1,14 +1,35 @@
-"""Config of ``mathscale generate``; ``configs/generate.yaml`` spells out the defaults."""
+"""Configs of ``mathscale generate`` and ``generate merge``; ``configs/generate.yaml`` spells out the defaults."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mathscale.generate.dedup import DedupConfig
-from mathscale.generate.filters import FilterConfig
 from mathscale.graph.config import WalkConfig
 from mathscale.keys import in_key
 from mathscale.llm.config import LLMConfig
+
+
+@dataclass
+class FilterConfig:
+    """Per-sample filters (mathscale/generate/filters.py)."""
+
+    drop_choice_questions: bool = in_key(True)  # MathScale's "which of the following …" filter
+    min_question_chars: int = in_key(20)
+    max_question_chars: int = in_key(2000)
+    min_solution_chars: int = in_key(20)
+    max_solution_chars: int = in_key(8000)
+    max_answer_chars: int = in_key(200)
+
+
+@dataclass
+class DedupConfig:
+    """Exact and near-duplicate questions (mathscale/generate/dedup.py)."""
+
+    exact: bool = in_key(True)
+    near: bool = in_key(True)
+    near_threshold: float = in_key(0.8)  # estimated Jaccard similarity of word shingles
+    num_perm: int = in_key(64)  # MinHash permutations: more is more exact and slower
+    shingle_words: int = in_key(3)
 
 
 @dataclass

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from mathscale.errors import DataError
-from mathscale.generate.dedup import DedupConfig, Deduplicator, _digest, normalize_text
+from mathscale.generate.config import DedupConfig
+from mathscale.generate.dedup import Deduplicator, _digest, normalize_text
 from mathscale.records import QAPair
 
 SIGN_BLOCK = 512  # samples whose MinHash signatures are computed together
