@@ -82,6 +82,29 @@ def test_a_planted_cross_shard_near_duplicate_is_removed_from_the_later_slot(gra
     assert usage["invocations"][-1]["source"] == "merge refill" and usage["invocations"][-1]["requests"] >= 1
 
 
+def test_merge_main_takes_one_config_and_its_shards_may_come_from_the_config(graph_path, tmp_path):  # noqa: F811
+    from mathscale.generate.config import MergeConfig
+    from mathscale.generate.merge_command import MergeResult
+    from mathscale.generate.merge_command import main as merge_main
+    from mathscale.llm.config import LLMConfig
+
+    shards = generate_shards(graph_path, tmp_path, 8, 2)
+    out = tmp_path / "m.jsonl"
+    cfg = MergeConfig(shards=[str(s) for s in shards], out=str(out), dataset=False, llm=LLMConfig(progress=False))
+    assert merge_main(cfg) == MergeResult(out, tmp_path / "m.report.json", 8, 8, {}, (), None)
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    # no SHARD words on the command line leave the shards to the config (here an override)
+    assert merge("--out", tmp_path / "o.jsonl", f"shards=[{shards[0]}, {shards[1]}]", "dataset=false") == 0
+    assert (tmp_path / "o.jsonl").read_bytes() == out.read_bytes()
+
+
+def test_the_generate_yaml_is_a_merge_config_too():
+    from mathscale.config import load_config
+    from mathscale.generate.config import MergeConfig
+
+    assert load_config(MergeConfig, Path(__file__).resolve().parents[1] / "configs" / "generate.yaml") == MergeConfig()
+
+
 def test_overlapping_or_cut_shards_are_refused_naming_the_line(graph_path, tmp_path, capsys):  # noqa: F811
     shards = generate_shards(graph_path, tmp_path, 8, 2)
     assert merge(shards[0], shards[0], "--out", tmp_path / "m.jsonl") == 2
