@@ -125,6 +125,22 @@ def synthetic_shard(path: Path, slots: range) -> None:
                                      "prompt": "generate_qa.v1", "meta": {"slot": slot, "attempt": 0, "seed": 0}}) + "\n")  # fmt: skip
 
 
+def test_a_merge_removes_a_sample_that_asks_a_benchmark_question(tmp_path):
+    shards = [tmp_path / "s0.jsonl", tmp_path / "s1.jsonl"]
+    synthetic_shard(shards[0], range(0, 4))
+    synthetic_shard(shards[1], range(4, 8))
+    bench = tmp_path / "bench" / "gsm8k.jsonl"
+    bench.parent.mkdir()
+    bench.write_text(json.dumps({"data_source": "gsm8k", "question_number": 3, "answer": "3",
+                                 "question": lines(shards[1])[1]["question"]}) + "\n")  # slot 5's question  # fmt: skip
+    out = tmp_path / "m.jsonl"
+    assert merge(*shards, "--out", out, f"decontamination.benchmarks=[{bench.parent}]", "dataset=false") == 0
+    assert [s["meta"]["slot"] for s in lines(out)] == [0, 1, 2, 3, 4, 6, 7]
+    report = json.loads((tmp_path / "m.report.json").read_text())
+    assert report["removed_by_merge"] == {"contaminated": 1} and report["decontaminated_against"] == [str(bench.parent)]
+    assert [d["matched"] for d in lines(tmp_path / "m.drops.jsonl") if d.get("stage") == "merge"] == ["gsm8k:3"]
+
+
 @pytest.mark.slow
 def test_sigkill_during_the_merge_then_rerun_gives_the_same_bytes(tmp_path):
     shards = [tmp_path / "s0.jsonl", tmp_path / "s1.jsonl"]

@@ -26,8 +26,8 @@ from mathscale.config import parse_shard, require
 from mathscale.errors import DataError, MathscaleError, ShortfallError
 from mathscale.generate.config import GenerateConfig
 from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, Progress
-from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records, side_file
-from mathscale.records import BenchmarkItem, QAPair
+from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, side_file
+from mathscale.records import QAPair
 
 
 @dataclass(frozen=True)
@@ -55,32 +55,6 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.decontamination.ngram < 1:
         raise MathscaleError(f"decontamination.ngram={cfg.decontamination.ngram}: must be at least 1")
     cfg.walk.check()
-
-
-def benchmark_files(specs: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            found = sorted(path.glob("*.jsonl"))
-            if not found:
-                raise MathscaleError(f"decontamination.benchmarks: {path} holds no .jsonl files")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise MathscaleError(f"decontamination.benchmarks: {path} does not exist")
-    return files
-
-
-def contamination_index(files: list[Path], n: int):
-    from mathscale.generate.decontaminate import ContaminationIndex
-
-    index = ContaminationIndex(n)
-    for path in files:
-        for item in read_records(path, BenchmarkItem):
-            index.add(item.id or f"{path.name}:{index.items}", item.question)
-    return index
 
 
 def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts: int,
@@ -131,6 +105,7 @@ def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts:
 
 
 def main(cfg: GenerateConfig) -> GenerateResult:
+    from mathscale.generate.decontaminate import benchmark_questions, contamination_index
     from mathscale.generate.dedup import Deduplicator
     from mathscale.generate.examples import ExampleIndex
     from mathscale.generate.report import consensus_report, make_report, save_dataset, shortfall_message, summary_line
@@ -151,8 +126,8 @@ def main(cfg: GenerateConfig) -> GenerateResult:
     graph = load_graph(cfg.graph)
     sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
     examples = ExampleIndex.from_graph(graph)
-    files = benchmark_files(cfg.decontamination.benchmarks)
-    contamination = contamination_index(files, cfg.decontamination.ngram) if files else None
+    benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
+    contamination = contamination_index(benchmarks, cfg.decontamination.ngram) if benchmarks else None
     slots = range(cfg.n * shard // count, cfg.n * (shard + 1) // count)
     dedup = Deduplicator(cfg.dedup)
     progress, next_attempt, todo = load_progress(out, drops_path, slots, cfg.seed, cfg.max_attempts, dedup)
@@ -171,7 +146,7 @@ def main(cfg: GenerateConfig) -> GenerateResult:
     seconds = time.perf_counter() - started
     new = progress.committed - committed_before
     rate = round(new / seconds, 2) if seconds else None  # this invocation's
-    report = make_report(cfg, slots, progress, usage, seconds, rate, sampler, graph, files)
+    report = make_report(cfg, slots, progress, usage, seconds, rate, sampler, graph)
     if cfg.consensus.enabled:
         report["consensus"] = consensus_report(out, progress)
     atomic_write_json(report_path, report)

@@ -34,7 +34,7 @@ class DedupConfig:
 
 @dataclass
 class DecontaminationConfig:
-    benchmarks: list[str] = in_key(factory=list)  # MWPBench JSONL files or folders of them
+    benchmarks: list[str] = in_key(factory=list)  # as eval reads them: MWPBench JSONL files, folders of them, HF dataset ids
     ngram: int = in_key(13)  # words in the shared n-gram that marks a question as contaminated
 
 

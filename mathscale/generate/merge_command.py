@@ -36,7 +36,8 @@ class MergeResult:
 
 
 def main(cfg: MergeConfig) -> MergeResult:
-    from mathscale.generate.command import benchmark_files, check_config, contamination_index
+    from mathscale.generate.command import check_config
+    from mathscale.generate.decontaminate import benchmark_questions, contamination_index
     from mathscale.generate.merge import read_shards, select, shard_reports, write_kept
     from mathscale.generate.report import save_dataset
     from mathscale.llm.usage_totals import add_usage
@@ -51,9 +52,9 @@ def main(cfg: MergeConfig) -> MergeResult:
         if path.resolve() == out.resolve():
             raise MathscaleError(f"--out {out}: is also a shard; write the merge to a new file")
     started = time.perf_counter()
-    files = benchmark_files(cfg.decontamination.benchmarks)
-    contamination = contamination_index(files, cfg.decontamination.ngram) if files and cfg.refill else None
-    pool = read_shards(shards, cfg.dedup, files, cfg.decontamination.ngram)
+    benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
+    contamination = contamination_index(benchmarks, cfg.decontamination.ngram) if benchmarks and cfg.refill else None
+    pool = read_shards(shards, cfg.dedup, benchmarks, cfg.decontamination.ngram)
     kept, drops = select(pool, cfg.dedup)
     refills: dict[int, bytes] = {}
     refill_usage: list[dict[str, Any]] = []
@@ -75,7 +76,7 @@ def main(cfg: MergeConfig) -> MergeResult:
         handle.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in drops)
     usage = add_usage([side_file(p, ".usage.json") for p in shards], extra=refill_usage)
     atomic_write_json(side_file(out, ".usage.json"), usage)
-    report = merge_report(cfg, shards, reports, pool, kept, drops, usage, files)
+    report = merge_report(cfg, shards, reports, pool, kept, drops, usage)
     report["produced"] += len(refills)
     report["refilled_slots"] = sorted(refills)
     atomic_write_json(side_file(out, ".report.json"), report)
@@ -90,7 +91,7 @@ def main(cfg: MergeConfig) -> MergeResult:
 
 
 def merge_report(cfg: MergeConfig, shards: list[Path], reports: list[dict[str, Any]], pool: Any, kept: Any,
-                 drops: list[dict[str, Any]], usage: dict[str, Any], benchmarks: list[Path]) -> dict[str, Any]:  # fmt: skip
+                 drops: list[dict[str, Any]], usage: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The merged dataset's report: the keys of a generate report (for the card) plus the merge's counts."""
     from collections import Counter
 
@@ -114,7 +115,7 @@ def merge_report(cfg: MergeConfig, shards: list[Path], reports: list[dict[str, A
         "dropped_total": sum(merged_drops(reports, drops).values()),
         "llm": usage,
         "compositions": {},
-        "decontaminated_against": [str(p) for p in benchmarks],
+        "decontaminated_against": list(cfg.decontamination.benchmarks),
         "prompts": next((r["prompts"] for r in reports if r.get("prompts")), [cfg.prompt]),
         "config": settings(cfg),
     }

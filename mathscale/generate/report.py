@@ -28,7 +28,7 @@ def settings(cfg: GenerateConfig) -> dict[str, Any]:
 
 
 def make_report(cfg: GenerateConfig, slots: range, progress: Progress, usage: dict[str, Any], seconds: float,
-                rate: float | None, sampler: Any, graph: Any, benchmark_files: list[Path]) -> dict[str, Any]:  # fmt: skip
+                rate: float | None, sampler: Any, graph: Any) -> dict[str, Any]:  # fmt: skip
     """The report of the shard ``slots`` of ``cfg``: counts, drops by reason, LLM usage, diversity, the config."""
     import numpy as np
 
@@ -59,7 +59,7 @@ def make_report(cfg: GenerateConfig, slots: range, progress: Progress, usage: di
         "samples_per_second": rate,
         "compositions": novelty,
         "diversity": diversity,  # of the kept samples' compositions at N/8, N/4, N/2, N (graph/diversity.py)
-        "decontaminated_against": [str(p) for p in benchmark_files],
+        "decontaminated_against": list(cfg.decontamination.benchmarks),  # as given: files, folders, dataset ids
         "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else [])
         + ([cfg.quality.prompt] if cfg.quality.enabled else []),
         "config": settings(cfg),
