@@ -310,7 +310,9 @@ def test_main_takes_one_complete_config_as_run_calls_it(graph_path, tmp_path, ca
         assert run([str(graph_path), "-n", "6", "--out", str(tmp_path / "cli.jsonl")], server, tmp_path) == 0
         (tmp_path / "generate.yaml").write_text(dump_config(cfg))
         calls = server.counts["ok"]
-        assert main(["generate", "--config", str(tmp_path / "generate.yaml")]) == 0  # a finished file: nothing to do
+        # no GRAPH on the command line: the override after --config is not taken for one
+        assert main(["generate", "--config", str(tmp_path / "generate.yaml"), "llm.concurrency=2"]) == 0
+        assert "nothing to generate" in capsys.readouterr().out  # the file is finished: no request
         assert server.counts["ok"] == calls
     assert out.read_bytes() == (tmp_path / "cli.jsonl").read_bytes()
     assert json.loads((tmp_path / "s.report.json").read_text())["graph"] == str(graph_path)
