@@ -94,7 +94,8 @@ async def bare(port: int, n: int, concurrency: int = 64) -> float:
 
 
 def near_dup_scaling(sizes: list[int]) -> None:
-    from mathscale.generate.dedup import DedupConfig, Deduplicator
+    from mathscale.generate.config import DedupConfig
+    from mathscale.generate.dedup import Deduplicator
 
     rng = random.Random(1)
     vocab = [f"w{i}" for i in range(20000)]

@@ -294,6 +294,33 @@ def test_bad_input_fails_before_any_request(graph_path, tmp_path, capsys, args, 
     assert message in capsys.readouterr().err
 
 
+def test_main_takes_one_complete_config_as_run_calls_it(graph_path, tmp_path, capsys):
+    """``main(cfg)`` with the paths in the config, no argv; the same config from a file reruns it by hand."""
+    from mathscale.config import dump_config
+    from mathscale.generate.command import GenerateResult
+    from mathscale.generate.command import main as generate_main
+    from mathscale.generate.config import GenerateConfig
+    from mathscale.llm.config import LLMConfig
+
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=qa_responder) as server:
+        llm = LLMConfig(base_urls=[server.base_url], cache_path=f"{tmp_path}/cache.sqlite", progress=False)
+        cfg = GenerateConfig(llm=llm, graph=str(graph_path), out=str(out), n=6, dataset=False)
+        assert generate_main(cfg) == GenerateResult(out, tmp_path / "s.report.json", 6, 6, None)
+        assert run([str(graph_path), "-n", "6", "--out", str(tmp_path / "cli.jsonl")], server, tmp_path) == 0
+        (tmp_path / "generate.yaml").write_text(dump_config(cfg))
+        calls = server.counts["ok"]
+        # no GRAPH on the command line: the override after --config is not taken for one
+        assert main(["generate", "--config", str(tmp_path / "generate.yaml"), "llm.concurrency=2"]) == 0
+        assert "nothing to generate" in capsys.readouterr().out  # the file is finished: no request
+        assert server.counts["ok"] == calls
+    assert out.read_bytes() == (tmp_path / "cli.jsonl").read_bytes()
+    assert json.loads((tmp_path / "s.report.json").read_text())["graph"] == str(graph_path)
+    capsys.readouterr()
+    assert main(["generate", "-n", "5", "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert "no GRAPH given (or graph: in the config)" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_real_generation_with_the_embedded_model(graph_path, tmp_path):
     out = tmp_path / "s.jsonl"

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+
 import pytest
 
-from mathscale.generate.decontaminate import ContaminationIndex
-from mathscale.generate.dedup import DedupConfig, Deduplicator, normalize_text
-from mathscale.generate.filters import FilterConfig, drop_reason, is_choice_question
+from mathscale.errors import MathscaleError
+from mathscale.generate.config import DedupConfig, FilterConfig
+from mathscale.generate.decontaminate import ContaminationIndex, benchmark_questions
+from mathscale.generate.dedup import Deduplicator, normalize_text
+from mathscale.generate.filters import drop_reason, is_choice_question
 
 GOOD_Q = "A farmer has 12 cows and buys 7 more. How many cows does the farmer have now?"
 GOOD_S = "He starts with 12 cows and buys 7, so 12 + 7 = 19 cows."
@@ -80,3 +87,35 @@ def test_decontamination_catches_a_planted_benchmark_question():
     assert index.match("Please compute 7 choose 3, then add one.") == "short:1"
     assert index.match(GOOD_Q) is None
     assert index.match("") is None
+
+
+def test_decontamination_reads_its_benchmarks_as_eval_does(tmp_path):
+    """A file, a folder of them (through mathscale.eval.benchmarks.load_tasks); errors name the setting."""
+    folder = tmp_path / "bench"
+    folder.mkdir()
+    (folder / "gsm8k.jsonl").write_text(json.dumps({"data_topic": "gsm8k", "data_source": "gsm8k", "question_number": 7,
+                                                    "question": "Q one?", "answer": "1"}) + "\n")  # fmt: skip
+    (folder / "math.jsonl").write_text(json.dumps({"question": "Q two?", "answer": "2"}) + "\n")  # no id: file:line
+    expected = [("gsm8k:7", "Q one?"), (f"{folder / 'math.jsonl'}:1", "Q two?")]
+    assert benchmark_questions([str(folder)]) == expected
+    assert benchmark_questions([str(folder / "math.jsonl"), str(folder / "gsm8k.jsonl")]) == expected[::-1]
+    (tmp_path / "empty").mkdir()
+    for spec in (tmp_path / "empty", tmp_path / "missing.jsonl"):
+        with pytest.raises(MathscaleError, match=re.escape(f"decontamination.benchmarks: {spec}")) as error:
+            benchmark_questions([str(spec)])
+        assert "option benchmarks" not in str(error.value)
+
+
+def test_decontamination_reads_a_hugging_face_dataset_from_the_hub_cache(tmp_path):
+    from hub_helpers import commit, hub_env
+
+    data = tmp_path / "hf" / "hub" / "datasets--tiny-org--tiny-bench"
+    (data / "snapshots" / commit("bench")).mkdir(parents=True)
+    (data / "snapshots" / commit("bench") / "test.jsonl").write_text(
+        json.dumps({"data_topic": "gsm8k", "question": "What is 2 + 2?", "answer": "4", "id": "tb-0"}) + "\n")  # fmt: skip
+    (data / "refs").mkdir()
+    (data / "refs" / "main").write_text(commit("bench"))
+    code = "from mathscale.generate.decontaminate import benchmark_questions; print(benchmark_questions(['tiny-org/tiny-bench']))"
+    done = subprocess.run([sys.executable, "-c", code], env=hub_env(tmp_path / "hf"), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[('tb-0', 'What is 2 + 2?')]"

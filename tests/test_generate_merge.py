@@ -82,6 +82,29 @@ def test_a_planted_cross_shard_near_duplicate_is_removed_from_the_later_slot(gra
     assert usage["invocations"][-1]["source"] == "merge refill" and usage["invocations"][-1]["requests"] >= 1
 
 
+def test_merge_main_takes_one_config_and_its_shards_may_come_from_the_config(graph_path, tmp_path):  # noqa: F811
+    from mathscale.generate.config import MergeConfig
+    from mathscale.generate.merge_command import MergeResult
+    from mathscale.generate.merge_command import main as merge_main
+    from mathscale.llm.config import LLMConfig
+
+    shards = generate_shards(graph_path, tmp_path, 8, 2)
+    out = tmp_path / "m.jsonl"
+    cfg = MergeConfig(shards=[str(s) for s in shards], out=str(out), dataset=False, llm=LLMConfig(progress=False))
+    assert merge_main(cfg) == MergeResult(out, tmp_path / "m.report.json", 8, 8, {}, (), None)
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    # no SHARD words on the command line leave the shards to the config (here an override)
+    assert merge("--out", tmp_path / "o.jsonl", f"shards=[{shards[0]}, {shards[1]}]", "dataset=false") == 0
+    assert (tmp_path / "o.jsonl").read_bytes() == out.read_bytes()
+
+
+def test_the_generate_yaml_is_a_merge_config_too():
+    from mathscale.config import load_config
+    from mathscale.generate.config import MergeConfig
+
+    assert load_config(MergeConfig, Path(__file__).resolve().parents[1] / "configs" / "generate.yaml") == MergeConfig()
+
+
 def test_overlapping_or_cut_shards_are_refused_naming_the_line(graph_path, tmp_path, capsys):  # noqa: F811
     shards = generate_shards(graph_path, tmp_path, 8, 2)
     assert merge(shards[0], shards[0], "--out", tmp_path / "m.jsonl") == 2
@@ -100,6 +123,22 @@ def synthetic_shard(path: Path, slots: range) -> None:
                                      "knowledge_points": ["K"], "question": f"How many {words} are there?",
                                      "solution": "Count them one by one to get 3.", "answer": "3", "model": "m",
                                      "prompt": "generate_qa.v1", "meta": {"slot": slot, "attempt": 0, "seed": 0}}) + "\n")  # fmt: skip
+
+
+def test_a_merge_removes_a_sample_that_asks_a_benchmark_question(tmp_path):
+    shards = [tmp_path / "s0.jsonl", tmp_path / "s1.jsonl"]
+    synthetic_shard(shards[0], range(0, 4))
+    synthetic_shard(shards[1], range(4, 8))
+    bench = tmp_path / "bench" / "gsm8k.jsonl"
+    bench.parent.mkdir()
+    bench.write_text(json.dumps({"data_source": "gsm8k", "question_number": 3, "answer": "3",
+                                 "question": lines(shards[1])[1]["question"]}) + "\n")  # slot 5's question  # fmt: skip
+    out = tmp_path / "m.jsonl"
+    assert merge(*shards, "--out", out, f"decontamination.benchmarks=[{bench.parent}]", "dataset=false") == 0
+    assert [s["meta"]["slot"] for s in lines(out)] == [0, 1, 2, 3, 4, 6, 7]
+    report = json.loads((tmp_path / "m.report.json").read_text())
+    assert report["removed_by_merge"] == {"contaminated": 1} and report["decontaminated_against"] == [str(bench.parent)]
+    assert [d["matched"] for d in lines(tmp_path / "m.drops.jsonl") if d.get("stage") == "merge"] == ["gsm8k:3"]
 
 
 @pytest.mark.slow
@@ -122,7 +161,8 @@ def test_sigkill_during_the_merge_then_rerun_gives_the_same_bytes(tmp_path):
 
 
 def test_block_signatures_equal_one_at_a_time():
-    from mathscale.generate.dedup import DedupConfig, Deduplicator, normalize_text
+    from mathscale.generate.config import DedupConfig
+    from mathscale.generate.dedup import Deduplicator, normalize_text
 
     dedup = Deduplicator(DedupConfig())
     texts = ["", "One", "a b", "How many apples does Mira have left after 3 days?", "x " * 40]

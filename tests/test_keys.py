@@ -43,8 +43,8 @@ class Outer:
 def test_the_walk_reaches_nested_configs_and_catches_a_missing_decision():
     assert undecided_fields(Outer) == ["Outer.inner", "Inner.a"]
     names = {c.__name__ for c in config_classes()}
-    assert {"GenerateConfig", "LLMConfig", "TrainConfig", "RunConfig", "LoraSettings"} <= names
-    # nested configs defined elsewhere (EvalConfig, DedupConfig, FilterConfig) are walked through RunConfig
+    assert {"GenerateConfig", "FilterConfig", "DedupConfig", "LLMConfig", "TrainConfig", "RunConfig", "LoraSettings"} <= names
+    # nested configs defined elsewhere (EvalConfig) are walked through RunConfig
     assert undecided_fields(RunConfig) == []
 
 

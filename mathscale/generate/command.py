@@ -1,37 +1,46 @@
 """``mathscale generate GRAPH -n N --out SAMPLES``: the command around :class:`SlotFiller`.
 
+>>> main(GenerateConfig(graph="graph.json", n=1000, out="samples.jsonl"))  # doctest: +SKIP
+
 Everything that can be wrong with the input is checked before the first request. Beside
 SAMPLES it writes ``SAMPLES.drops.jsonl`` (every attempt that did not become a sample,
 with its reason), ``SAMPLES.report.json``, ``SAMPLES.usage.json`` and, once the shard is
 complete, a Hugging Face dataset in ``SAMPLES.dataset/`` with a dataset card.
 
-Exit status: 0 when the shard holds all of its samples; 3 (:class:`ShortfallError`)
-when some slots used up all ``max_attempts`` attempts without an acceptable sample —
-the samples written are kept, and the message gives the count, the drop reasons and
-what to change; 2 for bad input.
+:func:`main` returns a :class:`GenerateResult` when the shard holds all of its samples. It
+raises :class:`ShortfallError` (exit status 3) when some slots used up all ``max_attempts``
+attempts without an acceptable sample — the samples written are kept, with their report,
+and the message gives the count, the drop reasons and what to change — and
+:class:`MathscaleError` (exit status 2) for bad input.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mathscale.cli_common import parse_shard
-from mathscale.config import config_to_dict, load_config
+from mathscale.config import parse_shard, require
 from mathscale.errors import DataError, MathscaleError, ShortfallError
 from mathscale.generate.config import GenerateConfig
-from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, REPEATED, Progress
-from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, read_records, side_file
-from mathscale.records import BenchmarkItem, QAPair
+from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, Progress
+from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, side_file
+from mathscale.records import QAPair
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    samples: Path  # the samples file (cfg.out)
+    report: Path  # SAMPLES.report.json
+    produced: int  # samples in the file: one for each of the shard's slots
+    new: int  # of them, made by this call (0 when an earlier run had finished them all)
+    dataset: Path | None  # SAMPLES.dataset/, the Hugging Face copy (None with dataset=false)
 
 
 def check_config(cfg: GenerateConfig) -> None:
+    """The checks of the settings alone (no file read): ``run --dry-run`` makes them too."""
     if not 0 < cfg.n <= MAX_SLOTS:
         raise MathscaleError(f"-n {cfg.n}: the number of samples must be positive (and at most {MAX_SLOTS})")
     if not 1 <= cfg.max_attempts <= MAX_ATTEMPTS:
@@ -45,36 +54,7 @@ def check_config(cfg: GenerateConfig) -> None:
         raise MathscaleError(f"quality.threshold={cfg.quality.threshold}: must be between 0 and 1")
     if cfg.decontamination.ngram < 1:
         raise MathscaleError(f"decontamination.ngram={cfg.decontamination.ngram}: must be at least 1")
-    for key in ("topic_steps", "kp_steps"):
-        value = getattr(cfg.walk, key)
-        if len(value) != 2 or not 0 <= value[0] <= value[1]:
-            raise MathscaleError(f"walk.{key}={value}: expected [min, max] with 0 <= min <= max")
-
-
-def benchmark_files(specs: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            found = sorted(path.glob("*.jsonl"))
-            if not found:
-                raise MathscaleError(f"decontamination.benchmarks: {path} holds no .jsonl files")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise MathscaleError(f"decontamination.benchmarks: {path} does not exist")
-    return files
-
-
-def contamination_index(files: list[Path], n: int):
-    from mathscale.generate.decontaminate import ContaminationIndex
-
-    index = ContaminationIndex(n)
-    for path in files:
-        for item in read_records(path, BenchmarkItem):
-            index.add(item.id or f"{path.name}:{index.items}", item.question)
-    return index
+    cfg.walk.check()
 
 
 def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts: int,
@@ -124,33 +104,30 @@ def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts:
     return progress, next_attempt, todo
 
 
-def main(args: argparse.Namespace) -> int:
+def main(cfg: GenerateConfig) -> GenerateResult:
+    from mathscale.generate.decontaminate import benchmark_questions, contamination_index
     from mathscale.generate.dedup import Deduplicator
     from mathscale.generate.examples import ExampleIndex
+    from mathscale.generate.report import consensus_report, make_report, save_dataset, shortfall_message, summary_line
+    from mathscale.generate.requests import qa_prompt, rate_prompt, solve_prompt
     from mathscale.graph.build import load_graph
     from mathscale.graph.sampler import Sampler
 
-    cfg = load_config(GenerateConfig, args.config, args.overrides)
-    if args.n is not None:
-        cfg.n = args.n
-    if args.seed is not None:
-        cfg.seed = args.seed
+    require(cfg, {"graph": "GRAPH", "out": "--out"})
     check_config(cfg)
-    shard, count = parse_shard(args.shard)
-    out = check_output_path(args.out)
+    shard, count = parse_shard(cfg.shard)
+    out = check_output_path(cfg.out)
     drops_path, report_path = side_file(out, ".drops.jsonl"), side_file(out, ".report.json")
-    from mathscale.generate.requests import qa_prompt, rate_prompt, solve_prompt
-
     qa_prompt(cfg.prompt)  # a missing or malformed prompt fails now, not in the first request
     if cfg.consensus.enabled:
         solve_prompt(cfg.consensus.prompt)
     if cfg.quality.enabled:
         rate_prompt(cfg.quality.prompt)
-    graph = load_graph(args.graph)
+    graph = load_graph(cfg.graph)
     sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
     examples = ExampleIndex.from_graph(graph)
-    files = benchmark_files(cfg.decontamination.benchmarks)
-    contamination = contamination_index(files, cfg.decontamination.ngram) if files else None
+    benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
+    contamination = contamination_index(benchmarks, cfg.decontamination.ngram) if benchmarks else None
     slots = range(cfg.n * shard // count, cfg.n * (shard + 1) // count)
     dedup = Deduplicator(cfg.dedup)
     progress, next_attempt, todo = load_progress(out, drops_path, slots, cfg.seed, cfg.max_attempts, dedup)
@@ -167,24 +144,26 @@ def main(args: argparse.Namespace) -> int:
         print(f"all {len(slots)} slots are already done in {out} (filled or out of attempts); nothing to generate")
         usage = usage_total(usage_path)
     seconds = time.perf_counter() - started
-    rate = round((progress.committed - committed_before) / seconds, 2) if seconds else None  # this invocation's
-    report = make_report(cfg, args, slots, shard, count, progress, usage, seconds, rate, sampler, graph, files)
+    new = progress.committed - committed_before
+    rate = round(new / seconds, 2) if seconds else None  # this invocation's
+    report = make_report(cfg, slots, progress, usage, seconds, rate, sampler, graph)
     if cfg.consensus.enabled:
         report["consensus"] = consensus_report(out, progress)
     atomic_write_json(report_path, report)
+    dataset = None
     if cfg.dataset and progress.committed and not todo_left(progress, slots):
         save_dataset(out, report)
+        dataset = side_file(out, ".dataset")
     print(summary_line(report, out))
     if progress.exhausted:
         raise ShortfallError(shortfall_message(report, out, graph))
-    return 0
+    return GenerateResult(out, report_path, progress.committed, new, dataset)
 
 
 def repeated_walks(sampler: Any, cfg: GenerateConfig, slots: int) -> Any:
     """Which walks of slots 0..slots-1 repeat an earlier walk's concept sets (hashes every walk once)."""
-    from mathscale.generate.repeats import RepeatedWalks
-
     from mathscale.generate.pipeline import walk_index
+    from mathscale.generate.repeats import RepeatedWalks
 
     return RepeatedWalks(sampler, cfg.seed, slots, cfg.max_attempts, walk_index)
 
@@ -240,140 +219,3 @@ def usage_total(usage_path: Path) -> dict[str, Any]:
 
 def todo_left(progress: Progress, slots: range) -> bool:
     return progress.committed + len(progress.exhausted) < len(slots)
-
-
-def make_report(cfg: GenerateConfig, args: argparse.Namespace, slots: range, shard: int, count: int,
-                progress: Progress, usage: dict[str, Any], seconds: float, rate: float | None, sampler: Any,
-                graph: Any, benchmark_files: list[Path]) -> dict[str, Any]:  # fmt: skip
-    import numpy as np
-
-    from mathscale.graph.diversity import growth, hub_topics, sampler_hub_ids
-    from mathscale.graph.unique import walk_report
-
-    novelty: dict[str, Any] = {}
-    hubs = hub_topics(graph)
-    diversity: dict[str, Any] = {"hubs": hubs, "compositions": []}
-    if progress.indices:
-        topics, kps = sampler.walk_arrays(cfg.seed, np.array(progress.indices, np.int64))
-        walks = walk_report(sampler, topics, kps, walks=len(progress.indices), seed_sets=graph.graph.get("seed_sets") or [])
-        novelty = {k: walks[k] for k in ("unique_rate", "novelty", "topic_coverage", "kp_coverage") if k in walks}
-        diversity["compositions"] = growth(topics, kps, sampler_hub_ids(sampler, hubs))
-    config = config_to_dict(cfg)
-    return {
-        "graph": str(args.graph),
-        "requested": len(slots),
-        "produced": progress.committed,
-        "slots": [slots.start, slots.stop],
-        "shard": f"{shard}/{count}",
-        "exhausted_slots": len(progress.exhausted),
-        "dropped": dict(Counter(progress.dropped).most_common()),
-        "dropped_total": sum(progress.dropped.values()),
-        "walks_skipped_as_repeated_compositions": progress.dropped.get(REPEATED, 0),  # no request made for them
-        "llm": usage,
-        "seconds": round(seconds, 2),
-        "samples_per_second": rate,
-        "compositions": novelty,
-        "diversity": diversity,  # of the kept samples' compositions at N/8, N/4, N/2, N (graph/diversity.py)
-        "decontaminated_against": [str(p) for p in benchmark_files],
-        "prompts": [cfg.prompt] + ([cfg.consensus.prompt] if cfg.consensus.enabled else [])
-        + ([cfg.quality.prompt] if cfg.quality.enabled else []),
-        "config": config,
-    }
-
-
-def consensus_report(out: Path, progress: Progress) -> dict[str, Any]:
-    """The vote over the kept samples (read back from ``out``, so a resumed run counts them all)
-    and the questions it dropped."""
-    from mathscale.generate.consensus import vote_summary
-
-    metas = (obj.get("meta") or {} for _, obj in read_jsonl(out)) if out.exists() else iter(())
-    return {**vote_summary(metas), "dropped_weak_majority": progress.dropped.get("weak_majority", 0),
-            "dropped_no_solution": progress.dropped.get("consensus_failed", 0)}  # fmt: skip
-
-
-def summary_line(report: dict[str, Any], out: Path) -> str:
-    drops = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
-    text = f"{report['produced']}/{report['requested']} samples -> {out}; dropped attempts: {drops}"
-    if used := (report.get("diversity") or {}).get("compositions"):
-        last = used[-1]
-        text += (f"; compositions used: {last['topics']} topics, {last['kps']} knowledge points, "
-                 f"{last['topic_pairs']} topic pairs, {100 * last['hub_share']:.0f} % through a hub topic")  # fmt: skip
-    if "consensus" in report:
-        vote = report["consensus"]
-        text += (f"; vote: {vote['overturned']} of {vote['voted']} answers overturned, "
-                 f"{vote['dropped_weak_majority']} questions without a clear majority dropped")  # fmt: skip
-    if report["exhausted_slots"]:
-        text += f"; {report['exhausted_slots']} slots ran out of attempts"
-    return text
-
-
-def shortfall_message(report: dict[str, Any], out: Path, graph: Any) -> str:
-    """Why a shard holds fewer samples than asked for, and what to change."""
-    kinds = Counter(kind for _, kind in graph.nodes(data="kind"))
-    produced, requested = report["produced"], report["requested"]
-    drops = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
-    attempts = report["config"]["max_attempts"]
-    return (f"{out}: {produced} of {requested} samples; {report['exhausted_slots']} slots used all {attempts} "
-            f"attempts without an acceptable sample (dropped attempts: {drops}; every one is in "
-            f"{side_file(out, '.drops.jsonl')}). The graph ({kinds.get('topic', 0)} topics, {kinds.get('kp', 0)} "
-            f"knowledge points) and this teacher stopped yielding new acceptable questions. To get {requested}: "
-            f"build the graph from more seed questions, raise max_attempts (now {attempts}, at most {MAX_ATTEMPTS}), "
-            f"use a stronger teacher or loosen the filters that drop the most, or ask for fewer (-n {produced}). "
-            f"The {produced} samples are kept; after changing settings write to another --out "
-            "(the LLM cache keeps every reply)")  # fmt: skip
-
-
-def save_dataset(out: Path, report: dict[str, Any], folder: Path | None = None) -> None:
-    """A Hugging Face ``datasets`` copy of the samples, with a dataset card (in ``folder``,
-    by default ``SAMPLES.dataset``). Rows stream through an Arrow file, so millions fit."""
-    import tempfile
-
-    import datasets
-
-    def rows():  # lines this command wrote (or the merge validated): no second validation
-        for _, obj in read_jsonl(out):
-            yield {**obj, "meta": json.dumps(obj.get("meta", {}), ensure_ascii=False)}
-
-    folder = folder or side_file(out, ".dataset")
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.arrow-") as cache:
-        data = datasets.Dataset.from_generator(rows, cache_dir=cache)
-        data.save_to_disk(str(folder))
-    (folder / "README.md").write_text(dataset_card(report), encoding="utf-8")
-
-
-def consensus_line(report: dict[str, Any]) -> str:
-    vote = report.get("consensus")
-    if not vote:
-        return ""
-    k = report["config"]["consensus"]["k"]
-    return (f"\n- answers verified by vote ({k} more solutions per question): {vote['overturned']} of "
-            f"{vote['voted']} kept answers overturned; {vote['dropped_weak_majority']} questions dropped for "
-            "want of a clear majority")  # fmt: skip
-
-
-def dataset_card(report: dict[str, Any]) -> str:
-    llm = report.get("llm") or {}
-    cost = llm.get("cost_usd")
-    drops = "\n".join(f"| {k} | {v} |" for k, v in report["dropped"].items()) or "| (none) | 0 |"
-    filters = report["config"]["filters"]
-    return f"""# MathScale-style synthetic QA pairs
-
-Generated by `mathscale generate` from the concept graph `{report['graph']}`.
-
-- samples: {report['produced']} of {report['requested']} requested (slots {report['slots'][0]}..{report['slots'][1] - 1}, shard {report['shard']})
-- model: {llm.get('model', '?')}; prompts: {', '.join(report['prompts'])}
-- tokens, all {llm.get('invocations', 1)} invocations together: {llm.get('prompt_tokens', 0)} prompt, {llm.get('completion_tokens', 0)} completion billed; {llm.get('cached_prompt_tokens', 0)} prompt, {llm.get('cached_completion_tokens', 0)} completion served from the cache; estimated cost: {'unknown price (the model is not in llm.prices)' if cost is None else f'${cost:.4f}'}
-- composition novelty: {report['compositions'].get('novelty', 'n/a')}; unique rate {report['compositions'].get('unique_rate', 'n/a')}
-- decontaminated against: {', '.join(report['decontaminated_against']) or 'nothing (no benchmarks configured)'}{consensus_line(report)}
-- filters: choice phrasing {'on' if filters['drop_choice_questions'] else 'off'}; question {filters['min_question_chars']}–{filters['max_question_chars']} chars; solution {filters['min_solution_chars']}–{filters['max_solution_chars']} chars; exact and near duplicates removed
-
-## Dropped attempts by reason
-
-| reason | attempts |
-|---|---|
-{drops}
-
-Each sample's `meta` (a JSON string) holds its slot, attempt and seed; with the consensus
-vote on, the vote (every answer, the group sizes, the answer kept, its share, whether it
-overturned the generated answer); with the quality filter on, the question's score.
-"""

@@ -1,19 +1,40 @@
-"""Config of ``mathscale generate``; ``configs/generate.yaml`` spells out the defaults."""
+"""Configs of ``mathscale generate`` and ``generate merge``; ``configs/generate.yaml`` spells out the defaults."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mathscale.generate.dedup import DedupConfig
-from mathscale.generate.filters import FilterConfig
 from mathscale.graph.config import WalkConfig
-from mathscale.keys import in_key
+from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
 
 
 @dataclass
+class FilterConfig:
+    """Per-sample filters (mathscale/generate/filters.py)."""
+
+    drop_choice_questions: bool = in_key(True)  # MathScale's "which of the following …" filter
+    min_question_chars: int = in_key(20)
+    max_question_chars: int = in_key(2000)
+    min_solution_chars: int = in_key(20)
+    max_solution_chars: int = in_key(8000)
+    max_answer_chars: int = in_key(200)
+
+
+@dataclass
+class DedupConfig:
+    """Exact and near-duplicate questions (mathscale/generate/dedup.py)."""
+
+    exact: bool = in_key(True)
+    near: bool = in_key(True)
+    near_threshold: float = in_key(0.8)  # estimated Jaccard similarity of word shingles
+    num_perm: int = in_key(64)  # MinHash permutations: more is more exact and slower
+    shingle_words: int = in_key(3)
+
+
+@dataclass
 class DecontaminationConfig:
-    benchmarks: list[str] = in_key(factory=list)  # MWPBench JSONL files or folders of them
+    benchmarks: list[str] = in_key(factory=list)  # as eval reads them: MWPBench JSONL files, folders of them, HF dataset ids
     ngram: int = in_key(13)  # words in the shared n-gram that marks a question as contaminated
 
 
@@ -41,6 +62,11 @@ class QualityConfig:
 
 @dataclass
 class GenerateConfig:
+    """``generate GRAPH -n N --out SAMPLES``: concept compositions -> filtered question-answer pairs."""
+
+    graph: str = not_in_key("")  # concept graph from `mathscale graph build` (GRAPH)
+    out: str = not_in_key("")  # samples JSONL; its .report.json, .drops.jsonl, .usage.json and .dataset/ go beside it
+    shard: str = not_in_key("")  # "i/k": only shard i of k (a contiguous part of the n slots); "" = the whole run
     llm: LLMConfig = in_key(factory=LLMConfig)
     n: int = in_key(100)  # samples to produce (the whole run; a shard produces its part)
     seed: int = in_key(0)  # walks, example choice and LLM seeds all derive from it
@@ -57,3 +83,19 @@ class GenerateConfig:
     consensus: ConsensusConfig = in_key(factory=ConsensusConfig)
     quality: QualityConfig = in_key(factory=QualityConfig)
     dataset: bool = in_key(True)  # also save a Hugging Face datasets copy with a dataset card
+
+
+@dataclass
+class MergeConfig(GenerateConfig):
+    """``generate merge SHARD... --out SAMPLES``: one dataset from generation shards.
+
+    Its settings are generate's, read from the same YAML (give the config the shards were
+    generated with): ``decontamination`` and ``dedup`` decide what the merge removes, and
+    with ``refill`` the others decide how an emptied slot gets its next walks. ``graph``,
+    ``shard`` and ``n`` are not read: the shards say which slots they hold. A subclass rather
+    than an embedded ``generate:`` section, so that the same file and the same overrides
+    (``decontamination.benchmarks=[...]``) apply to both commands unchanged.
+    """
+
+    shards: list[str] = not_in_key(factory=list)  # sample files from `mathscale generate --shard i/k` (SHARD...)
+    refill: str = not_in_key("")  # the shards' concept graph: slots the merge emptied get their next walks (LLM); "" = none

@@ -2,7 +2,9 @@
 
 Words are lower-cased ``\\w+`` tokens; the default n = 13 follows common practice for
 training-set decontamination. A benchmark question shorter than n words is indexed whole,
-so short test questions are still caught.
+so short test questions are still caught. The benchmarks are read as ``eval`` reads them
+(:func:`mathscale.eval.benchmarks.load_tasks`): a JSONL file, a folder of them, or a Hugging
+Face dataset id (its test split).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+
+from mathscale.errors import MathscaleError
 
 _WORD = re.compile(r"\w+")
 
@@ -64,3 +68,24 @@ class ContaminationIndex:
                 if (hit := owner.get(key)) is not None:
                     return hit
         return None
+
+
+def benchmark_questions(specs: list[str]) -> list[tuple[str, str]]:
+    """(item id, question) of every item of the benchmarks ``decontamination.benchmarks`` names."""
+    from mathscale.eval.benchmarks import load_tasks
+
+    questions: list[tuple[str, str]] = []
+    for spec in specs:
+        try:
+            tasks = load_tasks(spec)
+        except MathscaleError as exc:  # say which setting named it (load_tasks speaks of eval's option)
+            raise type(exc)(f"decontamination.benchmarks: {str(exc).removesuffix(' (option benchmarks)')}") from None
+        questions += [(task.item.id, task.item.question) for task in tasks]
+    return questions
+
+
+def contamination_index(questions: Iterable[tuple[str, str]], n: int) -> ContaminationIndex:
+    """The n-gram index of ``(id, question)`` pairs (from :func:`benchmark_questions`)."""
+    index = ContaminationIndex(n)
+    index.add_many(questions)
+    return index

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
-from mathscale.keys import in_key
+from mathscale.generate.config import DedupConfig
 
 _WORD = re.compile(r"\w+")
 _PRIME = np.uint64((1 << 61) - 1)
@@ -27,15 +26,6 @@ def normalize_text(text: str) -> str:
 
 def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-
-
-@dataclass
-class DedupConfig:
-    exact: bool = in_key(True)
-    near: bool = in_key(True)
-    near_threshold: float = in_key(0.8)  # estimated Jaccard similarity of word shingles
-    num_perm: int = in_key(64)  # MinHash permutations: more is more exact and slower
-    shingle_words: int = in_key(3)
 
 
 def choose_bands(num_perm: int, threshold: float) -> tuple[int, int]:

@@ -7,24 +7,12 @@ require a final answer, and drop a sample holding a control character that LaTeX
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mathscale.keys import in_key
+from mathscale.generate.config import FilterConfig
 from mathscale.llm.jsonparse import has_control_chars
 
 # The paper's list (MathScale, section 2.3): such questions need options the generator
 # rarely writes out, and they do not train free-form answering.
 CHOICE_PHRASES = ("which of the following", "which one", "which is", "the following", "which statement")
-
-
-@dataclass
-class FilterConfig:
-    drop_choice_questions: bool = in_key(True)  # MathScale's "which of the following …" filter
-    min_question_chars: int = in_key(20)
-    max_question_chars: int = in_key(2000)
-    min_solution_chars: int = in_key(20)
-    max_solution_chars: int = in_key(8000)
-    max_answer_chars: int = in_key(200)
 
 
 def is_choice_question(question: str) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from mathscale.errors import DataError
-from mathscale.generate.dedup import DedupConfig, Deduplicator, _digest, normalize_text
+from mathscale.generate.config import DedupConfig
+from mathscale.generate.dedup import Deduplicator, _digest, normalize_text
 from mathscale.records import QAPair
 
 SIGN_BLOCK = 512  # samples whose MinHash signatures are computed together
@@ -50,9 +52,12 @@ class Pool:
     seed: int | None = None
 
 
-def read_shards(files: list[Path], dedup: DedupConfig, benchmarks: list[Path] = (), ngram: int = 13,
+def read_shards(files: list[Path], dedup: DedupConfig, benchmarks: Sequence[tuple[str, str]] = (), ngram: int = 13,
                 workers: int | None = None) -> Pool:  # fmt: skip
     """Validate every line of every shard and keep what the merge needs (not the text).
+
+    ``benchmarks``: the (id, question) pairs to decontaminate against
+    (:func:`mathscale.generate.decontaminate.benchmark_questions`); each reader indexes them.
 
     Shards are read in parallel, one process each (up to the cores there are); then the
     parts are joined, checking that all share one seed and that no slot is in two shards.
@@ -91,12 +96,12 @@ def read_shards(files: list[Path], dedup: DedupConfig, benchmarks: list[Path] = 
     return pool
 
 
-def _read_shard(job: tuple[Path, DedupConfig, list[Path], int]) -> dict[str, Any]:
+def _read_shard(job: tuple[Path, DedupConfig, list[tuple[str, str]], int]) -> dict[str, Any]:
     """One shard's part of :class:`Pool` (runs in a worker process)."""
     path, dedup, benchmarks, ngram = job
     contamination = None
     if benchmarks:
-        from mathscale.generate.command import contamination_index
+        from mathscale.generate.decontaminate import contamination_index
 
         contamination = contamination_index(benchmarks, ngram)
     signer = Deduplicator(dedup)

@@ -1,5 +1,7 @@
 """``mathscale generate merge SHARD... --out SAMPLES``: the command around :mod:`mathscale.generate.merge`.
 
+>>> main(MergeConfig(shards=["shard0.jsonl", "shard1.jsonl"], out="samples.jsonl"))  # doctest: +SKIP
+
 Writes SAMPLES (the kept samples in slot order), ``SAMPLES.drops.jsonl`` (the shards' drops
 and the merge's, each with its reason), ``SAMPLES.report.json``, ``SAMPLES.usage.json``
 (the shards' LLM usage added up) and the Hugging Face dataset ``SAMPLES.dataset/`` with its
@@ -9,52 +11,59 @@ clock, so a merge killed at any moment and run again gives the same bytes.
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mathscale.config import config_to_dict, load_config
+from mathscale.config import require
 from mathscale.errors import MathscaleError
-from mathscale.generate.config import GenerateConfig
+from mathscale.generate.config import MergeConfig
 from mathscale.io import atomic_open, atomic_write_json, check_output_path, read_jsonl, side_file
 
-OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
+
+@dataclass(frozen=True)
+class MergeResult:
+    samples: Path  # the merged samples file (cfg.out)
+    report: Path  # SAMPLES.report.json
+    read: int  # samples read from the shards
+    produced: int  # samples in the merged file, refills included
+    removed: dict[str, int]  # samples the merge removed, by reason (exact_duplicate, near_duplicate, contaminated)
+    refilled: tuple[int, ...]  # slots whose removed sample a refill replaced
+    dataset: Path | None  # SAMPLES.dataset/, the Hugging Face copy (None with dataset=false or nothing kept)
 
 
-def main(args: argparse.Namespace) -> int:
-    from mathscale.generate.command import benchmark_files, contamination_index, save_dataset
+def main(cfg: MergeConfig) -> MergeResult:
+    from mathscale.generate.command import check_config
+    from mathscale.generate.decontaminate import benchmark_questions, contamination_index
     from mathscale.generate.merge import read_shards, select, shard_reports, write_kept
+    from mathscale.generate.report import save_dataset
     from mathscale.llm.usage_totals import add_usage
 
-    # argparse hands `key=value` words after the shard list to the shards: they are overrides
-    overrides = [*[w for w in args.shards if OVERRIDE.match(w)], *(args.overrides or [])]
-    cfg = load_config(GenerateConfig, args.config, overrides)
-    out = check_output_path(args.out)
-    shards = [Path(s) for s in args.shards if not OVERRIDE.match(s)]
-    if not shards:
-        raise MathscaleError("give at least one SHARD (a samples file from `mathscale generate --shard i/k`)")
+    require(cfg, {"shards": "SHARD", "out": "--out"})
+    check_config(cfg)
+    out = check_output_path(cfg.out)
+    shards = [Path(s) for s in cfg.shards]
     for path in shards:
         if not path.is_file():
             raise MathscaleError(f"{path}: shard file not found")
         if path.resolve() == out.resolve():
             raise MathscaleError(f"--out {out}: is also a shard; write the merge to a new file")
     started = time.perf_counter()
-    files = benchmark_files(cfg.decontamination.benchmarks)
-    contamination = contamination_index(files, cfg.decontamination.ngram) if files and args.refill else None
-    pool = read_shards(shards, cfg.dedup, files, cfg.decontamination.ngram)
+    benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
+    contamination = contamination_index(benchmarks, cfg.decontamination.ngram) if benchmarks and cfg.refill else None
+    pool = read_shards(shards, cfg.dedup, benchmarks, cfg.decontamination.ngram)
     kept, drops = select(pool, cfg.dedup)
     refills: dict[int, bytes] = {}
     refill_usage: list[dict[str, Any]] = []
-    if args.refill and drops:  # the slots the merge emptied go on with their next walks
+    if cfg.refill and drops:  # the slots the merge emptied go on with their next walks
         from mathscale.generate.merge import kept_lines
         from mathscale.generate.refill import refill_slots
 
         questions = ((f"slot{slot}", json.loads(line)["question"]) for slot, line in kept_lines(pool, kept))
-        refills, refill_drops, usage = refill_slots(cfg, Path(args.refill), drops, questions, contamination)
+        refills, refill_drops, usage = refill_slots(cfg, Path(cfg.refill), drops, questions, contamination)
         drops += refill_drops
         refill_usage.append({**usage, "source": "merge refill"})
     with atomic_open(out, "wb") as handle:
@@ -67,24 +76,27 @@ def main(args: argparse.Namespace) -> int:
         handle.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in drops)
     usage = add_usage([side_file(p, ".usage.json") for p in shards], extra=refill_usage)
     atomic_write_json(side_file(out, ".usage.json"), usage)
-    report = merge_report(cfg, shards, reports, pool, kept, drops, usage, files)
+    report = merge_report(cfg, shards, reports, pool, kept, drops, usage)
     report["produced"] += len(refills)
     report["refilled_slots"] = sorted(refills)
     atomic_write_json(side_file(out, ".report.json"), report)
+    dataset = None
     if cfg.dataset and len(kept):
-        save_dataset_atomically(out, report, save_dataset)
+        dataset = save_dataset_atomically(out, report, save_dataset)
     removed = ", ".join(f"{k} {v}" for k, v in report["removed_by_merge"].items()) or "none"
     print(f"{len(kept)} samples from {len(shards)} shards -> {out}; removed across shards: {removed}; "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-    return 0
+    return MergeResult(out, side_file(out, ".report.json"), report["read"], report["produced"],
+                       report["removed_by_merge"], tuple(sorted(refills)), dataset)  # fmt: skip
 
 
-def merge_report(cfg: GenerateConfig, shards: list[Path], reports: list[dict[str, Any]], pool: Any, kept: Any,
-                 drops: list[dict[str, Any]], usage: dict[str, Any], benchmarks: list[Path]) -> dict[str, Any]:  # fmt: skip
+def merge_report(cfg: MergeConfig, shards: list[Path], reports: list[dict[str, Any]], pool: Any, kept: Any,
+                 drops: list[dict[str, Any]], usage: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The merged dataset's report: the keys of a generate report (for the card) plus the merge's counts."""
     from collections import Counter
 
     from mathscale.generate.merge import merged_drops
+    from mathscale.generate.report import settings
 
     spans = [r.get("slots") for r in reports if r.get("slots")]
     slots = [min(s[0] for s in spans), max(s[1] for s in spans)] if spans else [min(pool.slots, default=0), max(pool.slots, default=-1) + 1]
@@ -103,14 +115,14 @@ def merge_report(cfg: GenerateConfig, shards: list[Path], reports: list[dict[str
         "dropped_total": sum(merged_drops(reports, drops).values()),
         "llm": usage,
         "compositions": {},
-        "decontaminated_against": [str(p) for p in benchmarks],
+        "decontaminated_against": list(cfg.decontamination.benchmarks),
         "prompts": next((r["prompts"] for r in reports if r.get("prompts")), [cfg.prompt]),
-        "config": config_to_dict(cfg),
+        "config": settings(cfg),
     }
 
 
-def save_dataset_atomically(out: Path, report: dict[str, Any], save_dataset: Any) -> None:
-    """The Hugging Face copy, built beside and swapped in, so a kill never leaves half a folder."""
+def save_dataset_atomically(out: Path, report: dict[str, Any], save_dataset: Any) -> Path:
+    """The Hugging Face copy, built beside and swapped in, so a kill never leaves half a folder; returns it."""
     folder = side_file(out, ".dataset")
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():
@@ -119,3 +131,4 @@ def save_dataset_atomically(out: Path, report: dict[str, Any], save_dataset: Any
     if folder.exists():
         shutil.rmtree(folder)
     staging.rename(folder)
+    return folder
