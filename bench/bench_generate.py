@@ -51,7 +51,7 @@ def make_graph(folder: Path, topics: int = 200, kps: int = 800, seeds: int = 300
 def start_server(port: int) -> subprocess.Popen:
     import urllib.request
 
-    proc = subprocess.Popen([sys.executable, "-m", "mathscale.testing.fake_server", "--port", str(port), "--responder", "qa"],
+    proc = subprocess.Popen([sys.executable, "-m", "mathscale.testing.cli", "--port", str(port), "--responder", "qa"],
                             stdout=subprocess.DEVNULL)  # fmt: skip
     for _ in range(100):
         try:

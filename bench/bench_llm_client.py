@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mathscale.testing.fake_server", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "mathscale.testing.cli", "--port", str(port)],
                               stdout=subprocess.DEVNULL)  # fmt: skip
     base_url = f"http://127.0.0.1:{port}/v1"
     try:

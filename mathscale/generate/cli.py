@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 
 from mathscale.cli_common import add_config_args, add_field, config_from_args, exit_status
 from mathscale.generate.config import GenerateConfig, MergeConfig
@@ -34,42 +33,19 @@ does not depend on the order of the shards; a killed merge run again gives the s
 def generate(args: argparse.Namespace) -> int:
     from mathscale.generate.command import main
 
-    return exit_status(main(config_from_args(GenerateConfig, with_overrides_set_aside(args))))
+    return exit_status(main(config_from_args(GenerateConfig, args)))
 
 
 def generate_merge(args: argparse.Namespace) -> int:
     from mathscale.generate.merge_command import main
 
-    return exit_status(main(config_from_args(MergeConfig, with_overrides_set_aside(args))))
-
-
-OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # a `key=value` word, as mathscale.cli tells them
-SET_ASIDE = "overrides_among_positionals"
-
-
-class _PathsNotOverrides(argparse.Action):
-    """A positional (GRAPH, SHARD...) before the ``key=value`` overrides: argparse hands it the
-    overrides that follow it when no option stands between (``generate --config C llm.concurrency=8``,
-    ``merge --out M s0.jsonl s1.jsonl llm.progress=false``); they are set aside as overrides.
-    With no path left the field is not given, so the config file's value stands."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        words = values if isinstance(values, list) else [] if values is None else [values]
-        setattr(namespace, SET_ASIDE, [*getattr(namespace, SET_ASIDE, []), *(w for w in words if OVERRIDE.match(w))])
-        paths = [w for w in words if not OVERRIDE.match(w)]
-        setattr(namespace, self.dest, (paths or None) if isinstance(values, list) else next(iter(paths), None))
-
-
-def with_overrides_set_aside(args: argparse.Namespace) -> argparse.Namespace:
-    """``args`` with the overrides a positional was handed put back in front of the others."""
-    args.overrides = [*getattr(args, SET_ASIDE, []), *(args.overrides or [])]
-    return args
+    return exit_status(main(config_from_args(MergeConfig, args)))
 
 
 def add_commands(add) -> None:
     gen = add("generate", "synthesise question-answer pairs from concept compositions (LLM)", generate)
     gen.epilog = EPILOG
-    add_field(gen, "GRAPH", cls=GenerateConfig, field="graph", action=_PathsNotOverrides,
+    add_field(gen, "GRAPH", cls=GenerateConfig, field="graph",
               help="concept graph from `mathscale graph build`")  # fmt: skip
     add_field(gen, "-n", cls=GenerateConfig, field="n", type=int, help="samples to produce (the whole run; a shard makes its part)")
     add_field(gen, "--out", cls=GenerateConfig, field="out", metavar="SAMPLES",
@@ -83,7 +59,7 @@ def add_commands(add) -> None:
     merge = add("merge", "generate merge: one dataset from generation shards, duplicates across shards removed",
                 generate_merge)  # fmt: skip
     merge.epilog = MERGE_EPILOG
-    add_field(merge, "SHARD", cls=MergeConfig, field="shards", nargs="*", action=_PathsNotOverrides,
+    add_field(merge, "SHARD", cls=MergeConfig, field="shards", nargs="*",
               help="sample files from `mathscale generate --shard i/k`")  # fmt: skip
     add_field(merge, "--out", cls=MergeConfig, field="out", metavar="SAMPLES",
               help="merged JSONL; its report, drops, usage and dataset are written beside it")  # fmt: skip

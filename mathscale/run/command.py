@@ -22,6 +22,7 @@ from mathscale.llm.config import LLMConfig
 from mathscale.run.config import RunConfig
 from mathscale.run.results import Point, write_results
 from mathscale.run.stages import Manifest, Stage, prune, run_stages
+from mathscale.train.artifacts import MERGED_DIR
 from mathscale.train.command import main as train_main
 
 # Fields the run sets itself, to connect the stages; a config that sets them is an error.
@@ -110,7 +111,7 @@ def train_eval_stages(cfg: RunConfig, samples: Path, folder: Path, benchmarks: P
 
 def trained_model(model_dir: Path, train: Any) -> Path:
     """Where eval finds the trained weights: the merged model when LoRA merged them, else the folder."""
-    return model_dir / "merged" if train.lora and train.lora_settings.merge else model_dir
+    return model_dir / MERGED_DIR if train.lora and train.lora_settings.merge else model_dir
 
 
 def base_eval_stage(cfg: RunConfig, folder: Path, benchmarks: Path) -> Stage:

@@ -12,12 +12,11 @@ In tests::
         ...  # point LLMConfig(base_urls=[server.base_url]) at it
     server.counts   # Counter of what it answered
 
-As a process (for benchmarks): ``python -m mathscale.testing.fake_server --port 8765``.
+As a process (for benchmarks): ``python -m mathscale.testing.cli --port 8765``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import json
@@ -234,20 +233,3 @@ def _write_raw(writer: asyncio.StreamWriter, status: int, body: bytes, ctype: st
         f"Content-Length: {len(body)}\r\n{extra}Connection: keep-alive\r\n\r\n"
     )
     writer.write(head.encode("latin-1") + body)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="A scriptable OpenAI-compatible server for tests and benchmarks.")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME=SHARE", help=f"one of {FAULTS}")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--responder", choices=sorted(RESPONDERS), default="default")
-    args = parser.parse_args()
-    faults = {name: float(share) for name, _, share in (f.partition("=") for f in args.fault)}
-    server = FakeServer(faults=faults, seed=args.seed, port=args.port, responder=RESPONDERS[args.responder])
-    print(f"serving on {server.base_url}", flush=True)
-    asyncio.run(server._serve())
-
-
-if __name__ == "__main__":
-    main()
