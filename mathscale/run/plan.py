@@ -22,12 +22,12 @@ from mathscale.run.stages import Stage
 def missing_inputs(cfg: RunConfig, seeds: Path, benchmarks: Path) -> list[str]:
     """Every input file the run reads that is not there, as 'key: path' lines."""
     missing = [f"seeds: {seeds}"] if not seeds.exists() else []
-    if not benchmarks.exists() and not _cached_hub_dataset(cfg):
-        hub = _hub_dataset(cfg)
+    if not benchmarks.exists() and not _cached_hub_dataset(cfg.benchmarks):
+        hub = _hub_dataset(cfg.benchmarks)
         missing.append(f"benchmarks: {benchmarks}" + (f" (no such file or folder, nor a cached Hugging Face dataset; "
                        f"if it is one: `{hub.download_command()}`)" if hub else ""))  # fmt: skip
     for i, spec in enumerate(cfg.generate.decontamination.benchmarks):
-        if not Path(spec).exists():
+        if not Path(spec).exists() and not _cached_hub_dataset(spec):
             missing.append(f"generate.decontamination.benchmarks[{i}]: {spec}")
     for key, value in (("train.deepspeed_config", cfg.train.deepspeed_config),
                        ("train.launch.hostfile", cfg.train.launch.hostfile)):  # fmt: skip
@@ -36,20 +36,20 @@ def missing_inputs(cfg: RunConfig, seeds: Path, benchmarks: Path) -> list[str]:
     return missing
 
 
-def _hub_dataset(cfg: RunConfig):
-    """``benchmarks`` as a hub dataset id when it is no local path and reads as one, else None."""
+def _hub_dataset(spec: str):
+    """A benchmark spec as a hub dataset id when it is no local path and reads as one, else None."""
     from mathscale.models.hub import parse_hub_id
 
-    if not cfg.benchmarks or Path(cfg.benchmarks).exists():
+    if not spec or Path(spec).exists():
         return None
-    return parse_hub_id(cfg.benchmarks, "dataset")
+    return parse_hub_id(spec, "dataset")
 
 
-def _cached_hub_dataset(cfg: RunConfig) -> Path | None:
+def _cached_hub_dataset(spec: str) -> Path | None:
     """A dry run downloads nothing: a hub dataset counts as present only when it is cached."""
     from mathscale.models.hub import cached_snapshot
 
-    hub = _hub_dataset(cfg)
+    hub = _hub_dataset(spec)
     return cached_snapshot(hub) if hub else None
 
 
