@@ -188,12 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(p.stat().st_size for p in paths)
         print(f"n={n:,}: {args.shards} shards, {size / 2**20:,.0f} MB, written in {time.perf_counter() - started:.0f} s; "
               f"{planted} cross-shard near-duplicates planted", flush=True)  # fmt: skip
+        load = os.getloadavg()[0]
         parse_s = parse_all(paths)
         read_s, read_mem = first_pass(paths)
         print(f"  reference: JSON-parse every line, one process {parse_s:.1f} s; the merge's first pass alone "
-              f"(read, validate, sign; parallel readers) {read_s:.1f} s, tree peak {mb(read_mem.tree_peak)}", flush=True)  # fmt: skip
+              f"(read, validate, sign; parallel readers) {read_s:.1f} s, tree peak {mb(read_mem.tree_peak)}; "
+              f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after", flush=True)  # fmt: skip
         for dataset in args.dataset:
             out = folder / f"merged-{dataset}.jsonl"
+            load = os.getloadavg()[0]
             seconds, mem, main_peak = run_merge(paths, out, dataset == "true")
             report = json.loads(out.with_suffix(".report.json").read_text())
             removed = sum(report["removed_by_merge"].values())
@@ -201,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             worst = max(worst, mem.tree_peak)
             print(f"  dataset={dataset}: merge {seconds:.1f} s ({n / seconds:,.0f} samples/s; {seconds / read_s:.2f}x the "
                   f"first pass, {seconds / parse_s:.1f}x parse-only); kept {report['produced']:,}, removed {removed} "
-                  f"({report['removed_by_merge']}) of {planted} planted", flush=True)  # fmt: skip
+                  f"({report['removed_by_merge']}) of {planted} planted; load average {load:.1f} before, "
+                  f"{os.getloadavg()[0]:.1f} after on {os.cpu_count()} cores", flush=True)  # fmt: skip
             print(f"    memory, process tree at one moment: peak {mb(mem.tree_peak)} at {mem.tree_peak_at:.0f} s "
                   f"(anonymous memory alone {mb(mem.anon_peak)}) "
                   f"(target {TARGET_MB} MB: {TARGET_MB * 2**20 / mem.tree_peak:.2f}x headroom); "
