@@ -706,7 +706,7 @@ def print_summary(args, results: list[dict], labels: dict, lengths: list[int], s
     print(f"{'size':<6} {'path':<14} {'tok/step':>8} {'tokens/s':>22} {'CPU s/step':>10} {'MFU':>6} {'peak GiB':>8} "
           f"{'vs trainer':>18}")  # fmt: skip
     by = {(r["size"], r["path"], r["repeat"]): r for r in results}
-    for size in labels:
+    for size in dict.fromkeys(r["size"] for r in results):
         names = list(dict.fromkeys(r["path"] for r in results if r["size"] == size))
         for name in names:
             runs = [r for r in results if r["size"] == size and r["path"] == name]
