@@ -615,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ms-variant", action="append", default=[], metavar="LABEL[@SIZE]:KEY=VALUE,...",
                         help="also run mathscale with these config overrides (path ms:LABEL), at every size or "
                              "only at SIZE; repeatable")
-    parser.add_argument("--profile", metavar="DIR", help="profile 3 steps of the mathscale runs (not variants) into DIR")
+    parser.add_argument("--profile", metavar="DIR", help="profile 3 steps of the mathscale runs (not variants) into DIR "
+                                                         "(torch.profiler sees every thread: use --interleave runs)")  # fmt: skip
     parser.add_argument("--keep-model", metavar="DIR", help="write the random model (and tokenizer) here and keep it")
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--template", default="alpaca")
