@@ -2,13 +2,16 @@
 and the loss without whole-row logits.
 
 The packed-equals-unpacked checks run for every attention implementation ``auto`` can pick:
-sdpa on CPU here; flex_attention (and flash_attention_2 when flash-attn is installed) only
-where a GPU is (marked ``gpu``, skipped without one).
+sdpa on CPU; flex_attention and flash_attention_2 (when flash-attn is installed) on a GPU
+(marked ``gpu``, skipped without one). flex_attention also runs here on CPU, forward only
+(torch 2.13 has no flex backward on CPU, so auto never picks it there): that checks the block
+mask transformers builds from packed position_ids without a GPU.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import shutil
 
 import pytest
 
@@ -93,19 +96,34 @@ def test_token_batches_give_the_rows_the_example_collator_gives(tokenizer, rows)
         assert got["input_ids"].shape[1] == sum(lengths[j] for j in group) <= 256
 
 
+# (device, attention) pairs: None is auto's pick on CPU, the model's default (sdpa)
+AUTO_CHOICES = [("cpu", None), ("cuda", "flex_attention"), ("cuda", "flash_attention_2")]
+
+
 def attention_choices() -> list:
-    """Every implementation resolve_attention('auto', ...) can return, with the device it needs."""
-    cuda = pytest.mark.gpu
-    choices = [pytest.param("cpu", None, id="cpu-auto-sdpa"), pytest.param("cuda", "flex_attention", marks=cuda,
-                                                                             id="cuda-flex_attention")]  # fmt: skip
-    choices.append(pytest.param("cuda", "flash_attention_2", marks=cuda, id="cuda-flash_attention_2"))
-    return choices
+    """Every implementation resolve_attention('auto', ...) can return, with the device it needs; and flex on CPU."""
+    choices = [pytest.param(device, attention, marks=[pytest.mark.gpu] if device == "cuda" else [],
+                            id=f"{device}-{attention or 'auto-sdpa'}") for device, attention in AUTO_CHOICES]  # fmt: skip
+    return choices + [pytest.param("cpu", "flex_attention", id="cpu-flex_attention-forward")]
+
+
+@pytest.mark.parametrize("flash_installed", [True, False])
+def test_the_packed_loss_test_covers_every_auto_attention(monkeypatch, flash_installed):
+    """What auto resolves to, on CPU and on a GPU with and without flash-attn, is in AUTO_CHOICES."""
+    from mathscale.train import sft
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(sft.importlib.util, "find_spec",
+                        lambda name, *a: (object() if flash_installed else None) if name == "flash_attn" else real(name, *a))  # fmt: skip
+    assert ("cpu", sft.resolve_attention("auto", cuda=False)) in AUTO_CHOICES
+    assert ("cuda", sft.resolve_attention("auto", cuda=True)) in AUTO_CHOICES
 
 
 @pytest.mark.parametrize("device, attention", attention_choices())
 def test_packed_loss_equals_unpacked_loss_for_each_auto_attention(tmp_path, tokenizer, rows, device, attention):
     """One packed row of several examples gives the loss of the examples run one by one."""
     import torch
+    from torch._inductor.cpp_builder import get_cpp_compiler
 
     from mathscale.train.config import TrainConfig
     from mathscale.train.sft import load_model, resolve_attention
@@ -116,13 +134,21 @@ def test_packed_loss_equals_unpacked_loss_for_each_auto_attention(tmp_path, toke
         pytest.skip("needs a CUDA device")
     if attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         pytest.skip("flash-attn is not installed (auto then picks flex_attention)")
-    if not cuda:
+    cpu_flex = not cuda and attention == "flex_attention"
+    if cpu_flex and shutil.which(get_cpp_compiler()) is None:
+        pytest.skip("flex_attention on CPU compiles its kernel with a C++ compiler; none found")
+    if attention is None:
         assert resolve_attention("auto", cuda=False) is None  # the model's default: sdpa
-    # fp32 on CPU; bf16 on a GPU, as training runs (inductor has no fp32 flex kernel for head size 16)
+    # fp32 on CPU; bf16 on a GPU, as training runs (flash-attn has no fp32 kernels)
     cfg = TrainConfig(attn_implementation=attention or "auto", precision="fp32" if not cuda else "bf16")
-    # head size 64: inductor has no flex_attention kernel for the tiny model's head size of 16
-    model = load_model(build_tiny_model(tmp_path / "tiny", hidden=256), cfg, cuda=cuda).to(device).eval()
+    # hidden 256 with 4 heads: head size 64, a size every GPU kernel has (the tiny default's 16 is not,
+    # for flex_attention under inductor on a GPU)
+    folder = build_tiny_model(tmp_path / "tiny", hidden=256)
+    model = load_model(folder, cfg, cuda=cuda).to(device).eval()
     assert (attention or "sdpa") == model.config._attn_implementation
+    # On CPU flex_attention compiles a kernel per sequence length (20-30 s each): the examples alone,
+    # which need no document mask, run with the model's default attention there
+    alone_model = load_model(folder, TrainConfig(precision="fp32"), cuda=False).eval() if cpu_flex else model
     picked = rows[:6]
     batch = {k: v.to(device) for k, v in make_collator(tokenizer, packing=True)(picked).items()}
     total, count = 0.0, 0
@@ -130,7 +156,7 @@ def test_packed_loss_equals_unpacked_loss_for_each_auto_attention(tmp_path, toke
         packed = float(model(**batch).loss)
         for row in picked:
             labels = torch.tensor([row["labels"]], device=device)
-            alone = model(input_ids=torch.tensor([row["input_ids"]], device=device), labels=labels).loss
+            alone = alone_model(input_ids=torch.tensor([row["input_ids"]], device=device), labels=labels).loss
             n = int((labels[0, 1:] != -100).sum())
             total, count = total + float(alone) * n, count + n
     tolerance = 1e-4 if not cuda else 2e-2  # bf16 rounding differs between one row and separate rows
