@@ -109,7 +109,7 @@ def seed_samples(n: int, seed: int) -> list[dict]:
 
 
 def default_tokenizer_dir() -> Path | None:
-    from mathscale.llm.models import cache_root
+    from mathscale.models.gguf import cache_root
 
     folder = cache_root() / "hf" / "smollm2-135m"
     return folder if (folder / "tokenizer.json").is_file() else None
