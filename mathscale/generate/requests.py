@@ -1,5 +1,11 @@
 """The LLM requests of generation: write a QA pair for a composition; solve it again (consensus);
-rate the question (quality)."""
+rate the question (quality).
+
+The v1 prompts of writing and solving ask for a JSON object; their successors ask for tagged
+sections (``### Question`` / ``### Solution`` / ``### Answer``), which need no backslash
+escaping, so the LaTeX of a question and its solution comes back as the model wrote it
+(``bench/bench_latex_roundtrip.py``; :mod:`mathscale.llm.sections`). Ratings stay JSON:
+they hold no LaTeX."""
 
 from __future__ import annotations
 
@@ -24,6 +30,18 @@ SOLVE_SCHEMA: dict[str, Any] = {
     "properties": {"solution": {"type": "string"}, "answer": {"type": ["string", "number"]}},
     "required": ["solution", "answer"],
 }
+
+
+QA_SECTIONS = ("question", "solution", "answer")
+SOLVE_SECTIONS = ("solution", "answer")
+# The prompts whose reply is a JSON object (kept, and read as before, for old runs); every
+# other writing or solving prompt asks for the sections above.
+JSON_PROMPTS = frozenset({"generate_qa.v1", "solve.v1"})
+
+
+def reply_format(prompt: Prompt, schema: dict[str, Any], sections: tuple[str, ...]) -> dict[str, Any]:
+    """The Request fields that ask for ``prompt``'s reply: its JSON schema, or its sections."""
+    return {"schema": schema} if prompt.name in JSON_PROMPTS else {"sections": sections}
 
 
 _RATING = {"type": "integer", "minimum": 1, "maximum": 5}
@@ -63,13 +81,15 @@ def qa_request(request_id: str, comp: Composition, examples: list[str], prompt: 
         knowledge_points="; ".join(comp.knowledge_points),
         examples=format_examples(examples),
     )
-    return Request(id=request_id, messages=messages, prompt=prompt.name, schema=QA_SCHEMA, seed=seed, params=params)
+    reply = reply_format(prompt, QA_SCHEMA, QA_SECTIONS)
+    return Request(id=request_id, messages=messages, prompt=prompt.name, seed=seed, params=params, **reply)
 
 
 def solve_request(request_id: str, question: str, prompt: Prompt, seed: int, params: dict[str, Any]) -> Request:
     """An independent solution of ``question``, for consensus voting."""
     messages = prompt.messages(question=question)
-    return Request(id=request_id, messages=messages, prompt=prompt.name, schema=SOLVE_SCHEMA, seed=seed, params=params)
+    reply = reply_format(prompt, SOLVE_SCHEMA, SOLVE_SECTIONS)
+    return Request(id=request_id, messages=messages, prompt=prompt.name, seed=seed, params=params, **reply)
 
 
 def rate_request(request_id: str, question: str, prompt: Prompt, params: dict[str, Any]) -> Request:
