@@ -84,6 +84,15 @@ def test_a_missing_section_is_a_reply_error_naming_it(reply, reason):
         parse_sections(reply, QA)
 
 
+def test_an_optional_section_may_be_missing():
+    reply = "### Question\nWhat is $\\frac{1}{2} + \\frac{1}{2}$?\n### Solution\nIt is $\\boxed{1}$."
+    assert parse_sections(reply, ("question", "solution"), ("answer",)) == {
+        "question": "What is $\\frac{1}{2} + \\frac{1}{2}$?", "solution": "It is $\\boxed{1}$."}
+    assert parse_sections(reply + "\n\n### Answer\n1", ("question", "solution"), ("answer",))["answer"] == "1"
+    with pytest.raises(ReplyError, match="no '### Solution' section"):
+        parse_sections("### Question\nq\n### Answer\n1", ("question", "solution"), ("answer",))
+
+
 def test_format_and_parse_are_inverse():
     fields = {"solution": "We get $\\frac{1}{2}$ \\\\ and $x \\neq 2$.\n\\begin{bmatrix} 1 \\end{bmatrix}",
               "answer": "\\frac12"}

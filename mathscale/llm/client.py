@@ -50,8 +50,9 @@ LOCAL_TIMEOUT_S = 1800.0  # per request to the embedded server (see open_client)
 class Request:
     """One completion to make. ``schema`` (a JSON schema) asks for and validates JSON;
     ``sections`` (names) reads a reply in tagged sections instead (``### Question`` …,
-    :mod:`mathscale.llm.sections`), with no ``response_format``. Either way the parsed
-    reply is ``Result.data``.
+    :mod:`mathscale.llm.sections`), with no ``response_format``; ``optional_sections``
+    are read when the reply has them. Either way the parsed reply is
+    ``Result.data``.
 
     Give ``messages`` for a chat completion, or ``completion_prompt`` (and no messages)
     for a raw-text completion; a schema or sections need a chat.
@@ -65,12 +66,15 @@ class Request:
     params: dict[str, Any] = field(default_factory=dict)  # per-request temperature, max_tokens, stop …
     completion_prompt: str | None = None  # raw text for /completions instead of a chat
     sections: tuple[str, ...] = ()  # names of the tagged sections the reply must have
+    optional_sections: tuple[str, ...] = ()  # and of those it may have
 
     def __post_init__(self) -> None:
         if self.completion_prompt is not None and (self.messages or self.schema is not None or self.sections):
             raise ValueError(f"request {self.id}: a raw-text completion takes no messages, no schema, no sections")
         if self.schema is not None and self.sections:
             raise ValueError(f"request {self.id}: a reply is JSON (schema) or tagged sections, not both")
+        if self.optional_sections and not self.sections:
+            raise ValueError(f"request {self.id}: optional sections need sections")
 
 
 @dataclass
@@ -157,6 +161,8 @@ class LLMClient:
             parts["completion_prompt"] = request.completion_prompt
         if request.sections:
             parts["sections"] = list(request.sections)
+        if request.optional_sections:
+            parts["optional_sections"] = list(request.optional_sections)
         return cache_key(**parts)
 
     def _params(self, request: Request) -> dict[str, Any]:
@@ -189,7 +195,7 @@ class LLMClient:
             elif request.schema is not None:
                 result.data = parse_json_reply(hit["text"])
             elif request.sections:
-                result.data = parse_sections(hit["text"], request.sections)
+                result.data = parse_sections(hit["text"], request.sections, request.optional_sections)
             return result
 
         result = Result(request.id)
@@ -444,7 +450,7 @@ def _content(raw: str, result: Result) -> str:
 
 def _parse(text: str | None, request: Request) -> Any:
     if request.sections:
-        return parse_sections(text or "", request.sections)
+        return parse_sections(text or "", request.sections, request.optional_sections)
     data = parse_json_reply(text or "")
     validate(data, request.schema or {})
     return data
@@ -452,7 +458,7 @@ def _parse(text: str | None, request: Request) -> Any:
 
 def _repair_prompt(error: str, request: Request) -> str:
     if request.sections:
-        headings = ", ".join(heading(name) for name in request.sections)
+        headings = ", ".join(heading(name) for name in (*request.sections, *request.optional_sections))
         return (f"Your reply could not be used: {error}. Reply again with the sections {headings}, "
                 "each heading on a line of its own, and nothing else.")  # fmt: skip
     return (

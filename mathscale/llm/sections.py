@@ -54,24 +54,26 @@ def format_sections(fields: dict[str, str]) -> str:
     return "\n\n".join(f"{heading(name)}\n{text}" for name, text in fields.items())
 
 
-def parse_sections(text: str, names: Sequence[str]) -> dict[str, str]:
-    r"""The text under each heading ``names`` asks for, stripped; raises ReplyError naming
-    a missing section.
+def parse_sections(text: str, names: Sequence[str], optional: Sequence[str] = ()) -> dict[str, str]:
+    r"""The text under the heading of each of ``names`` and ``optional``, stripped (an
+    ``optional`` section the reply does not have is left out); raises ReplyError naming a
+    missing one of ``names``.
 
     A heading is a line holding the section's name alone: ``### Answer`` (1 to 6 ``#``),
     ``**Answer**``, ``**Answer:**``, ``Answer:``; after a colon the line may go on with the
-    section's first words. When every name has a ``#`` heading, only those count. A section
-    runs to the next heading of any of ``names``; a name's first heading wins.
+    section's first words. When every section has a ``#`` heading, only those count. A
+    section runs to the next heading of any section; a name's first heading wins.
 
     >>> parse_sections("Sure!\n### Solution\n$\\frac{1}{2} \\neq 1$\n**Answer:** $\\frac12$", ("solution", "answer"))
     {'solution': '$\\frac{1}{2} \\neq 1$', 'answer': '$\\frac12$'}
     """
     if not text or not text.strip():
         raise ReplyError("the reply is empty")
+    every = (*names, *optional)
     lines = _undouble(text.replace("\r\n", "\n")).split("\n")  # a carriage return would read as a control character
-    found = [h for h in (_heading(line, i, names) for i, line in enumerate(lines)) if h is not None]
+    found = [h for h in (_heading(line, i, every) for i, line in enumerate(lines)) if h is not None]
     marked = [h for h in found if h[3]]
-    if {h[1] for h in marked} >= set(names):
+    if {h[1] for h in marked} >= set(every):
         found = marked  # "### " headings for every section: a bold "Answer:" line is the text's own
     missing = [name for name in names if name not in {h[1] for h in found}]
     if missing:
@@ -82,12 +84,12 @@ def parse_sections(text: str, names: Sequence[str]) -> dict[str, str]:
         end = found[k + 1][0] if k + 1 < len(found) else len(lines)
         if name not in sections:
             sections[name] = "\n".join([first, *lines[i + 1 : end]]).strip()
-    fenced = _FENCE in "\n".join(lines[: found[0][0]])
+    fenced = bool(found) and _FENCE in "\n".join(lines[: found[0][0]])
     if fenced:  # the closing fence of a reply wrapped in a code block
         for name, body in sections.items():
             if body.endswith(_FENCE) and body.count(_FENCE) % 2:
                 sections[name] = body[: -len(_FENCE)].rstrip()
-    return {name: sections[name] for name in names}
+    return {name: sections[name] for name in every if name in sections}
 
 
 @functools.lru_cache(maxsize=16)
