@@ -23,6 +23,7 @@ from mathscale.llm.fake_server import (
     qa_responder,
     reply_as_asked,
 )
+from mathscale.llm.sections import format_sections
 from mathscale.records import Concepts
 
 BENCH_QUESTION = ("Mira packs 14 boxes with 23 lanterns in each box and then sells 97 lanterns at the "
@@ -128,6 +129,24 @@ def test_choice_questions_and_unreadable_replies_are_dropped_by_reason(graph_pat
     report = json.loads((tmp_path / "s.report.json").read_text())
     assert report["dropped"].get("choice_question", 0) > 0 and report["dropped"].get("llm_parse", 0) > 0
     assert all("which of the following" not in s["question"].lower() for s in lines(out))
+
+
+def test_a_reply_without_an_answer_section_takes_its_boxed_answer_or_is_dropped(graph_path, tmp_path):
+    """What the 0.5B teacher often writes: the solution ends with $\boxed{...}$ and no answer section follows."""
+    def responder(req):
+        fields = qa_fields(req)
+        answer = fields.pop("answer")
+        if int(answer) % 2 == 0:
+            fields["solution"] += f" So the total is $\\boxed{{{answer}}}$."
+        return format_sections(fields)
+
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "10", "--out", str(out)], server, tmp_path) == 0
+    samples, report = lines(out), json.loads((tmp_path / "s.report.json").read_text())
+    assert len(samples) == 10 and all(s["solution"].endswith(f"$\\boxed{{{s['answer']}}}$.") for s in samples)
+    assert report["dropped"]["missing_answer"] > 0 and "llm_parse" not in report["dropped"]
+    assert server.counts["ok"] == 10 + report["dropped"]["missing_answer"]  # no repair turn was asked for
 
 
 def test_decontamination_catches_a_planted_benchmark_question(graph_path, tmp_path):

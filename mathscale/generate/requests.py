@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mathscale.eval.extract import last_boxed
 from mathscale.llm.client import Request
 from mathscale.prompts import Prompt, load_prompt
 from mathscale.records import Composition
@@ -32,8 +33,11 @@ SOLVE_SCHEMA: dict[str, Any] = {
 }
 
 
-QA_SECTIONS = ("question", "solution", "answer")
-SOLVE_SECTIONS = ("solution", "answer")
+QA_SECTIONS = ("question", "solution")
+SOLVE_SECTIONS = ("solution",)
+# Both also ask for an answer section; a reply without one may still have its answer boxed
+# in the solution (see answer_of).
+ANSWER_SECTION = ("answer",)
 # The prompts whose reply is a JSON object (kept, and read as before, for old runs); every
 # other writing or solving prompt asks for the sections above.
 JSON_PROMPTS = frozenset({"generate_qa.v1", "solve.v1"})
@@ -41,7 +45,23 @@ JSON_PROMPTS = frozenset({"generate_qa.v1", "solve.v1"})
 
 def reply_format(prompt: Prompt, schema: dict[str, Any], sections: tuple[str, ...]) -> dict[str, Any]:
     """The Request fields that ask for ``prompt``'s reply: its JSON schema, or its sections."""
-    return {"schema": schema} if prompt.name in JSON_PROMPTS else {"sections": sections}
+    if prompt.name in JSON_PROMPTS:
+        return {"schema": schema}
+    return {"sections": sections, "optional_sections": ANSWER_SECTION}
+
+
+def answer_of(data: dict[str, Any]) -> str:
+    r"""The final answer of a writing or solving reply: its answer, or, when a tagged reply
+    has no answer section (small models often end the solution with ``\boxed{24}`` and
+    stop), the last ``\boxed{}`` of its solution; "" when neither is there (the sample is
+    then dropped as ``missing_answer``).
+
+    >>> answer_of({"solution": r"so $x = \boxed{\frac{1}{2}}$."})
+    '\\frac{1}{2}'
+    """
+    if "answer" in data:
+        return as_text(data["answer"])
+    return (last_boxed(str(data.get("solution", ""))) or "").strip()
 
 
 _RATING = {"type": "integer", "minimum": 1, "maximum": 5}
