@@ -40,6 +40,11 @@ x^2 - 5x + 6 &= 0 \\
      {"question": "What is $\\sqrt{16}$?", "solution": "$\\sqrt{16} = 4$ since $4^2 = 16$.", "answer": "4"}),
     ("**Question**\nHow many?\n**Solution**:\nCount: $1 + 1 = 2$.\nAnswer: **2**",
      {"question": "How many?", "solution": "Count: $1 + 1 = 2$.", "answer": "**2**"}),
+    # ### and ** headings mixed in one reply (as the 0.5B teacher writes them)
+    ("### Question\nFind the inverse of $27$ modulo $28$.\n\n**Solution:**\n1. **Set up**: $27x \\equiv 1 \\pmod{28}$.\n"
+     "\n### Answer\n27",
+     {"question": "Find the inverse of $27$ modulo $28$.", "solution": "1. **Set up**: $27x \\equiv 1 \\pmod{28}$.",
+      "answer": "27"}),
     # an "Answer:" line closing the solution stays in it when ### headings are all there
     ("### Question\nWhat is $2^{10}$?\n### Solution\n$2^{10} = 1024$.\nAnswer: 1024\n### Answer\n1024",
      {"question": "What is $2^{10}$?", "solution": "$2^{10} = 1024$.\nAnswer: 1024", "answer": "1024"}),
