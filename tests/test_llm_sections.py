@@ -45,6 +45,10 @@ x^2 - 5x + 6 &= 0 \\
      "\n### Answer\n27",
      {"question": "Find the inverse of $27$ modulo $28$.", "solution": "1. **Set up**: $27x \\equiv 1 \\pmod{28}$.",
       "answer": "27"}),
+    # headings that copy the prompt's placeholders
+    ("### New Question\nWhat is $2 \\times 3$?\n\n**Step-by-step solution:**\n$2 \\times 3 = 6$.\n\n"
+     "**Final Answer:** 6",
+     {"question": "What is $2 \\times 3$?", "solution": "$2 \\times 3 = 6$.", "answer": "6"}),
     # an "Answer:" line closing the solution stays in it when ### headings are all there
     ("### Question\nWhat is $2^{10}$?\n### Solution\n$2^{10} = 1024$.\nAnswer: 1024\n### Answer\n1024",
      {"question": "What is $2^{10}$?", "solution": "$2^{10} = 1024$.\nAnswer: 1024", "answer": "1024"}),

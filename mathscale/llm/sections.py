@@ -34,6 +34,9 @@ from mathscale.llm.jsonparse import ReplyError
 _BACKSLASH_RUN = re.compile(r"\\+")
 _ESCAPED_SYMBOLS = set("$%&#_{}")  # LaTeX's \$ \% …
 _FENCE = "```"
+# Words before a section's name that models copy from the prompts' placeholders
+# ("<the new question>", "<step-by-step solution>", "<final answer only …>").
+_QUALIFIERS = r"(?:the[ \t]+new|new|step[- ]by[- ]step|final)[ \t]+"
 
 
 def heading(name: str) -> str:
@@ -60,8 +63,9 @@ def parse_sections(text: str, names: Sequence[str], optional: Sequence[str] = ()
     missing one of ``names``.
 
     A heading is a line holding the section's name alone: ``### Answer`` (1 to 6 ``#``),
-    ``**Answer**``, ``**Answer:**``, ``Answer:``; after a colon the line may go on with the
-    section's first words. When every section has a ``#`` heading, only those count. A
+    ``**Answer**``, ``**Answer:**``, ``Answer:``, also as ``Final Answer``, ``Step-by-step
+    solution``, ``New question``; after a colon the line may go on with the section's first
+    words. When every section has a ``#`` heading, only those count. A
     section runs to the next heading of any section; a name's first heading wins.
 
     >>> parse_sections("Sure!\n### Solution\n$\\frac{1}{2} \\neq 1$\n**Answer:** $\\frac12$", ("solution", "answer"))
@@ -96,7 +100,7 @@ def parse_sections(text: str, names: Sequence[str], optional: Sequence[str] = ()
 def _heading_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(name.replace("_", " ")) for name in sorted(names, key=len, reverse=True))
     return re.compile(
-        rf"""[ \t]*(?P<marks>\#{{1,6}})?[ \t]*(?P<bold>\*\*|__)?[ \t]*(?P<name>{alternatives})\b
+        rf"""[ \t]*(?P<marks>\#{{1,6}})?[ \t]*(?P<bold>\*\*|__)?[ \t]*(?:{_QUALIFIERS})?(?P<name>{alternatives})\b
              [ \t]*(?P<colon>:)?[ \t]*(?P<close>\*\*|__)?[ \t]*(?P<colon2>:)?[ \t]*(?P<rest>.*)""",
         re.IGNORECASE | re.VERBOSE,
     )
