@@ -36,7 +36,13 @@ from mathscale.config import load_config
 from mathscale.generate.config import GenerateConfig
 from mathscale.generate.filters import drop_reason
 from mathscale.generate.pipeline import SlotFiller, request_seed, walk_index
-from mathscale.generate.requests import JSON_PROMPTS, answer_of, as_text, qa_prompt, qa_request
+from mathscale.generate.requests import (
+    JSON_PROMPTS,
+    answer_of,
+    as_text,
+    qa_prompt,
+    qa_request,
+)
 from mathscale.llm.client import Request, _parse
 from mathscale.llm.jsonparse import ReplyError, has_control_chars
 
