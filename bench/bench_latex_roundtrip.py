@@ -1,21 +1,29 @@
 """Does LaTeX survive a model's reply? Real solutions rendered as replies, parsed back.
 
 Every MATH and CollegeMath training record (question, solution, answer; CollegeMath has no
-solutions, its questions and answers carry the LaTeX) becomes a reply
-the way models write them:
+solutions, its questions and answers carry the LaTeX) becomes a reply the way models write
+them, once as a question-writing reply (all three fields: ``generate_qa``) and once as a
+solving reply (solution and answer: ``solve``, the consensus vote):
 
-- ``escaped``: correct JSON (every backslash doubled, newlines as ``\\n``);
-- ``raw``: JSON whose LaTeX backslashes are not doubled (``"$\\frac{1}{2}$"``), newlines and
-  quotes still escaped: what models write when nothing forces them to escape;
-- ``tagged``: a reply format that needs no escaping at all (``### Question`` / ``### Solution``
-  / ``### Answer`` sections); the same text whichever way the model treats backslashes.
+- JSON ``escaped``: correct JSON (every backslash doubled, newlines as ``\\n``);
+- JSON ``raw``: JSON whose LaTeX backslashes are not doubled (``"$\\frac{1}{2}$"``), newlines
+  and quotes still escaped: what models write when nothing forces them to escape;
+- tagged ``as written``: ``### Question`` / ``### Solution`` / ``### Answer`` sections (the
+  v2 prompts), the LaTeX exactly as in the source: what a model writes in a reply that is
+  not JSON;
+- tagged ``doubled``: the same with every backslash doubled, as a model in the habit of
+  JSON strings might write it (``\\\\frac``);
+- tagged ``bold, inline``: ``**Question:** text`` headings with the first line on the
+  heading's line, after a sentence of preamble: a common looser form.
 
-Each approach parses them back and must return the three fields byte-identical:
+Each approach parses them back and must return every field byte-identical (after stripping
+the surrounding whitespace, as mathscale does with every field of a sample):
 
-- ``json.loads``: the standard decoder (what mathscale used before);
-- ``parse_json_reply``: mathscale's decoder, which keeps LaTeX commands literal
-  (:func:`mathscale.llm.jsonparse.keep_latex`);
-- ``tagged``: splitting the sections.
+- ``json.loads``: the standard decoder (what mathscale used first);
+- ``parse_json_reply``: mathscale's JSON decoder, which keeps LaTeX commands literal
+  (:func:`mathscale.llm.jsonparse.keep_latex`; the v1 prompts);
+- ``parse_sections``: mathscale's tagged-section reader (:mod:`mathscale.llm.sections`; the
+  v2 prompts, the default).
 
 A field that differs is *corrupted* when it holds a control character the original did
 not (a form feed from ``\\frac``, a backspace from ``\\begin``), else *lost* (text or
@@ -32,18 +40,20 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from mathscale.generate.requests import ANSWER_SECTION, QA_SECTIONS, SOLVE_SECTIONS
 from mathscale.llm.jsonparse import ReplyError, has_control_chars, parse_json_reply
+from mathscale.llm.sections import format_sections, parse_sections
 
 DEFAULT_DATA = Path("/work/shared/data/seeds")
 FILES = ("math_train.jsonl", "college_math_train.jsonl")
 FIELDS = ("question", "solution", "answer")
-_TAG = re.compile(r"^### (Question|Solution|Answer)\n", re.MULTILINE)
+# reply kind -> (its fields, the sections generate requires of it)
+REPLIES = {"generate_qa": (FIELDS, QA_SECTIONS), "solve": (("solution", "answer"), SOLVE_SECTIONS)}
 
 
 def load_records(folder: Path, limit: int) -> list[dict[str, str]]:
@@ -91,22 +101,27 @@ def render_raw(record: dict[str, str]) -> str:
 
 
 def render_tagged(record: dict[str, str]) -> str:
-    return "".join(f"### {k.capitalize()}\n{v}\n\n" for k, v in record.items())
+    return format_sections(record) + "\n"
 
 
-def parse_tagged(text: str) -> dict[str, str]:
-    parts = _TAG.split(text)
-    found = {parts[i].lower(): parts[i + 1].removesuffix("\n\n") for i in range(1, len(parts) - 1, 2)}
-    if set(found) != set(FIELDS) or len(parts) != 7:
-        raise ValueError("sections missing or repeated")
-    return found
+def render_doubled(record: dict[str, str]) -> str:
+    return render_tagged(record).replace("\\", "\\\\")
+
+
+def render_bold_inline(record: dict[str, str]) -> str:
+    return "Here is the new problem.\n\n" + "\n\n".join(f"**{k.capitalize()}:** {v}" for k, v in record.items())
+
+
+def tagged_parser(required: tuple[str, ...]) -> Callable[[str], dict[str, str]]:
+    """The reader ``generate`` uses: ``required`` sections, and the answer when there."""
+    return lambda text: parse_sections(text, required, ANSWER_SECTION)
 
 
 def verdict(original: dict[str, str], parsed: dict[str, str]) -> str:
     """"ok", "corrupted" (a control character made from LaTeX appeared) or "lost"."""
-    if all(parsed.get(f) == original[f] for f in FIELDS):
+    if all(str(parsed.get(f)).strip() == original[f].strip() for f in original):
         return "ok"
-    if any(has_control_chars(str(parsed.get(f, ""))) for f in FIELDS):
+    if any(has_control_chars(str(parsed.get(f, ""))) for f in original):
         return "corrupted"
     return "lost"
 
@@ -156,25 +171,31 @@ def main() -> None:
                     for name, render in (("escaped", render_escaped), ("raw", render_raw))}  # fmt: skip
         print(f"  {r['question'][:60]!r}...: parse_json_reply gives back LaTeX instead: {restored}")
 
-    rows = [
-        ("json.loads (before)", "escaped", render_escaped, json.loads),
-        ("json.loads (before)", "raw", render_raw, json.loads),
-        ("parse_json_reply", "escaped", render_escaped, parse_json_reply),
-        ("parse_json_reply", "raw", render_raw, parse_json_reply),
-        ("tagged sections", "tagged", render_tagged, parse_tagged),
-    ]
     reference = None
-    print(f"\n| approach | rendering | identical | corrupted | lost | parse failures | time/reply vs json.loads |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| reply | format | approach | rendering | identical | corrupted | lost | parse failures "
+          "| time/reply vs json.loads |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     shown = []
-    for approach, rendering, render, parse in rows:
-        outcome, per_reply, bad = measure(records, render, parse)
-        reference = reference or per_reply
-        print(f"| {approach} | {rendering} | {outcome['ok']} | {outcome['corrupted']} | {outcome['lost']} "
-              f"| {outcome['parse_failure']} | {per_reply / reference:.2f}x |")  # fmt: skip
-        shown += [(approach, rendering, *b) for b in bad[: args.show]]
-    for approach, rendering, result, reply, parsed in shown:
-        print(f"\n[{approach} / {rendering}: {result}]\n  reply:  {reply[:300]!r}\n  parsed: {str(parsed)[:300]!r}")
+    for kind, (fields, required) in REPLIES.items():
+        replies = [{f: r[f] for f in fields} for r in records]
+        rows = [
+            ("JSON", "json.loads", "escaped", render_escaped, json.loads),
+            ("JSON", "json.loads", "raw", render_raw, json.loads),
+            ("JSON (v1)", "parse_json_reply", "escaped", render_escaped, parse_json_reply),
+            ("JSON (v1)", "parse_json_reply", "raw", render_raw, parse_json_reply),
+            ("tagged (v2)", "parse_sections", "as written", render_tagged, tagged_parser(required)),
+            ("tagged (v2)", "parse_sections", "doubled", render_doubled, tagged_parser(required)),
+            ("tagged (v2)", "parse_sections", "bold, inline", render_bold_inline, tagged_parser(required)),
+        ]
+        for fmt, approach, rendering, render, parse in rows:
+            outcome, per_reply, bad = measure(replies, render, parse)
+            reference = reference or per_reply
+            print(f"| {kind} | {fmt} | {approach} | {rendering} | {outcome['ok']} | {outcome['corrupted']} "
+                  f"| {outcome['lost']} | {outcome['parse_failure']} | {per_reply / reference:.2f}x |")  # fmt: skip
+            shown += [(kind, approach, rendering, *b) for b in bad[: args.show]]
+    print(f"\n(json.loads on the escaped generate_qa replies: {reference * 1e6:.1f} µs per reply)")
+    for kind, approach, rendering, result, reply, parsed in shown:
+        print(f"\n[{kind} / {approach} / {rendering}: {result}]\n  reply:  {reply[:300]!r}\n  parsed: {str(parsed)[:300]!r}")
 
 
 if __name__ == "__main__":

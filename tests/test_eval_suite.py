@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 
 from mathscale import cli
 from mathscale.eval.benchmarks import task_from_json

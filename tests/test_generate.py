@@ -17,8 +17,14 @@ import pytest
 
 from mathscale.cli import main
 from mathscale.graph.build import build_graph, save_graph
-from mathscale.testing.fake_server import FakeServer, qa_responder
+from mathscale.llm.sections import format_sections
 from mathscale.records import Concepts
+from mathscale.testing.fake_server import (
+    FakeServer,
+    qa_fields,
+    qa_responder,
+    reply_as_asked,
+)
 
 BENCH_QUESTION = ("Mira packs 14 boxes with 23 lanterns in each box and then sells 97 lanterns at the "
                   "harbor market. How many lanterns does she have left after the market closes?")  # fmt: skip
@@ -61,8 +67,8 @@ def repetitive_responder(request: dict) -> str:
     digest = hashlib.sha256(json.dumps([request["messages"], request.get("seed")], sort_keys=True).encode()).digest()
     if digest[0] < 0.85 * 256:
         question = REPEATED[digest[1] % 3]
-        return json.dumps({"question": question, "solution": "Work it out step by step: the answer follows.",
-                           "answer": "19"})  # fmt: skip
+        return reply_as_asked(request, {"question": question, "solution": "Work it out step by step: the answer follows.",
+                                        "answer": "19"})  # fmt: skip
     return qa_responder(request)
 
 
@@ -106,18 +112,16 @@ def test_faults_on_30_percent_of_requests_are_all_accounted_for(graph_path, tmp_
     assert report["produced"] == 60
 
 
-def test_choice_questions_and_bad_json_are_dropped_by_reason(graph_path, tmp_path):
+def test_choice_questions_and_unreadable_replies_are_dropped_by_reason(graph_path, tmp_path):
     def responder(req):
         text = req["messages"][-1]["content"]
-        reply = json.loads(qa_responder(req))
+        reply = qa_fields(req)
         roll = hashlib.sha256(text.encode()).digest()[0] % 4
-        if "not valid" in text:  # the repair request: still not usable
-            return "sorry"
         if roll == 0:
             reply["question"] = "Which of the following totals is largest: " + reply["question"]
         elif roll == 1:
-            return "no json at all"
-        return json.dumps(reply)
+            return "Sorry, I cannot write that question."
+        return reply_as_asked(req, reply)
 
     out = tmp_path / "s.jsonl"
     with FakeServer(responder=responder) as server:
@@ -127,16 +131,34 @@ def test_choice_questions_and_bad_json_are_dropped_by_reason(graph_path, tmp_pat
     assert all("which of the following" not in s["question"].lower() for s in lines(out))
 
 
+def test_a_reply_without_an_answer_section_takes_its_boxed_answer_or_is_dropped(graph_path, tmp_path):
+    """What the 0.5B teacher often writes: the solution ends with $\boxed{...}$ and no answer section follows."""
+    def responder(req):
+        fields = qa_fields(req)
+        answer = fields.pop("answer")
+        if int(answer) % 2 == 0:
+            fields["solution"] += f" So the total is $\\boxed{{{answer}}}$."
+        return format_sections(fields)
+
+    out = tmp_path / "s.jsonl"
+    with FakeServer(responder=responder) as server:
+        assert run([str(graph_path), "-n", "10", "--out", str(out)], server, tmp_path) == 0
+    samples, report = lines(out), json.loads((tmp_path / "s.report.json").read_text())
+    assert len(samples) == 10 and all(s["solution"].endswith(f"$\\boxed{{{s['answer']}}}$.") for s in samples)
+    assert report["dropped"]["missing_answer"] > 0 and "llm_parse" not in report["dropped"]
+    assert server.counts["ok"] == 10 + report["dropped"]["missing_answer"]  # no repair turn was asked for
+
+
 def test_decontamination_catches_a_planted_benchmark_question(graph_path, tmp_path):
     bench = tmp_path / "bench.jsonl"
     bench.write_text(json.dumps({"data_topic": "gsm8k", "data_source": "gsm8k", "question_number": 7,
                                  "question": BENCH_QUESTION, "answer": "225"}) + "\n")  # fmt: skip
 
     def responder(req):
-        reply = json.loads(qa_responder(req))
+        reply = qa_fields(req)
         if reply["answer"].endswith("3"):  # about one reply in ten copies the benchmark
             reply["question"] = "Here is a problem. " + BENCH_QUESTION
-        return json.dumps(reply)
+        return reply_as_asked(req, reply)
 
     out = tmp_path / "s.jsonl"
     with FakeServer(responder=responder) as server:
@@ -150,10 +172,10 @@ def test_decontamination_catches_a_planted_benchmark_question(graph_path, tmp_pa
 
 def mostly_filtered_responder(request: dict) -> str:
     """85% of replies (by a hash of the request) have a solution too short to keep."""
-    reply = json.loads(qa_responder(request))
+    reply = qa_fields(request)
     if hashlib.sha256(json.dumps([request["messages"], request.get("seed")]).encode()).digest()[0] < 0.85 * 256:
         reply["solution"] = "It is 5."
-    return json.dumps(reply)
+    return reply_as_asked(request, reply)
 
 
 @pytest.mark.parametrize("teacher", ["distinct", "mostly_filtered"])
@@ -248,8 +270,8 @@ def test_a_graph_too_small_for_n_stops_short_with_the_count_and_the_remedy(tmp_p
 
     def responder(req):
         concepts = re.search(r"Topics: (.*)\nKnowledge points: (.*)", req["messages"][-1]["content"]).groups()
-        return json.dumps({"question": f"A question that combines {concepts[0]} with {concepts[1]}: what is 6 / 3?",
-                           "solution": "Divide six by three step by step to get two.", "answer": "2"})  # fmt: skip
+        return reply_as_asked(req, {"question": f"A question that combines {concepts[0]} with {concepts[1]}: what is 6 / 3?",
+                                    "solution": "Divide six by three step by step to get two.", "answer": "2"})  # fmt: skip
 
     out = tmp_path / "s.jsonl"
     with FakeServer(responder=responder) as server:

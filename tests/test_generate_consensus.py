@@ -14,7 +14,7 @@ from openai_strict import StrictServer, check_chat
 from mathscale.cli import main
 from mathscale.generate.consensus import tally, vote_summary
 from mathscale.graph.build import build_graph, save_graph
-from mathscale.testing.fake_server import qa_responder
+from mathscale.testing.fake_server import qa_fields, reply_as_asked
 from mathscale.records import Concepts
 
 
@@ -94,28 +94,29 @@ def make_script():
         text = request["messages"][-1]["content"]
         if text.startswith("Solve this problem"):
             j = solved[text] = solved.get(text, -1) + 1
-            return solve(text, j % 3)
+            return solve(request, text, j % 3)
         return respond(request, text)
 
     return script
 
 
-def solve(text: str, j: int) -> str:
+def solve(request: dict, text: str, j: int) -> str:
     a, b = operands(text)
     answer = {"agree": [a + b, a + b, f"{a + b}.0"], "wrong_key": [a + b] * 3,
               "split": [a + b + 1, a + b + 2, a + b + 3], "one_dissent": [a + b, a + b + 5, a + b]}[case(a, b)]  # fmt: skip
-    return json.dumps({"solution": f"The solver adds {a} and {b} and gets {answer[j]}.", "answer": str(answer[j])})
+    return reply_as_asked(request, {"solution": f"The solver adds {a} and {b} and gets {answer[j]}.",
+                                    "answer": str(answer[j])})  # fmt: skip
 
 
 def respond(request: dict, text: str) -> str:
     if text.startswith("Rate the question"):
         low = case(*operands(text)) == "one_dissent"
         return json.dumps({"solvable": 2 if low else 5, "well_posed": 3 if low else 5, "self_contained": 5})
-    reply = json.loads(qa_responder(request))
+    reply = qa_fields(request)
     a, b = operands(reply["question"])
     if case(a, b) == "wrong_key":
         reply["answer"] = str(a + b + 1)
-    return json.dumps(reply)
+    return reply_as_asked(request, reply)
 
 
 def generate(graph_path: Path, tmp_path: Path, endpoint: StrictServer, *extra: str) -> tuple[list[dict], dict, list[dict]]:
@@ -128,9 +129,13 @@ def generate(graph_path: Path, tmp_path: Path, endpoint: StrictServer, *extra: s
     return samples, json.loads((tmp_path / "s.report.json").read_text()), drops
 
 
-def test_vote_overturns_wrong_keys_and_drops_split_questions(graph_path, tmp_path, capsys):
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_vote_overturns_wrong_keys_and_drops_split_questions(graph_path, tmp_path, capsys, version):
+    """The v2 prompts (tagged sections, the default), and the v1 prompts (JSON) of older runs."""
+    prompts = (f"prompt=generate_qa.{version}", f"consensus.prompt=solve.{version}")
     with StrictServer(responder=make_script(), model="scripted-model") as endpoint:
-        samples, report, drops = generate(graph_path, tmp_path, endpoint, "consensus.enabled=true", "consensus.k=3")
+        samples, report, drops = generate(graph_path, tmp_path, endpoint, "consensus.enabled=true", "consensus.k=3",
+                                          *prompts)  # fmt: skip
     assert endpoint.refusals == [] and [body for _, body in endpoint.requests]
     assert len(samples) == 16
     cases = {s["id"]: case(*operands(s["question"])) for s in samples}
@@ -155,6 +160,9 @@ def test_vote_overturns_wrong_keys_and_drops_split_questions(graph_path, tmp_pat
     assert f"vote: {vote['overturned']} of 16 answers overturned" in capsys.readouterr().out
     solves = [b for b in [body for _, body in endpoint.requests] if b["messages"][-1]["content"].startswith("Solve this problem")]
     assert len(solves) == 3 * (16 + len(weak))  # k solutions for every question that reached the vote
+    formats = {json.dumps(b.get("response_format")) for b in [body for _, body in endpoint.requests]
+               if not b["messages"][-1]["content"].startswith("Rate the question")}  # fmt: skip
+    assert formats == ({'{"type": "json_object"}'} if version == "v1" else {"null"})  # sections ask for no JSON
 
 
 def test_quality_score_drops_low_rated_questions(graph_path, tmp_path):

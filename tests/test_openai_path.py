@@ -1,6 +1,10 @@
 """The whole LLM path against an endpoint that checks requests as OpenAI's API does, with
 replies full of LaTeX, half of them written with raw (unescaped) backslashes:
-``graph extract`` -> ``graph build`` -> ``generate -n 40`` -> ``eval --backend openai``."""
+``graph extract`` -> ``graph build`` -> ``generate -n 40`` -> ``eval --backend openai``.
+
+Extraction replies are JSON; generation replies are tagged sections (the default prompt,
+generate_qa.v2), half of them with every backslash doubled as a model used to JSON might
+write them, or JSON as the v1 prompt asks."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from openai_strict import StrictServer
 
 from mathscale import cli
 from mathscale.llm.jsonparse import has_control_chars
+from mathscale.llm.sections import format_sections
 from mathscale.templates import format_prompt
 
 TOPICS = ["Algebra", "Geometry", "Trigonometry", "Linear algebra", "Fractions", "Calculus"]
@@ -37,7 +42,8 @@ def _raw_json(obj: dict) -> str:
 
 
 class LatexTeacher:
-    """Replies for extraction, generation and evaluation; every other one with raw backslashes.
+    """Replies for extraction, generation and evaluation, in the format each prompt asks for;
+    every other one with raw backslashes (JSON) or doubled ones (tagged sections).
 
     ``meant`` maps each question it wrote to the (question, solution, answer) it meant.
     """
@@ -52,6 +58,7 @@ class LatexTeacher:
         text = json.dumps(body["messages"])
         rng = random.Random(hashlib.sha256(text.encode()).digest())
         raw = rng.random() < 0.5
+        tagged = "### Question" in body["messages"][-1]["content"]
         if "Name the concepts" in text:
             obj = {"topics": rng.sample(TOPICS, 2), "knowledge_points": rng.sample(KPS, 3)}
         else:
@@ -67,11 +74,15 @@ class LatexTeacher:
             self.meant[question] = (question, solution, answer)
             obj = {"question": question, "solution": solution, "answer": answer}
         self.raw_replies += raw
+        if tagged:
+            reply = format_sections(obj)
+            return reply.replace("\\", "\\\\") if raw else reply
         return _raw_json(obj) if raw else json.dumps(obj)
 
 
-@pytest.mark.parametrize("mode", ["json_object", "json_schema"])
-def test_extract_build_generate_eval_through_a_strict_endpoint(mode, tmp_path: Path, llm_cache):
+@pytest.mark.parametrize("mode, prompt", [("json_object", "generate_qa.v2"), ("json_schema", "generate_qa.v2"),
+                                          ("json_object", "generate_qa.v1")])  # fmt: skip
+def test_extract_build_generate_eval_through_a_strict_endpoint(mode, prompt, tmp_path: Path, llm_cache):
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text("".join(json.dumps({"id": f"s{i}", "question": f"Seed {i}: simplify $\\frac{{{i}}}{{{i + 1}}}$."})
                              + "\n" for i in range(30)))  # fmt: skip
@@ -86,13 +97,19 @@ def test_extract_build_generate_eval_through_a_strict_endpoint(mode, tmp_path: P
         concepts, graph, samples = tmp_path / "concepts.jsonl", tmp_path / "graph.json", tmp_path / "samples.jsonl"
         assert cli.main(["graph", "extract", str(seeds), "--out", str(concepts), *llm]) == 0
         assert cli.main(["graph", "build", str(concepts), "--out", str(graph)]) == 0
-        assert cli.main(["generate", str(graph), "-n", "40", "--out", str(samples), "dataset=false", *llm]) == 0
+        n_extraction_requests = len(server.requests)
+        assert cli.main(["generate", str(graph), "-n", "40", "--out", str(samples), "dataset=false", f"prompt={prompt}",
+                         *llm]) == 0  # fmt: skip
         n_generation_requests = len(server.requests)
         assert cli.main(["eval", "--backend", "openai", "--template", "alpaca", "--benchmarks", str(bench),
                          "--out", str(tmp_path / "eval"), *llm]) == 0  # fmt: skip
     assert server.refusals == []  # 0 refused requests
-    formats = {json.dumps(body.get("response_format", {}).get("type")) for route, body in server.requests if route == "chat"}
-    assert formats == {json.dumps(mode)}
+    def formats(requests):
+        return {json.dumps(body.get("response_format", {}).get("type")) for route, body in requests if route == "chat"}
+
+    assert formats(server.requests[:n_extraction_requests]) == {json.dumps(mode)}
+    generation = formats(server.requests[n_extraction_requests:n_generation_requests])
+    assert generation == ({"null"} if prompt.endswith("v2") else {json.dumps(mode)})  # sections ask for no JSON
     assert teacher.raw_replies >= 0.3 * n_generation_requests  # about half of the replies were raw
 
     records = [json.loads(line) for line in concepts.read_text().splitlines()]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mathscale.cli import main
-from mathscale.testing.fake_server import FakeServer, qa_responder
+from mathscale.testing.fake_server import FakeServer, qa_responder, reply_as_asked
 
 pytestmark = pytest.mark.slow
 
@@ -185,9 +185,11 @@ def few_questions_teacher(request: dict) -> str:
     if asks_for_concepts(request):
         return teacher(request)
     k = hashlib.sha256(json.dumps(request["messages"]).encode() + str(request.get("seed")).encode()).digest()[0] % 10
-    return json.dumps({"question": f"A shelf holds {k + 2} rows of {k + 3} books each. How many books are on it?",
-                       "solution": f"Multiply the rows by the books per row: {k + 2} * {k + 3} = {(k + 2) * (k + 3)}.",
-                       "answer": str((k + 2) * (k + 3))})  # fmt: skip
+    return reply_as_asked(request, {
+        "question": f"A shelf holds {k + 2} rows of {k + 3} books each. How many books are on it?",
+        "solution": f"Multiply the rows by the books per row: {k + 2} * {k + 3} = {(k + 2) * (k + 3)}.",
+        "answer": str((k + 2) * (k + 3)),
+    })
 
 
 def test_scale_with_one_size_short_trains_the_others_and_marks_it(setup, capsys):

@@ -206,7 +206,6 @@ def test_chunked_loss_and_gradients_equal_the_models_own(tmp_path, tokenizer, ro
 @pytest.mark.gpu
 def test_liger_loss_equals_the_models_own_on_a_packed_row(tmp_path, tokenizer, rows):
     """fused_loss=liger (what auto picks on a GPU with liger-kernel): same loss on a packed row."""
-    import torch
 
     if not has_cuda():
         pytest.skip("needs a CUDA device")

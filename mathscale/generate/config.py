@@ -47,7 +47,7 @@ class ConsensusConfig:
     k: int = in_key(3)  # independent solutions per question; they and the generated answer are the votes
     threshold: float = in_key(0.6)  # least share of the votes the winning answer needs, else the question is dropped
     temperature: float = in_key(0.7)
-    prompt: str = in_key("solve.v1")
+    prompt: str = in_key("solve.v2")  # solve.v1: the JSON reply of older runs
 
 
 @dataclass
@@ -70,7 +70,7 @@ class GenerateConfig:
     llm: LLMConfig = in_key(factory=LLMConfig)
     n: int = in_key(100)  # samples to produce (the whole run; a shard produces its part)
     seed: int = in_key(0)  # walks, example choice and LLM seeds all derive from it
-    prompt: str = in_key("generate_qa.v1")  # template in mathscale/prompts/<prompt>.txt
+    prompt: str = in_key("generate_qa.v2")  # template in mathscale/prompts/<prompt>.txt; v1: the JSON reply of older runs
     examples: int = in_key(2)  # seed questions shown as examples in each prompt
     temperature: float = in_key(0.7)
     max_tokens: int = in_key(1024)

@@ -55,6 +55,7 @@ from mathscale.generate.dedup import Deduplicator
 from mathscale.generate.examples import ExampleIndex
 from mathscale.generate.filters import drop_reason
 from mathscale.generate.requests import (
+    answer_of,
     as_text,
     qa_prompt,
     qa_request,
@@ -248,7 +249,8 @@ class SlotFiller:
         result = await self.llm.complete(request)
         if not result.ok:
             return Drop(slot, attempt, index, f"llm_{result.error}", result.detail[:200])
-        question, solution, answer = (as_text(result.data[k]) for k in ("question", "solution", "answer"))
+        data = result.data
+        question, solution, answer = as_text(data["question"]), as_text(data["solution"]), answer_of(data)
         if reason := drop_reason(question, solution, answer, cfg.filters):
             return Drop(slot, attempt, index, reason)
         if self.contamination is not None and (item := self.contamination.match(question)) is not None:
@@ -292,8 +294,8 @@ class SlotFiller:
         results = await asyncio.gather(*(self.llm.complete(r) for r in requests))
         answers, solutions = [answer], [solution]
         for result in results:
-            ok = result.ok and as_text(result.data["answer"])
-            answers.append(as_text(result.data["answer"]) if ok else "")
+            ok = result.ok and answer_of(result.data)
+            answers.append(answer_of(result.data) if ok else "")
             solutions.append(as_text(result.data["solution"]) if ok else "")
         return tally(answers), solutions
 

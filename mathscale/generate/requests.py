@@ -1,10 +1,17 @@
 """The LLM requests of generation: write a QA pair for a composition; solve it again (consensus);
-rate the question (quality)."""
+rate the question (quality).
+
+The v1 prompts of writing and solving ask for a JSON object; their successors ask for tagged
+sections (``### Question`` / ``### Solution`` / ``### Answer``), which need no backslash
+escaping, so the LaTeX of a question and its solution comes back as the model wrote it
+(``bench/bench_latex_roundtrip.py``; :mod:`mathscale.llm.sections`). Ratings stay JSON:
+they hold no LaTeX."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mathscale.eval.extract import last_boxed
 from mathscale.llm.client import Request
 from mathscale.prompts import Prompt, load_prompt
 from mathscale.records import Composition
@@ -24,6 +31,37 @@ SOLVE_SCHEMA: dict[str, Any] = {
     "properties": {"solution": {"type": "string"}, "answer": {"type": ["string", "number"]}},
     "required": ["solution", "answer"],
 }
+
+
+QA_SECTIONS = ("question", "solution")
+SOLVE_SECTIONS = ("solution",)
+# Both also ask for an answer section; a reply without one may still have its answer boxed
+# in the solution (see answer_of).
+ANSWER_SECTION = ("answer",)
+# The prompts whose reply is a JSON object (kept, and read as before, for old runs); every
+# other writing or solving prompt asks for the sections above.
+JSON_PROMPTS = frozenset({"generate_qa.v1", "solve.v1"})
+
+
+def reply_format(prompt: Prompt, schema: dict[str, Any], sections: tuple[str, ...]) -> dict[str, Any]:
+    """The Request fields that ask for ``prompt``'s reply: its JSON schema, or its sections."""
+    if prompt.name in JSON_PROMPTS:
+        return {"schema": schema}
+    return {"sections": sections, "optional_sections": ANSWER_SECTION}
+
+
+def answer_of(data: dict[str, Any]) -> str:
+    r"""The final answer of a writing or solving reply: its answer, or, when a tagged reply
+    has no answer section (small models often end the solution with ``\boxed{24}`` and
+    stop), the last ``\boxed{}`` of its solution; "" when neither is there (the sample is
+    then dropped as ``missing_answer``).
+
+    >>> answer_of({"solution": r"so $x = \boxed{\frac{1}{2}}$."})
+    '\\frac{1}{2}'
+    """
+    if "answer" in data:
+        return as_text(data["answer"])
+    return (last_boxed(str(data.get("solution", ""))) or "").strip()
 
 
 _RATING = {"type": "integer", "minimum": 1, "maximum": 5}
@@ -63,13 +101,15 @@ def qa_request(request_id: str, comp: Composition, examples: list[str], prompt: 
         knowledge_points="; ".join(comp.knowledge_points),
         examples=format_examples(examples),
     )
-    return Request(id=request_id, messages=messages, prompt=prompt.name, schema=QA_SCHEMA, seed=seed, params=params)
+    reply = reply_format(prompt, QA_SCHEMA, QA_SECTIONS)
+    return Request(id=request_id, messages=messages, prompt=prompt.name, seed=seed, params=params, **reply)
 
 
 def solve_request(request_id: str, question: str, prompt: Prompt, seed: int, params: dict[str, Any]) -> Request:
     """An independent solution of ``question``, for consensus voting."""
     messages = prompt.messages(question=question)
-    return Request(id=request_id, messages=messages, prompt=prompt.name, schema=SOLVE_SCHEMA, seed=seed, params=params)
+    reply = reply_format(prompt, SOLVE_SCHEMA, SOLVE_SECTIONS)
+    return Request(id=request_id, messages=messages, prompt=prompt.name, seed=seed, params=params, **reply)
 
 
 def rate_request(request_id: str, question: str, prompt: Prompt, params: dict[str, Any]) -> Request:

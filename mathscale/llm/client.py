@@ -1,4 +1,4 @@
-"""The LLM client: bounded concurrency, retries, JSON output, cache and accounting.
+"""The LLM client: bounded concurrency, retries, JSON or tagged-section output, cache and accounting.
 
 Every stage builds :class:`Request` objects and gets one :class:`Result` back for each,
 in completion order; a request that fails for good comes back with ``error`` set to a
@@ -37,6 +37,7 @@ from mathscale.llm.accounting import Usage
 from mathscale.llm.cache import ResponseCache, cache_key
 from mathscale.llm.config import LLMConfig, Price, price_for
 from mathscale.llm.jsonparse import ReplyError, parse_json_reply, validate
+from mathscale.llm.sections import heading, parse_sections
 from mathscale.models.gguf import cache_root
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,14 @@ LOCAL_TIMEOUT_S = 1800.0  # per request to the embedded server (see open_client)
 
 @dataclass(frozen=True)
 class Request:
-    """One completion to make. ``schema`` (a JSON schema) asks for and validates JSON.
+    """One completion to make. ``schema`` (a JSON schema) asks for and validates JSON;
+    ``sections`` (names) reads a reply in tagged sections instead (``### Question`` …,
+    :mod:`mathscale.llm.sections`), with no ``response_format``; ``optional_sections``
+    are read when the reply has them. Either way the parsed reply is
+    ``Result.data``.
 
     Give ``messages`` for a chat completion, or ``completion_prompt`` (and no messages)
-    for a raw-text completion; a schema needs a chat.
+    for a raw-text completion; a schema or sections need a chat.
     """
 
     id: str
@@ -60,17 +65,23 @@ class Request:
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # per-request temperature, max_tokens, stop …
     completion_prompt: str | None = None  # raw text for /completions instead of a chat
+    sections: tuple[str, ...] = ()  # names of the tagged sections the reply must have
+    optional_sections: tuple[str, ...] = ()  # and of those it may have
 
     def __post_init__(self) -> None:
-        if self.completion_prompt is not None and (self.messages or self.schema is not None):
-            raise ValueError(f"request {self.id}: a raw-text completion takes no messages and no schema")
+        if self.completion_prompt is not None and (self.messages or self.schema is not None or self.sections):
+            raise ValueError(f"request {self.id}: a raw-text completion takes no messages, no schema, no sections")
+        if self.schema is not None and self.sections:
+            raise ValueError(f"request {self.id}: a reply is JSON (schema) or tagged sections, not both")
+        if self.optional_sections and not self.sections:
+            raise ValueError(f"request {self.id}: optional sections need sections")
 
 
 @dataclass
 class Result:
     id: str
     text: str | None = None
-    data: Any = None  # the parsed, validated JSON when the request had a schema
+    data: Any = None  # the parsed, validated JSON (or {name: text} of the sections) the request asked for
     error: str | None = None  # failure reason; None on success
     detail: str = ""
     cached: bool = False
@@ -148,6 +159,10 @@ class LLMClient:
             parts["structured_output"] = self.structured_output
         if request.completion_prompt is not None:
             parts["completion_prompt"] = request.completion_prompt
+        if request.sections:
+            parts["sections"] = list(request.sections)
+        if request.optional_sections:
+            parts["optional_sections"] = list(request.optional_sections)
         return cache_key(**parts)
 
     def _params(self, request: Request) -> dict[str, Any]:
@@ -179,23 +194,25 @@ class LLMClient:
                 result.error, result.detail = hit["error"], hit.get("detail", "")
             elif request.schema is not None:
                 result.data = parse_json_reply(hit["text"])
+            elif request.sections:
+                result.data = parse_sections(hit["text"], request.sections, request.optional_sections)
             return result
 
         result = Result(request.id)
         messages = request.messages
         try:
             result.text = await self._call_with_retries(request, messages, result)
-            if request.schema is not None:
+            if request.schema is not None or request.sections:
                 try:
-                    result.data = _parse(result.text, request.schema)
+                    result.data = _parse(result.text, request)
                 except ReplyError as first_error:
                     if not self.cfg.json_repair:
                         raise
                     self.usage.repairs += 1
                     messages = [*messages, {"role": "assistant", "content": result.text or ""},
-                                {"role": "user", "content": _repair_prompt(str(first_error))}]  # fmt: skip
+                                {"role": "user", "content": _repair_prompt(str(first_error), request)}]  # fmt: skip
                     result.text = await self._call_with_retries(request, messages, result)
-                    result.data = _parse(result.text, request.schema)
+                    result.data = _parse(result.text, request)
         except _CallFailed as exc:
             result.error, result.detail = exc.reason, exc.detail
             return result
@@ -431,13 +448,19 @@ def _content(raw: str, result: Result) -> str:
     return text
 
 
-def _parse(text: str | None, schema: dict[str, Any]) -> Any:
+def _parse(text: str | None, request: Request) -> Any:
+    if request.sections:
+        return parse_sections(text or "", request.sections, request.optional_sections)
     data = parse_json_reply(text or "")
-    validate(data, schema)
+    validate(data, request.schema or {})
     return data
 
 
-def _repair_prompt(error: str) -> str:
+def _repair_prompt(error: str, request: Request) -> str:
+    if request.sections:
+        headings = ", ".join(heading(name) for name in (*request.sections, *request.optional_sections))
+        return (f"Your reply could not be used: {error}. Reply again with the sections {headings}, "
+                "each heading on a line of its own, and nothing else.")  # fmt: skip
     return (
         f"Your reply could not be used: {error}. Reply again with only one JSON object "
         "that has every required field, and nothing else."

@@ -82,7 +82,7 @@ class LLMConfig:
     backoff_max_s: float = not_in_key(60.0)  # cap on one delay (a longer Retry-After is honoured up to this)
     temperature: float = in_key(0.7)
     max_tokens: int = in_key(1024)
-    json_repair: bool = in_key(True)  # one follow-up asking the model to fix unparsable JSON
+    json_repair: bool = in_key(True)  # one follow-up asking the model to fix an unusable reply (JSON or sections)
     # How a request asks for JSON (the reply is always parsed and validated against the
     # schema by the client): "json_object" = {"type": "json_object"}, accepted by OpenAI,
     # vLLM, llama.cpp and Ollama alike (the prompts say "JSON", as OpenAI requires);
@@ -91,6 +91,7 @@ class LLMConfig:
     # gpt-4o and later, vLLM >= 0.6, llama.cpp's llama-server, Ollama >= 0.5; not
     # llama-cpp-python's server); "none" = no response_format (servers that refuse both).
     # The embedded model always gets llama-cpp-python's {"type": "json_object", "schema"}.
+    # Requests for tagged sections (the v2 generation prompts) never carry a response_format.
     structured_output: Literal["json_object", "json_schema", "none"] = in_key("json_object")
     cache: bool = not_in_key(True)  # content-addressed response cache
     cache_path: str = not_in_key("")  # sqlite file; empty = ~/.cache/mathscale/llm-cache.sqlite

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.errors import MathscaleError
-from mathscale.io import atomic_open, check_output_path
+from mathscale.io import atomic_open
 
 NEEDED = {"run", "size", "dataset", "accuracy", "grader"}
 Panel = Callable[[Any], None]  # draws one panel on a matplotlib Axes

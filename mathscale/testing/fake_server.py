@@ -27,6 +27,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from mathscale.llm.sections import format_sections, heading
+
 FAULTS = ("429", "500", "slow", "garbage", "truncated", "drop")
 
 Responder = Callable[[dict[str, Any]], str]
@@ -43,7 +45,7 @@ _WORDS = ("apple river lamp garden pencil orbit maple cloud engine violin marble
           "falcon glacier hammer island jacket kettle ladder mirror needle ocean parcel rabbit").split()
 
 
-def qa_responder(request: dict[str, Any]) -> str:
+def qa_fields(request: dict[str, Any]) -> dict[str, str]:
     """A distinct question, solution and answer per distinct request (for generation tests).
 
     Words and numbers are drawn from a hash of the messages, so the same request always
@@ -53,11 +55,26 @@ def qa_responder(request: dict[str, Any]) -> str:
     rng = random.Random(digest)
     words = " ".join(rng.choice(_WORDS) for _ in range(12))
     a, b = rng.randint(2, 99), rng.randint(2, 99)
-    return json.dumps({
+    return {
         "question": f"A collector files {a} cards about {words} and then {b} more. How many cards are filed?",
         "solution": f"The collector files {a} cards and then {b} more, so {a} + {b} = {a + b} cards in all.",
         "answer": str(a + b),
-    })
+    }
+
+
+def reply_as_asked(request: dict[str, Any], fields: dict[str, str]) -> str:
+    """``fields`` the way the request's prompt asks for them, as a model follows it: tagged
+    sections when the last message shows their headings (``### Question``), else JSON."""
+    messages = request.get("messages") or [{}]
+    asked = str(messages[-1].get("content", ""))
+    if all(heading(name) in asked for name in fields):
+        return format_sections(fields)
+    return json.dumps(fields)
+
+
+def qa_responder(request: dict[str, Any]) -> str:
+    """:func:`qa_fields` in the format the request asks for."""
+    return reply_as_asked(request, qa_fields(request))
 
 
 RESPONDERS = {"default": default_responder, "qa": qa_responder}
