@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from mathscale.errors import MathscaleError
-from mathscale.llm import models
+from mathscale.models import gguf as models
 from mathscale.models.gguf import LocalModel, PypiSource, WheelPart, fetch_model
 
 
