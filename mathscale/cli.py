@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
 
 from mathscale import __version__
+from mathscale.cli_common import OVERRIDE
 from mathscale.errors import MathscaleError
 from mathscale.eval import cli as eval_cli
 from mathscale.generate import cli as generate_cli
@@ -41,8 +41,6 @@ try:  mathscale ping     (one real completion from the configured LLM or the emb
 # ``command.py`` (or ``<name>_command.py``), imported inside the handler: a cli.py and the
 # config dataclasses stay light to import, so ``mathscale --help`` is instant.
 STAGE_CLIS = [llm_cli, models_cli, graph_cli, generate_cli, eval_cli, train_cli, run_cli]
-
-_OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -91,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # argparse hands trailing positionals over in one go, so `key=value` words after an
     # option (`graph build C --out G fold=false`) come back unparsed: they are overrides.
     if extra:
-        if not hasattr(args, "overrides") or not all(_OVERRIDE.match(word) for word in extra):
+        if not hasattr(args, "overrides") or not all(OVERRIDE.match(word) for word in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = [*(args.overrides or []), *extra]
     logging.basicConfig(

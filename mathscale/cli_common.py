@@ -25,7 +25,7 @@ C = TypeVar("C")
 
 FIELD_DEST = "cfg."  # argparse dest of an argument that sets a config field: "cfg.<dotted field>"
 _POSITIONALS = "positional_fields"  # the dests of a parser's positional fields (see config_from_args)
-_OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
+OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # a `key=value` word
 
 
 def add_config_args(parser: argparse.ArgumentParser, default_config: str = "") -> None:
@@ -71,8 +71,8 @@ def config_from_args(cls: type[C], args: argparse.Namespace) -> C:
             continue
         if dest in (getattr(args, _POSITIONALS, None) or []):
             words = value if isinstance(value, list) else [value]
-            overrides = [w for w in words if _OVERRIDE.match(w)] + overrides
-            words = [w for w in words if not _OVERRIDE.match(w)]
+            overrides = [w for w in words if OVERRIDE.match(w)] + overrides
+            words = [w for w in words if not OVERRIDE.match(w)]
             if not words:
                 continue
             value = words if isinstance(value, list) else words[0]
