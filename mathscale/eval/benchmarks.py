@@ -56,13 +56,24 @@ def limit_per_topic(tasks: list[Task], limit: int) -> list[Task]:
     return kept
 
 
-def load_tasks(spec: str, limit: int = 0, split: str = "test") -> list[Task]:
-    """Tasks from a JSONL file, a folder of ``*.jsonl`` or a Hugging Face dataset name."""
+def load_tasks(spec: str, limit: int = 0, split: str = "test", setting: str = "benchmarks") -> list[Task]:
+    """Tasks from a JSONL file, a folder of ``*.jsonl`` or a Hugging Face dataset name.
+
+    The one place a benchmark spec becomes items (eval, and generate's decontamination).
+    An error names ``setting``, the option or config key that gave ``spec``.
+    """
+    try:
+        return limit_per_topic(_read_tasks(spec, split), limit)
+    except MathscaleError as exc:
+        raise type(exc)(f"{setting}: {exc}") from None
+
+
+def _read_tasks(spec: str, split: str) -> list[Task]:
     path = Path(spec)
     if path.is_dir():
         files = sorted(path.glob("*.jsonl"))
         if not files:
-            raise MathscaleError(f"{path}: no *.jsonl benchmark files in this folder (option benchmarks)")
+            raise MathscaleError(f"{path}: no *.jsonl benchmark files in this folder")
     elif path.is_file():
         files = [path]
     else:
@@ -70,14 +81,14 @@ def load_tasks(spec: str, limit: int = 0, split: str = "test") -> list[Task]:
         hub = None if looks_local else parse_hub_id(spec, "dataset")
         if hub is None:
             raise MathscaleError(f"{spec}: no such benchmark file or folder, and not a Hugging Face dataset id "
-                                 f"(org/name or org/name@revision) (option benchmarks)")  # fmt: skip
-        return limit_per_topic(_load_hf(hub, split), limit)
+                                 f"(org/name or org/name@revision)")  # fmt: skip
+        return _load_hf(hub, split)
     tasks = []
     for file in files:
         tasks += [task_from_json(obj, where, file.stem) for where, obj in read_jsonl(file)]
     if not tasks:
         raise DataError(f"{spec}: the benchmark holds no records")
-    return limit_per_topic(tasks, limit)
+    return tasks
 
 
 def _load_hf(hub: HubId, split: str) -> list[Task]:

@@ -13,7 +13,6 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from mathscale.errors import MathscaleError
 
 _WORD = re.compile(r"\w+")
 
@@ -76,10 +75,7 @@ def benchmark_questions(specs: list[str]) -> list[tuple[str, str]]:
 
     questions: list[tuple[str, str]] = []
     for spec in specs:
-        try:
-            tasks = load_tasks(spec)
-        except MathscaleError as exc:  # say which setting named it (load_tasks speaks of eval's option)
-            raise type(exc)(f"decontamination.benchmarks: {str(exc).removesuffix(' (option benchmarks)')}") from None
+        tasks = load_tasks(spec, setting="decontamination.benchmarks")
         questions += [(task.item.id, task.item.question) for task in tasks]
     return questions
 
