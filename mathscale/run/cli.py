@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mathscale.cli_common import add_field, config_from_args, exit_status
+from mathscale.eval.config import GRADER_MODES
 from mathscale.run.config import PlotConfig, RunConfig, ScaleConfig
 
 RUN_EPILOG = """\
@@ -50,7 +51,7 @@ def plot(args: argparse.Namespace) -> int:
 
 
 def _run_args(parser: argparse.ArgumentParser, cls: type, example: str, overrides: str) -> None:
-    parser.add_argument("config", metavar="CONFIG", help=f"{'scale' if cls is ScaleConfig else 'run'} config, e.g. {example}")
+    parser.add_argument("config", metavar="CONFIG", help=f"{parser.prog.split()[-1]} config, e.g. {example}")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help=f"e.g. {overrides}")
     add_field(parser, "--prune", cls=cls, field="prune", action="store_true",
               help="after the run, delete RUN/superseded/ (outputs reruns replaced)")  # fmt: skip
@@ -71,5 +72,5 @@ def add_commands(add) -> None:
     parser = add("plot", "overlay the results.csv of several scaling runs in one plot", plot)
     add_field(parser, "RESULTS", cls=PlotConfig, field="results", nargs="+", help="results.csv files from `mathscale scale`")
     add_field(parser, "--out", cls=PlotConfig, field="out", metavar="FILE", help="plot file; .png and .svg are both written")
-    add_field(parser, "--grader", cls=PlotConfig, field="grader", choices=["mathscale", "mwpbench"],
+    add_field(parser, "--grader", cls=PlotConfig, field="grader", choices=GRADER_MODES,
               help="whose verdicts to plot")  # fmt: skip

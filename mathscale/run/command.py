@@ -84,12 +84,10 @@ def local_inputs(*paths: Path) -> list[Path]:
 
 def synthesis_stages(cfg: RunConfig, folder: Path, seeds: Path, n: int) -> list[Stage]:
     """extract -> build -> generate: the same for a run and for a scaling curve."""
-    extract = dataclasses.replace(cfg.extract, llm=cfg.llm)
-    generate = dataclasses.replace(cfg.generate, llm=cfg.llm, n=n)
     concepts, graph, samples = folder / "concepts.jsonl", folder / "graph.json", folder / "samples.jsonl"
-    extract = dataclasses.replace(extract, seeds=str(seeds), out=str(concepts))
+    extract = dataclasses.replace(cfg.extract, llm=cfg.llm, seeds=str(seeds), out=str(concepts))
     build = dataclasses.replace(cfg.build, concepts=str(concepts), out=str(graph))
-    generate = dataclasses.replace(generate, graph=str(graph), out=str(samples))
+    generate = dataclasses.replace(cfg.generate, llm=cfg.llm, n=n, graph=str(graph), out=str(samples))
     return [
         Stage("extract", "graph extract", extract_main, extract, [concepts], inputs=[seeds]),
         Stage("build", "graph build", build_main, build, [graph], ["extract"]),

@@ -10,9 +10,8 @@ the one ``llm`` section serves both LLM stages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from mathscale.eval.config import EvalConfig
+from mathscale.eval.config import EvalConfig, GraderMode
 from mathscale.generate.config import GenerateConfig
 from mathscale.graph.config import BuildConfig, ExtractConfig
 from mathscale.keys import in_key, not_in_key
@@ -50,4 +49,4 @@ class PlotConfig:
 
     results: list[str] = not_in_key(factory=list)  # results.csv files from `mathscale scale`
     out: str = not_in_key("")  # plot file; .png and .svg are both written
-    grader: Literal["mathscale", "mwpbench"] = not_in_key("mathscale")  # whose verdicts to plot
+    grader: GraderMode = not_in_key("mathscale")  # whose verdicts to plot

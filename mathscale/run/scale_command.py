@@ -100,8 +100,8 @@ def repetition_synthesis(rcfg: ScaleConfig, r: int, folder: Path, rfolder: Path,
     """extract -> build -> generate; repetitions after the first share the graph and only generate."""
     synthesis = synthesis_stages(rcfg, folder, seeds, n)
     if r:
-        graph, samples = folder / "graph.json", rfolder / "samples.jsonl"
-        generate = dataclasses.replace(synthesis[-1].config, graph=str(graph), out=str(samples))
+        samples = rfolder / "samples.jsonl"
+        generate = dataclasses.replace(synthesis[-1].config, out=str(samples))
         synthesis[-1] = dataclasses.replace(synthesis[-1], name=f"generate{tag}", outputs=[samples], config=generate)
     return synthesis
 
