@@ -192,10 +192,8 @@ class LLMClient:
                             cached_completion_tokens=hit.get("completion_tokens", 0))  # fmt: skip
             if "error" in hit:  # the model answered, but not usably: asking again gives the same
                 result.error, result.detail = hit["error"], hit.get("detail", "")
-            elif request.schema is not None:
-                result.data = parse_json_reply(hit["text"])
-            elif request.sections:
-                result.data = parse_sections(hit["text"], request.sections, request.optional_sections)
+            elif request.schema is not None or request.sections:
+                result.data = _parse(hit["text"], request)
             return result
 
         result = Result(request.id)

@@ -75,7 +75,8 @@ def parse_sections(text: str, names: Sequence[str], optional: Sequence[str] = ()
         raise ReplyError("the reply is empty")
     every = (*names, *optional)
     lines = _undouble(text.replace("\r\n", "\n")).split("\n")  # a carriage return would read as a control character
-    found = [h for h in (_heading(line, i, every) for i, line in enumerate(lines)) if h is not None]
+    pattern, keys = _heading_pattern(every), {name.replace("_", " ").lower(): name for name in every}
+    found = [h for h in (_heading(line, i, pattern, keys) for i, line in enumerate(lines)) if h is not None]
     marked = [h for h in found if h[3]]
     if {h[1] for h in marked} >= set(every):
         found = marked  # "### " headings for every section: a bold "Answer:" line is the text's own
@@ -106,10 +107,11 @@ def _heading_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     )
 
 
-def _heading(line: str, i: int, names: Sequence[str]) -> tuple[int, str, str, bool] | None:
+def _heading(line: str, i: int, pattern: re.Pattern[str], keys: dict[str, str]) -> tuple[int, str, str, bool] | None:
     """(line number, section name, text after the heading on its line, whether it is a
-    ``#`` heading) when ``line`` is the heading of one of ``names``, else None."""
-    m = _heading_pattern(tuple(names)).fullmatch(line)
+    ``#`` heading) when ``line`` is a heading of ``pattern`` (:func:`_heading_pattern`),
+    else None; ``keys`` maps a heading's name, lower case, to its section's name."""
+    m = pattern.fullmatch(line)
     if m is None:
         return None
     colon = bool(m["colon"] or m["colon2"])
@@ -120,8 +122,7 @@ def _heading(line: str, i: int, names: Sequence[str]) -> tuple[int, str, str, bo
         rest = rest.rstrip()[: -len(m["bold"])].rstrip()  # **Answer: 42**
     if (rest.strip() and not colon) or not (m["marks"] or m["bold"] or colon):
         return None  # "Solution 1: ..." or "Answer by listing ..." is text, not a heading
-    key = {name.replace("_", " ").lower(): name for name in names}[m["name"].lower()]
-    return i, key, rest, bool(m["marks"])
+    return i, keys[m["name"].lower()], rest, bool(m["marks"])
 
 
 def _undouble(text: str) -> str:
