@@ -34,7 +34,6 @@ TEMPLATES: dict[str, str | None] = {
     "alpaca_force_ans": _HEAD + "\n\nTry to conclude your response with 'The answer is ...'.\n### Response:",
     "chat": None,  # the tokenizer's own chat template
 }
-assert tuple(TEMPLATES) == TEMPLATE_NAMES
 # Generation stops when the model starts a new turn of the template.
 STOP_STRINGS: dict[str, list[str]] = {
     "alpaca": ["### Instruction", "### Response", "\n\n\n\n"],

@@ -174,6 +174,12 @@ def test_templates_are_the_official_strings():
     assert format_prompt("chat", "Q") == "Q"
 
 
+def test_the_template_names_a_config_takes_are_the_templates():
+    from mathscale.templates import STOP_STRINGS, TEMPLATE_NAMES, TEMPLATES
+
+    assert tuple(TEMPLATES) == TEMPLATE_NAMES == tuple(STOP_STRINGS)
+
+
 def test_eval_help_and_shipped_config(run, capsys):
     with pytest.raises(SystemExit):
         run(["eval", "--help"])
