@@ -352,6 +352,8 @@ def test_real_generation_with_the_embedded_model(graph_path, tmp_path):
     assert report["llm"]["model"] == "qwen2.5-coder-0.5b" and report["llm"]["api_calls"] >= 2
     samples = lines(out)
     assert report["produced"] == len(samples) and report["produced"] + report["exhausted_slots"] == 2
+    # the default prompt's tagged reply, as the real model writes it, is read (2 of 2 here, no drop)
+    assert report["config"]["prompt"] == "generate_qa.v2" and report["produced"] >= 1
     for s in samples:
         assert len(s["question"]) >= 20 and s["answer"].strip()
 
