@@ -11,6 +11,12 @@ class MathscaleError(Exception):
     exit_code = 2
 
 
+class EndpointError(MathscaleError):
+    """The endpoint can serve no request (its server process died, ...): the command stops
+    at once instead of spending retries and attempts on it. What finished is kept, so a
+    rerun resumes."""
+
+
 class DataError(MathscaleError):
     """A record that does not match its schema: the message starts with ``file:line``."""
 

@@ -28,11 +28,11 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 
-from mathscale.errors import MathscaleError
+from mathscale.errors import EndpointError, MathscaleError
 from mathscale.llm.accounting import Usage
 from mathscale.llm.cache import ResponseCache, cache_key
 from mathscale.llm.config import LLMConfig, Price, price_for
@@ -96,6 +96,13 @@ class Result:
         return self.error is None
 
 
+class ServerProcess(Protocol):
+    """A server process mathscale started for an endpoint (:class:`~mathscale.llm.local.LocalServer`)."""
+
+    def failure(self, doing: str = ..., wait_s: float = ...) -> str | None:
+        """None while it runs; else one line saying how it ended and what to do."""
+
+
 class _CallFailed(Exception):
     def __init__(self, reason: str, detail: str, retry: bool, retry_after: float | None = None):
         super().__init__(detail)
@@ -124,6 +131,9 @@ class LLMClient:
         self._cycle: Iterator[openai.AsyncOpenAI] | None = None
         self._cache = ResponseCache(_cache_path(cfg)) if cfg.cache else None
         self.usage = Usage(model=model, price=price_for(cfg.prices, model))
+        # The server process this client's endpoint runs in, when mathscale started it
+        # (the embedded model): asked whether it died when a call fails (see _call).
+        self.server: ServerProcess | None = None
 
     # -- endpoint handling -------------------------------------------------------------
 
@@ -173,11 +183,12 @@ class LLMClient:
     async def complete(self, request: Request) -> Result:
         """One result for ``request``: from the cache, or from the endpoint with retries.
 
-        Never raises for a failed request: the failure comes back in ``Result.error``.
+        A failed request comes back with ``Result.error`` set; only a failure of the
+        endpoint itself (:class:`EndpointError`: its server process died) raises.
         """
         try:
             result = await self._complete(request)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, EndpointError):
             raise
         except Exception as exc:  # a bug or an unforeseen reply must not end a million-request run
             log.exception("request %s failed unexpectedly", request.id)
@@ -268,16 +279,26 @@ class LLMClient:
             # the CPU, which matters at thousands of requests per second.
             raw = await endpoint.post(route, body=body, cast_to=str)
         except openai.APITimeoutError:
+            self._check_server()
             raise _CallFailed("timeout", f"no reply within {self.cfg.timeout_s:g} s", retry=True) from None
         except openai.APIConnectionError as exc:
+            self._check_server()
             raise _CallFailed("connection", _safe(str(exc.__cause__ or exc), self._api_key), retry=True) from None
         except openai.APIStatusError as exc:
             status = exc.status_code
+            if status >= 500:
+                self._check_server()
             raise _CallFailed(
                 f"http_{status}", _safe(str(exc.message), self._api_key),
                 retry=status in RETRYABLE_STATUS, retry_after=_retry_after(exc.response.headers),
             ) from None  # fmt: skip
         return _content(raw, result)
+
+    def _check_server(self) -> None:
+        """Stop at once when the endpoint's server process has died: retrying a dead port
+        only hides the crash. (A dropped connection can come a moment before the exit.)"""
+        if self.server is not None and (failure := self.server.failure(wait_s=2.0)) is not None:
+            raise EndpointError(failure)
 
     def _account(self, result: Result) -> None:
         usage = self.usage
@@ -308,7 +329,7 @@ class LLMClient:
             try:
                 for request in source:  # safe: workers share one thread, and next() never awaits
                     await done.put(await self.complete(request))
-            except Exception as exc:  # raised by the request iterator: re-raised below
+            except Exception as exc:  # raised by the request iterator, or EndpointError: re-raised below
                 failures.append(exc)
             await done.put(None)
 
@@ -323,8 +344,8 @@ class LLMClient:
                 batch = [r for r in ready if r is not None]
                 if batch:
                     yield batch
-            if failures:
-                raise failures[0]
+                if failures:  # the request iterator raised, or the endpoint died: stop now
+                    raise failures[0]
         finally:  # the consumer stopped early (error, Ctrl-C): cancel what is in flight
             for task in workers:
                 task.cancel()
@@ -526,6 +547,7 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
             cfg = dataclasses.replace(cfg, timeout_s=max(cfg.timeout_s, LOCAL_TIMEOUT_S))
         client = LLMClient(cfg, base_urls, model, api_key, concurrency=concurrency)
         if concurrency is not None:  # the embedded model costs nothing per token
+            client.server = server
             client.usage.price = Price(0.0, 0.0)
             if cfg.structured_output != "none":  # its server takes the schema its own way
                 client.structured_output = LLAMA_CPP_JSON
