@@ -1,14 +1,14 @@
 """``eval --backend openai`` sends the model exactly the prompt it was trained on.
 
 Checked on an endpoint that refuses what OpenAI's API refuses (tests/openai_strict.py),
-and, with the embedded llama.cpp model, against the same GGUF run in-process.
+and, with the embedded llama.cpp model, against the same GGUF run in-process (in a child
+process, tests/native.py).
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from native import llama_completions
 from openai_strict import StrictServer
 
 from mathscale.eval.backends import GenerationSettings, generate_openai
@@ -61,8 +61,6 @@ def test_more_than_four_stop_strings_are_cut_after_the_reply(llm_cache):
 def test_openai_backend_and_the_same_gguf_in_process_agree_on_greedy_output(llm_cache):
     """The embedded server (smollm2-135m) through the openai backend gives, token for token,
     what llama.cpp's own completion of the same prompt gives, greedy."""
-    from llama_cpp import Llama
-
     from mathscale.models.gguf import resolve_model
 
     prompts = [format_prompt("alpaca", q) for q in ("What is 12 times 7?", "Solve $x + 3 = 10$ for $x$.")]
@@ -71,8 +69,6 @@ def test_openai_backend_and_the_same_gguf_in_process_agree_on_greedy_output(llm_
     settings = GenerationSettings(model="", chat=False, max_new_tokens=40, stop=stop, llm=llm)
     served = generate_openai(prompts, settings)
 
-    raw = Llama(model_path=str(resolve_model("smollm2-135m")), n_ctx=llm.local_context,
-                n_threads=os.cpu_count() or 1, verbose=False)  # fmt: skip
-    direct = [raw.create_completion(p, max_tokens=40, temperature=0.0, stop=stop)["choices"][0]["text"] for p in prompts]
+    direct = llama_completions(resolve_model("smollm2-135m"), prompts, n_ctx=llm.local_context, max_tokens=40, stop=stop)
     assert all(text.strip() for text in served)
     assert served == direct
