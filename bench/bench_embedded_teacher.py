@@ -107,7 +107,7 @@ def main() -> None:
             print(f"  repeat {repeat + 1} {name}: {run['tokens_s']:.1f} tokens/s, {run['s_per_seed']:.2f} s/seed, "
                   f"start {run['start_s']:.1f} s, {run['failed']:.0f} failed extractions", flush=True)  # fmt: skip
     ref = builds[0][0]
-    print(f"\n| build | tokens/s (median [min-max]) | s per extraction | start-up s | vs {ref}: tokens/s, s/seed |")
+    print(f"\n| build | tokens/s (median [min-max]) | s per extraction | start-up s | vs {ref}, median of paired ratios: tokens/s, s/seed |")
     print("|---|---|---|---|---|")
     for name, _ in builds:
         speeds = [r["tokens_s"] for r in runs[name]]
