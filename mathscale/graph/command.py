@@ -88,7 +88,7 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     usage = total(invocations(read_usage(side_file(out, ".usage.json"))))  # every invocation on this output
     seconds = time.perf_counter() - started
     generic = {"topic": Counter(), "kp": Counter()}  # names in the whole file that graph build will drop
-    for record in read_records(out, Concepts) if out.exists() else ():
+    for record in read_records(out, Concepts) if out.exists() and out.stat().st_size else ():
         for kind, names in (("topic", record.topics), ("kp", record.knowledge_points)):
             generic[kind].update(r for r in map(generic_reason, names) if r)
     with atomic_open(failures_path) as handle:
