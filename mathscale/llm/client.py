@@ -219,8 +219,10 @@ class LLMClient:
     async def complete(self, request: Request) -> Result:
         """One result for ``request``: from the cache, or from the endpoint with retries.
 
-        A failed request comes back with ``Result.error`` set; only a failure of the
-        endpoint itself (:class:`EndpointError`: its server process died) raises.
+        A failed request comes back with ``Result.error`` set (``Result.pending`` when the
+        transport failed); only a failure that every further request would share raises
+        :class:`EndpointError`: the server process died, the key or model was refused
+        (401/403/404), the circuit breaker or the parse guard tripped (:meth:`_watch`).
         """
         try:
             result = await self._complete(request)
