@@ -17,6 +17,16 @@ class EndpointError(MathscaleError):
     rerun resumes."""
 
 
+class PendingError(MathscaleError):
+    """Work left undone because its requests failed after the client's retries (5xx, 429,
+    timeouts, dropped connections): those items are *pending* — not written, not graded,
+    not cached, not counted as attempts — and a rerun of the same command asks only for
+    them. Exit status 4, so scripts can tell "retry later" from bad input (2) and from a
+    stage that ran short (3)."""
+
+    exit_code = 4
+
+
 class DataError(MathscaleError):
     """A record that does not match its schema: the message starts with ``file:line``."""
 

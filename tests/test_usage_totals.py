@@ -12,7 +12,7 @@ from tests.test_generate import graph_path, run  # noqa: F401  (graph_path is a 
 
 def test_usage_accumulates_over_invocations_and_counts_cached_tokens_apart(graph_path, tmp_path):  # noqa: F811
     out, again = tmp_path / "s.jsonl", tmp_path / "again.jsonl"
-    with FakeServer(responder=qa_responder) as server:
+    with FakeServer(responder=qa_responder, model="gpt-4o-mini-2024-07-18") as server:  # it refuses other models
         assert run([str(graph_path), "-n", "10", "--out", str(out)], server, tmp_path, "llm.model=gpt-4o-mini-2024-07-18") == 0
         assert run([str(graph_path), "-n", "14", "--out", str(out)], server, tmp_path, "llm.model=gpt-4o-mini-2024-07-18") == 0
         assert run([str(graph_path), "-n", "14", "--out", str(again)], server, tmp_path, "llm.model=gpt-4o-mini-2024-07-18") == 0

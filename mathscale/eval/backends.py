@@ -11,7 +11,10 @@
   :mod:`mathscale.llm`. It sends the model exactly the prompt it was trained on: the raw
   alpaca text as the ``prompt`` of ``/v1/completions`` (no chat template around it), and
   the ``chat`` template's user turn through ``/v1/chat/completions`` (the server applies
-  the model's own chat template, as the tokenizer does for ``hf``).
+  the model's own chat template, as the tokenizer does for ``hf``). Each completion is
+  reported (``on_result``) as it arrives; a request that failed for good is no completion:
+  it raises :class:`~mathscale.errors.PendingError` once the others are in, so nothing is
+  graded as an empty answer and the rerun asks only for the failed items.
 
 Greedy decoding everywhere, so the same prompts give the same records whatever the backend
 (up to the numerics of each engine). Heavy libraries are imported inside the functions.
@@ -20,10 +23,11 @@ Greedy decoding everywhere, so the same prompts give the same records whatever t
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mathscale.errors import MathscaleError
+from mathscale.errors import MathscaleError, PendingError
 from mathscale.eval.config import BACKEND_NAMES
 from mathscale.models.hub import model_folder
 from mathscale.templates import cut_at_stop
@@ -43,8 +47,8 @@ class GenerationSettings:
     tensor_parallel: int = 1
     llm: LLMConfig = field(default_factory=LLMConfig)
     static_cache: bool = False  # hf: static KV cache + torch.compile (see hf_generate)
-    # Called with (prompt index, final completion) as each one is done (hf: per batch);
-    # backends that cannot report early leave it to the caller.
+    # Called with (prompt index, final completion) as each one is done (hf: per batch;
+    # openai: per item); backends that cannot report early leave it to the caller.
     on_result: Callable[[int, str], None] | None = None
 
 
@@ -106,15 +110,28 @@ def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[st
             Request(id=str(i), messages=[], completion_prompt=p, prompt="eval", seed=0, params=params)
             for i, p in enumerate(prompts)
         ]
+    completions: list[str | None] = [None] * len(requests)
+    failed = []
     with open_client(settings.llm) as llm:
         settings.model = settings.model or llm.model  # for the report
-        results = llm.complete_all(requests, desc="eval")
+        for result in llm.run(requests, desc="eval"):
+            if not result.ok:
+                failed.append(result)
+                continue
+            index = int(result.id)
+            completions[index] = cut_at_stop(result.text or "", settings.stop)
+            if settings.on_result is not None:
+                settings.on_result(index, completions[index])
         log.info(llm.usage.summary())
-    failed = [r for r in results if not r.ok]
     if failed:
-        log.warning("%d of %d requests failed (first: %s %s); graded as empty", len(failed), len(results),
-                    failed[0].error, failed[0].detail)  # fmt: skip
-    return [cut_at_stop(r.text or "", settings.stop) for r in results]
+        reasons = Counter(r.error for r in failed)
+        raise PendingError(
+            f"{len(failed)} of {len(requests)} items are pending: their requests failed "
+            f"({', '.join(f'{r} {n}' for r, n in reasons.most_common())}; first: {failed[0].detail[:120]}); nothing "
+            "was graded and no metrics were written. Rerun the same command when the endpoint works: the "
+            f"{len(requests) - len(failed)} finished items are saved, and it asks only for the pending ones"
+        )  # fmt: skip
+    return [c or "" for c in completions]
 
 
 BACKENDS: dict[str, Generate] = {"hf": generate_hf, "vllm": generate_vllm, "openai": generate_openai}

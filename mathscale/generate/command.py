@@ -8,7 +8,9 @@ with its reason), ``SAMPLES.report.json``, ``SAMPLES.usage.json`` and, once the 
 complete, a Hugging Face dataset in ``SAMPLES.dataset/`` with a dataset card.
 
 :func:`main` returns a :class:`GenerateResult` when the shard holds all of its samples. It
-raises :class:`ShortfallError` (exit status 3) when some slots used up all ``max_attempts``
+raises :class:`PendingError` (exit status 4) when requests failed in transport after the
+client's retries (5xx, 429, timeouts): those slots spent no attempt and the rerun fills
+them; it :class:`ShortfallError` (exit status 3) when some slots used up all ``max_attempts``
 attempts without an acceptable sample — the samples written are kept, with their report,
 and the message gives the count, the drop reasons and what to change — and
 :class:`MathscaleError` (exit status 2) for bad input.
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.config import parse_shard, require
-from mathscale.errors import DataError, MathscaleError, ShortfallError
+from mathscale.errors import DataError, MathscaleError, PendingError, ShortfallError
 from mathscale.generate.config import GenerateConfig
 from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, Progress
 from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, side_file
@@ -147,6 +149,7 @@ def main(cfg: GenerateConfig) -> GenerateResult:
     new = progress.committed - committed_before
     rate = round(new / seconds, 2) if seconds else None  # this invocation's
     report = make_report(cfg, slots, progress, usage, seconds, rate, sampler, graph)
+    report["pending_slots"] = len(slots) - progress.committed - len(progress.exhausted)
     if cfg.consensus.enabled:
         report["consensus"] = consensus_report(out, progress)
     atomic_write_json(report_path, report)
@@ -155,9 +158,23 @@ def main(cfg: GenerateConfig) -> GenerateResult:
         save_dataset(out, report)
         dataset = side_file(out, ".dataset")
     print(summary_line(report, out))
+    if report["pending_slots"] and progress.pending:
+        raise PendingError(pending_message(progress, report["pending_slots"], len(slots), out))
     if progress.exhausted:
         raise ShortfallError(shortfall_message(report, out, graph))
     return GenerateResult(out, report_path, progress.committed, new, dataset)
+
+
+def pending_message(progress: Progress, pending: int, total: int, out: Path) -> str:
+    """The one line of a run that left slots pending: how many, why, and that a rerun fills them."""
+    from collections import Counter
+
+    reasons = Counter(p.reason for p in progress.pending)
+    first = progress.pending[0]
+    return (f"{out}: {pending} of {total} slots are pending: {len(progress.pending)} requests failed after the "
+            f"client's retries ({', '.join(f'{r} {n}' for r, n in reasons.most_common())}; first: {first.detail[:120]}); "
+            "no attempt was counted for them. Rerun the same command when the endpoint works: it asks only for "
+            "what is pending")  # fmt: skip
 
 
 def repeated_walks(sampler: Any, cfg: GenerateConfig, slots: int) -> Any:

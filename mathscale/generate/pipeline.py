@@ -15,7 +15,11 @@ model's replies, never on N, on the shard or on timing, so:
   (:mod:`mathscale.generate.repeats`), so each concept set costs at most one LLM call;
 - a killed run resumes where it stopped: samples are committed in slot order, each drop
   is logged with its slot and attempt, and the LLM cache answers everything that had
-  completed, so the rerun's output equals an uninterrupted run's.
+  completed, so the rerun's output equals an uninterrupted run's;
+- a request that failed in transport after the client's retries (5xx, 429, timeout) is no
+  attempt: its slot is *pending* (no drop logged, nothing committed from it on), and the
+  rerun asks that same attempt again. Slots after the first pending one still run (their
+  replies are cached), but only a rerun commits them, so the file stays in slot order.
 
 Why a slot is refilled from its own extra rounds and not from overflow slots N, N+1, …:
 with overflow, which sample sits at position p depends on how many slots *before* p ran
@@ -102,6 +106,22 @@ class Drop:
         return {k: v for k, v in self.__dict__.items() if v != ""}
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An attempt whose request failed in transport: not an attempt, asked again on the rerun."""
+
+    slot: int
+    attempt: int
+    reason: str
+    detail: str = ""
+
+
+class _TransportFailure(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
 @dataclass
 class Progress:
     """What a run has done so far (including what an earlier, interrupted run did)."""
@@ -110,9 +130,11 @@ class Progress:
     exhausted: list[int] = field(default_factory=list)  # slots that ran out of attempts
     dropped: Counter[str] = field(default_factory=Counter)
     indices: list[int] = field(default_factory=list)  # walks of the committed samples, for novelty
+    pending: list[Pending] = field(default_factory=list)  # slots left for a rerun by transport failures
 
 
 _EXHAUSTED = object()
+_PENDING = object()
 
 
 class SlotFiller:
@@ -159,13 +181,18 @@ class SlotFiller:
         """
         retries: list[tuple[int, int]] = []
         ready: dict[int, Any] = {}
-        state = {"frontier": 0, "next_new": 0, "wake": asyncio.Event()}
+        state = {"frontier": 0, "next_new": 0, "in_flight": 0, "wake": asyncio.Event()}
 
         def wake() -> None:
             state["wake"].set()
             state["wake"] = asyncio.Event()
 
-        def settle(slot: int, attempt: int, outcome: QAPair | Drop) -> None:
+        def settle(slot: int, attempt: int, outcome: QAPair | Drop | Pending) -> None:
+            if isinstance(outcome, Pending):
+                progress.pending.append(outcome)
+                ready[slot] = _PENDING
+                wake()
+                return
             if isinstance(outcome, QAPair) and (earlier := self.dedup.exact_match(outcome.question)) is not None:
                 # A copy of a committed sample is a duplicate at commit time too: retry now
                 # rather than when the frontier gets here (the same drop, found sooner).
@@ -184,6 +211,8 @@ class SlotFiller:
         def advance() -> None:
             while state["frontier"] < len(slots) and slots[state["frontier"]] in ready:
                 slot = slots[state["frontier"]]
+                if ready[slot] is _PENDING:
+                    return  # nothing after a pending slot is committed in this run
                 sample = ready.pop(slot)
                 if sample is _EXHAUSTED:
                     progress.exhausted.append(slot)
@@ -206,24 +235,29 @@ class SlotFiller:
         async def next_job() -> tuple[int, int] | None:
             while True:
                 if retries:
+                    state["in_flight"] += 1
                     return retries.pop(0)
                 if state["next_new"] < len(slots):
                     slot = slots[state["next_new"]]
                     state["next_new"] += 1
+                    state["in_flight"] += 1
                     return slot, next_attempt.get(slot, 0)
-                if state["frontier"] >= len(slots):
-                    return None
+                if state["frontier"] >= len(slots) or not state["in_flight"]:
+                    return None  # all done, or nothing left that a pending slot does not block
                 await state["wake"].wait()
 
         async def worker() -> None:
             while (job := await next_job()) is not None:
                 slot, attempt = job
                 if attempt >= self.max_attempts:  # an earlier run already used up this slot
+                    state["in_flight"] -= 1
                     ready[slot] = _EXHAUSTED
                     advance()
                     wake()
                 else:
-                    settle(slot, attempt, await self.attempt(slot, attempt))
+                    outcome = await self.attempt(slot, attempt)
+                    state["in_flight"] -= 1
+                    settle(slot, attempt, outcome)
 
         workers = [asyncio.create_task(worker()) for _ in range(self.llm.concurrency)]
         try:
@@ -236,8 +270,21 @@ class SlotFiller:
         self._drop(drop)
         progress.dropped[drop.reason] += 1
 
-    async def attempt(self, slot: int, attempt: int) -> QAPair | Drop:
-        """One walk -> one LLM reply -> a candidate sample, or the reason it was dropped."""
+    async def attempt(self, slot: int, attempt: int) -> QAPair | Drop | Pending:
+        """One walk -> one LLM reply -> a candidate sample, or the reason it was dropped
+        (or :class:`Pending` when a request it needed failed in transport)."""
+        try:
+            return await self._attempt(slot, attempt)
+        except _TransportFailure as exc:
+            return Pending(slot, attempt, exc.reason, exc.detail[:200])
+
+    async def _complete(self, request: Any) -> Any:
+        result = await self.llm.complete(request)
+        if result.pending:
+            raise _TransportFailure(result.error, result.detail)
+        return result
+
+    async def _attempt(self, slot: int, attempt: int) -> QAPair | Drop:
         cfg = self.cfg
         index = walk_index(slot, attempt)
         if self.repeats is not None and self.repeats(slot, attempt):
@@ -246,7 +293,7 @@ class SlotFiller:
         examples = self.examples.pick(comp.topics, comp.knowledge_points, cfg.examples, salt=index)
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         request = qa_request(f"{slot}:{attempt}", comp, examples, self.qa_prompt, request_seed(cfg.seed, index), params)
-        result = await self.llm.complete(request)
+        result = await self._complete(request)
         if not result.ok:
             return Drop(slot, attempt, index, f"llm_{result.error}", result.detail[:200])
         data = result.data
@@ -291,7 +338,9 @@ class SlotFiller:
             solve_request(f"{index}:solve{j}", question, self.solve_prompt, request_seed(self.cfg.seed, index, j + 1), params)
             for j in range(consensus.k)
         ]  # fmt: skip
-        results = await asyncio.gather(*(self.llm.complete(r) for r in requests))
+        results = await asyncio.gather(*(self._complete(r) for r in requests), return_exceptions=True)
+        if failed := next((r for r in results if isinstance(r, BaseException)), None):
+            raise failed  # a transport failure (the attempt is pending) or the endpoint's end
         answers, solutions = [answer], [solution]
         for result in results:
             ok = result.ok and answer_of(result.data)
@@ -303,5 +352,5 @@ class SlotFiller:
         """The LLM's quality score of ``question`` (0.2 .. 1), or None when it gave no rating."""
         params = {"temperature": self.cfg.quality.temperature, "max_tokens": 64}
         assert self.rate_prompt is not None
-        result = await self.llm.complete(rate_request(f"{index}:rate", question, self.rate_prompt, params))
+        result = await self._complete(rate_request(f"{index}:rate", question, self.rate_prompt, params))
         return quality_score(result.data) if result.ok else None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.config import parse_shard, require
-from mathscale.errors import DataError, MathscaleError
+from mathscale.errors import DataError, MathscaleError, PendingError
 from mathscale.graph.config import BuildConfig, ExtractConfig, GraphPlotConfig, SampleConfig, StatsConfig
 from mathscale.io import (
     JsonlWriter,
@@ -51,7 +51,7 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     """Seed questions -> concept records (LLM), resuming what ``cfg.out`` already holds."""
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
     from mathscale.graph.normalize import generic_reason
-    from mathscale.llm.client import open_client
+    from mathscale.llm.client import is_transport, open_client
     from mathscale.llm.usage_totals import append_invocation, invocations, read_usage, total
 
     require(cfg, {"seeds": "SEEDS", "out": "--out"})
@@ -71,6 +71,7 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     already = len(items) - len(seeds) - len(failures)
     started = time.perf_counter()
     written = 0
+    pending: list[Failure] = []  # seeds whose request failed in transport: asked again by a rerun, not failures
     usage: dict[str, Any] = {}
     if seeds:
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
@@ -78,7 +79,7 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
             print(f"extracting {len(seeds)} seeds with {llm.model} ({already} already done)")
             for item in extract_concepts(seeds, llm, template, params, total=len(seeds)):
                 if isinstance(item, Failure):
-                    failures.append(item)
+                    (pending if is_transport(item.reason) else failures).append(item)
                 else:
                     writer.write(item)
                     written += 1
@@ -87,7 +88,7 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     usage = total(invocations(read_usage(side_file(out, ".usage.json"))))  # every invocation on this output
     seconds = time.perf_counter() - started
     generic = {"topic": Counter(), "kp": Counter()}  # names in the whole file that graph build will drop
-    for record in read_records(out, Concepts) if out.exists() else ():
+    for record in read_records(out, Concepts) if out.exists() and out.stat().st_size else ():
         for kind, names in (("topic", record.topics), ("kp", record.knowledge_points)):
             generic[kind].update(r for r in map(generic_reason, names) if r)
     with atomic_open(failures_path) as handle:
@@ -96,6 +97,7 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     report = {
         "seeds": str(cfg.seeds), "out": str(out), "prompt": template.name, "lines": len(items),
         "already_done": already, "extracted": written, "failed": sum(reasons.values()), "failures": dict(reasons),
+        "pending": len(pending),
         "generic_names": {kind: dict(c) for kind, c in generic.items()},
         "seconds": round(seconds, 2), "seconds_per_seed": round(seconds / len(seeds), 3) if seeds else None,
         "usage": usage,
@@ -107,6 +109,12 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     if any(generic.values()):
         print(f"generic names that graph build will drop: {sum(generic['topic'].values())} topics, "
               f"{sum(generic['kp'].values())} knowledge points ({report_path})")  # fmt: skip
+    if pending:
+        why = Counter(p.reason for p in pending)
+        raise PendingError(f"{out}: {len(pending)} of {len(items)} seeds are pending: their requests failed after the "
+                           f"client's retries ({', '.join(f'{r} {n}' for r, n in why.most_common())}; first: "
+                           f"{pending[0].detail[:120]}); rerun the same command when the endpoint works: it asks only "
+                           "for the seeds not yet in the output")  # fmt: skip
     return ExtractResult(out=out, report=report_path, failures=failures_path, extracted=written,
                          already_done=already, failed=sum(reasons.values()))  # fmt: skip
 

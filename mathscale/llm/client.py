@@ -3,7 +3,15 @@
 Every stage builds :class:`Request` objects and gets one :class:`Result` back for each,
 in completion order; a request that fails for good comes back with ``error`` set to a
 reason (``http_429``, ``timeout``, ``parse`` …) and is counted — it never raises and
-never disappears.
+never disappears. A failure of the transport (``Result.pending``: 5xx, 429, timeouts,
+dropped connections, a reply that is not an OpenAI body) is not an answer: callers keep
+that work pending for a rerun, and it is never cached.
+
+Some failures stop the command at once with :class:`EndpointError` instead, because every
+further request would fail the same way: a rejected key (401/403), a model or route the
+endpoint does not have (404), an endpoint that failed most of the last
+``llm.breaker_window`` requests (the circuit breaker), and a teacher whose first
+``llm.parse_guard`` replies could not be read in the asked form.
 
 A request is a chat (``messages``, sent to ``/chat/completions``) or a raw-text prompt
 (``completion_prompt``, sent to ``/completions`` with no template around it: what
@@ -15,6 +23,7 @@ server takes them; :func:`response_format` is the one place that says how JSON i
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import email.utils
@@ -43,6 +52,23 @@ from mathscale.models.gguf import cache_root
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+TRANSPORT_ERRORS = {"timeout", "connection", "bad_response"}  # with http_<RETRYABLE_STATUS> and http_5xx
+
+
+def is_transport(reason: str | None) -> bool:
+    """Whether a failure reason is the transport's (the request may work when asked again),
+    not the model's answer: ``http_500``, ``http_429``, ``timeout`` … yes; ``parse``,
+    ``http_400`` no.
+
+    >>> is_transport("http_503"), is_transport("timeout"), is_transport("parse")
+    (True, True, False)
+    """
+    if reason is None:
+        return False
+    if reason in TRANSPORT_ERRORS:
+        return True
+    status = reason.removeprefix("http_")
+    return reason.startswith("http_") and status.isdigit() and (int(status) in RETRYABLE_STATUS or int(status) >= 500)
 LOCAL_TIMEOUT_S = 1800.0  # per request to the embedded server (see open_client)
 
 
@@ -95,6 +121,11 @@ class Result:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def pending(self) -> bool:
+        """Failed in transport (after retries): no answer, so the work stays to be done."""
+        return is_transport(self.error)
+
 
 class ServerProcess(Protocol):
     """A server process mathscale started for an endpoint (:class:`~mathscale.llm.local.LocalServer`)."""
@@ -134,6 +165,11 @@ class LLMClient:
         # The server process this client's endpoint runs in, when mathscale started it
         # (the embedded model): asked whether it died when a call fails (see _call).
         self.server: ServerProcess | None = None
+        # The circuit breaker's window: for each of the last requests sent (not cached),
+        # the failure text when it failed in transport after its retries, else None.
+        self._recent: collections.deque[str | None] = collections.deque(maxlen=max(cfg.breaker_window, 1))
+        self._replies = 0  # replies read (cached or not) and, of them, usable ones: the parse guard
+        self._usable = 0
 
     # -- endpoint handling -------------------------------------------------------------
 
@@ -183,8 +219,10 @@ class LLMClient:
     async def complete(self, request: Request) -> Result:
         """One result for ``request``: from the cache, or from the endpoint with retries.
 
-        A failed request comes back with ``Result.error`` set; only a failure of the
-        endpoint itself (:class:`EndpointError`: its server process died) raises.
+        A failed request comes back with ``Result.error`` set (``Result.pending`` when the
+        transport failed); only a failure that every further request would share raises
+        :class:`EndpointError`: the server process died, the key or model was refused
+        (401/403/404), the circuit breaker or the parse guard tripped (:meth:`_watch`).
         """
         try:
             result = await self._complete(request)
@@ -194,11 +232,43 @@ class LLMClient:
             log.exception("request %s failed unexpectedly", request.id)
             result = Result(request.id, error="client_error", detail=f"{type(exc).__name__}: {exc}"[:300])
         self._account(result)
+        self._watch(result, request)
         return result
+
+    def _watch(self, result: Result, request: Request) -> None:
+        """The circuit breaker and the parse guard: stop the command when the endpoint has
+        failed most recent requests, or when no reply so far could be read as asked."""
+        cfg = self.cfg
+        if not result.cached and cfg.breaker_window > 0:
+            self._recent.append(f"{result.error}: {result.detail}" if result.pending else None)
+            failed = [text for text in self._recent if text is not None]
+            if len(self._recent) == cfg.breaker_window and len(failed) > cfg.breaker_share * cfg.breaker_window:
+                raise EndpointError(
+                    f"{', '.join(self.base_urls)}: {len(failed)} of the last {cfg.breaker_window} requests failed "
+                    f"after {cfg.max_retries} retries each; the endpoint's last error: {failed[-1][:200]}. "
+                    "The work they were for is pending, not lost: rerun the same command when the endpoint works"
+                )  # fmt: skip
+        if result.pending or not (request.schema is not None or request.sections):
+            return
+        self._replies += 1
+        self._usable += result.ok
+        if cfg.parse_guard > 0 and self._usable == 0 and self._replies >= cfg.parse_guard:
+            form = ("the tagged sections " + ", ".join(heading(n) for n in request.sections) if request.sections
+                    else "a JSON object with " + ", ".join((request.schema or {}).get("required", [])))  # fmt: skip
+            cached = " (from the cache)" if result.cached else ""
+            raise EndpointError(
+                f"none of the first {self._replies} replies of {self.model} could be read as {form} "
+                f"(prompt {request.prompt}); one reply{cached}: {(result.text or '')[:160]!r} ({result.detail[:100]}). "
+                "Use a model or prompt that answers in that form; then rerun with llm.reask_unparsed=true, "
+                "so the cached unreadable replies are asked again"
+            )  # fmt: skip
 
     async def _complete(self, request: Request) -> Result:
         key = self._key(request) if self._cache is not None else ""
-        if self._cache is not None and (hit := self._cache.get(key)) is not None:
+        hit = self._cache.get(key) if self._cache is not None else None
+        if hit is not None and "error" in hit and self.cfg.reask_unparsed:
+            hit = None  # an unusable answer, asked again (the new answer replaces it in the cache)
+        if hit is not None:
             result = Result(request.id, text=hit["text"], cached=True, cached_prompt_tokens=hit.get("prompt_tokens", 0),
                             cached_completion_tokens=hit.get("completion_tokens", 0))  # fmt: skip
             if "error" in hit:  # the model answered, but not usably: asking again gives the same
@@ -288,11 +358,25 @@ class LLMClient:
             status = exc.status_code
             if status >= 500:
                 self._check_server()
+            if status in (401, 403, 404):
+                raise EndpointError(self._refusal(endpoint, route, status, _safe(str(exc.message), self._api_key))) from None
             raise _CallFailed(
                 f"http_{status}", _safe(str(exc.message), self._api_key),
                 retry=status in RETRYABLE_STATUS, retry_after=_retry_after(exc.response.headers),
             ) from None  # fmt: skip
         return _content(raw, result)
+
+    def _refusal(self, endpoint: openai.AsyncOpenAI, route: str, status: int, message: str) -> str:
+        """One line for a refusal that every further request would get too."""
+        url = str(endpoint.base_url).rstrip("/")
+        if status in (401, 403):
+            key = f"${self.cfg.api_key_env}" + ("" if os.environ.get(self.cfg.api_key_env) else " (not set)")
+            return (f"{url}: HTTP {status}, the endpoint refused the API key from {key}: {message[:160]}; "
+                    "set a valid key (or llm.api_key_env) and rerun: finished work is kept")  # fmt: skip
+        if "model" in message.lower():
+            return (f"{url}: HTTP 404, the endpoint has no model {self.model!r}: {message[:160]}; "
+                    "set llm.model to one of the models its /v1/models lists")  # fmt: skip
+        return f"{url}{route}: HTTP 404 ({message[:160]}); is llm.base_urls the endpoint's /v1 URL?"
 
     def _check_server(self) -> None:
         """Stop at once when the endpoint's server process has died: retrying a dead port

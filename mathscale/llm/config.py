@@ -83,6 +83,12 @@ class LLMConfig:
     temperature: float = in_key(0.7)
     max_tokens: int = in_key(1024)
     json_repair: bool = in_key(True)  # one follow-up asking the model to fix an unusable reply (JSON or sections)
+    # Ask again, instead of replaying from the cache, a request whose cached reply could not
+    # be read (after fixing the teacher or its prompt); a reply that now parses replaces it.
+    reask_unparsed: bool = not_in_key(False)
+    breaker_window: int = not_in_key(20)  # circuit breaker: the last N requests watched (0 = off) ...
+    breaker_share: float = not_in_key(0.5)  # ... the command stops when more than this share failed in transport
+    parse_guard: int = not_in_key(50)  # stop when none of the first K replies could be read as asked (0 = off)
     # How a request asks for JSON (the reply is always parsed and validated against the
     # schema by the client): "json_object" = {"type": "json_object"}, accepted by OpenAI,
     # vLLM, llama.cpp and Ollama alike (the prompts say "JSON", as OpenAI requires);

@@ -2,9 +2,13 @@
 
 It answers ``GET /v1/models``, ``POST /v1/chat/completions`` and ``POST /v1/completions``
 (raw-text prompts) over real sockets with HTTP/1.1 keep-alive, instantly unless told otherwise. Faults are chosen per request,
-deterministically from a seed: ``429`` (with Retry-After), ``500``, ``slow`` (sleeps
+deterministically from a seed: ``429`` (with Retry-After), ``500``, ``401`` (a key revoked
+while the run goes on; set ``api_key`` for one that is refused everywhere), ``slow`` (sleeps
 past the client's timeout), ``garbage`` (a 200 whose body is not JSON), ``truncated``
 (a well-formed reply whose content is cut-off JSON), ``drop`` (closes the connection).
+Like the real service it refuses, on every route, a request without its ``api_key`` (when
+one is set: HTTP 401, OpenAI's ``invalid_api_key`` error) and a completion for a model it
+does not serve (HTTP 404, ``model_not_found``).
 
 In tests::
 
@@ -29,7 +33,7 @@ from typing import Any
 
 from mathscale.llm.sections import format_sections, heading
 
-FAULTS = ("429", "500", "slow", "garbage", "truncated", "drop")
+FAULTS = ("429", "500", "401", "slow", "garbage", "truncated", "drop")
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -83,7 +87,7 @@ RESPONDERS = {"default": default_responder, "qa": qa_responder}
 class FakeServer:
     def __init__(self, *, faults: dict[str, float] | None = None, seed: int = 0, model: str = "fake-model",
                  responder: Responder = default_responder, slow_s: float = 5.0, latency_s: float = 0.0,
-                 port: int = 0):  # fmt: skip
+                 port: int = 0, api_key: str | None = None):  # fmt: skip
         unknown = set(faults or {}) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
@@ -93,6 +97,7 @@ class FakeServer:
         self.slow_s = slow_s
         self.latency_s = latency_s  # added to every chat reply, to mimic a real model
         self.port = port
+        self.api_key = api_key  # when set, a request without "Authorization: Bearer <api_key>" gets 401
         self.counts: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,11 +111,15 @@ class FakeServer:
     def check(self, path: str, request: Any) -> tuple[int, dict[str, Any]] | None:
         """(HTTP status, error object) for a request the server refuses, else None.
 
-        This one refuses nothing but a body that is not a JSON object; the OpenAI-strict
-        test double in ``tests/`` checks every parameter as OpenAI's API does.
+        This one refuses a body that is not a JSON object and a model it does not serve
+        (as OpenAI and vLLM do, with 404); the OpenAI-strict test double in ``tests/``
+        checks every parameter as OpenAI's API does.
         """
         if not isinstance(request, dict):
             return 400, {"message": "the body is not a JSON object", "type": "invalid_request_error"}
+        if request.get("model") != self.model:
+            return 404, {"message": f"The model `{request.get('model')}` does not exist or you do not have access to it.",
+                         "type": "invalid_request_error", "code": "model_not_found"}  # fmt: skip
         return None
 
     def _pick_fault(self) -> str:
@@ -129,12 +138,21 @@ class FakeServer:
                 method, path, _ = lines[0].split(" ", 2)
                 headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
                 body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
+                if not self._authorized(headers):
+                    self.counts["unauthorized"] += 1
+                    _write(writer, 401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                                                   "code": "invalid_api_key"}})  # fmt: skip
+                    await writer.drain()
+                    continue
                 if not await self._respond(method, path, body, writer):
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        return self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
 
     async def _respond(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> bool:
         """Write one response; False closes the connection."""
@@ -163,6 +181,9 @@ class FakeServer:
             _write(writer, 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": "0"})
         elif fault == "500":
             _write(writer, 500, {"error": {"message": "internal error"}})
+        elif fault == "401":
+            _write(writer, 401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                                           "code": "invalid_api_key"}})  # fmt: skip
         elif fault == "garbage":
             _write_raw(writer, 200, b"<html>upstream proxy error</html>", "text/html")
         elif fault == "drop":
@@ -239,7 +260,7 @@ def _write(writer: asyncio.StreamWriter, status: int, payload: Any, headers: dic
     _write_raw(writer, status, json.dumps(payload).encode(), "application/json", headers)
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 def _write_raw(writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str,
