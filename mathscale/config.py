@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from mathscale.errors import MathscaleError
+from mathscale.io import not_utf8
 from mathscale.typecheck import TypeMismatch, build_dataclass
 
 C = TypeVar("C")
@@ -86,6 +87,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise MathscaleError(f"{path}: config file not found (the defaults live in configs/)") from None
     except OSError as exc:
         raise MathscaleError(f"{path}: cannot read the config ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raw = path.read_bytes()
+        lineno = raw.count(b"\n", 0, exc.start) + 1
+        raise MathscaleError(not_utf8(path, lineno, exc.start, raw[exc.start])) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
