@@ -25,7 +25,7 @@ import os
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -134,6 +134,8 @@ class LLMClient:
         # The server process this client's endpoint runs in, when mathscale started it
         # (the embedded model): asked whether it died when a call fails (see _call).
         self.server: ServerProcess | None = None
+        # Called after each request is accounted (InvocationLog.tick keeps usage.json current).
+        self.on_account: Callable[[], None] | None = None
 
     # -- endpoint handling -------------------------------------------------------------
 
@@ -197,6 +199,10 @@ class LLMClient:
         return result
 
     async def _complete(self, request: Request) -> Result:
+        size = prompt_chars(request)
+        if size > self.cfg.max_prompt_chars:  # never sent: no endpoint takes it, and it would cost a fortune
+            return Result(request.id, error="prompt_too_long",
+                          detail=f"the prompt has {size:,} characters, over llm.max_prompt_chars={self.cfg.max_prompt_chars:,}")  # fmt: skip
         key = self._key(request) if self._cache is not None else ""
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
             result = Result(request.id, text=hit["text"], cached=True, cached_prompt_tokens=hit.get("prompt_tokens", 0),
@@ -312,6 +318,8 @@ class LLMClient:
             usage.succeeded += 1
         else:
             usage.failures[result.error or "unknown"] += 1
+        if self.on_account is not None:
+            self.on_account()
 
     # -- batches -----------------------------------------------------------------------
 
@@ -375,7 +383,15 @@ class LLMClient:
                 yield from batch
         finally:
             bar.close()
-            loop.run_until_complete(batches.aclose())
+            # Ctrl-C or SIGTERM lands in whichever task is running: cancel what is left and
+            # let it unwind, so the generator is not closed while it still runs.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            with contextlib.suppress(RuntimeError):  # already closed by its cancelled step
+                loop.run_until_complete(batches.aclose())
             loop.run_until_complete(self._close_endpoints())
             loop.close()
 
@@ -439,6 +455,13 @@ def strict_schema(schema: Any) -> Any:
         out["additionalProperties"] = False
         out["required"] = list(out.get("properties", {}))
     return out
+
+
+def prompt_chars(request: Request) -> int:
+    """The characters a request sends as its prompt (messages or raw text)."""
+    if request.completion_prompt is not None:
+        return len(request.completion_prompt)
+    return sum(len(str(m.get("content", ""))) for m in request.messages)
 
 
 def mentions_json(messages: list[dict[str, str]]) -> bool:

@@ -82,6 +82,9 @@ class LLMConfig:
     backoff_max_s: float = not_in_key(60.0)  # cap on one delay (a longer Retry-After is honoured up to this)
     temperature: float = in_key(0.7)
     max_tokens: int = in_key(1024)
+    # A longer prompt is not sent: its request fails as prompt_too_long (counted, listed with the
+    # other failures). 100,000 characters is about 25,000 tokens, past any MathScale prompt.
+    max_prompt_chars: int = in_key(100_000)
     json_repair: bool = in_key(True)  # one follow-up asking the model to fix an unusable reply (JSON or sections)
     # How a request asks for JSON (the reply is always parsed and validated against the
     # schema by the client): "json_object" = {"type": "json_object"}, accepted by OpenAI,
