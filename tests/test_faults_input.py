@@ -328,3 +328,32 @@ def test_the_shortfall_message_never_suggests_n_0(tmp_path, produced, suggested)
     text = shortfall_message(report, tmp_path / "s.jsonl", graph)
     assert "-n 0" not in text
     assert (f"ask for fewer (-n {produced})" in text) is suggested
+
+
+def test_generate_usage_is_on_disk_while_it_runs_so_a_sigkill_keeps_the_count(tmp_path):
+    import random
+
+    from mathscale.graph.build import build_graph, save_graph
+    from mathscale.testing.fake_server import qa_responder
+
+    rng = random.Random(0)
+    records = [Concepts(id=str(i), question=f"Seed question number {i}: how many apples are left?",
+                        topics=rng.sample([f"Topic {t}" for t in range(6)], 2),
+                        knowledge_points=rng.sample([f"Skill {k}" for k in range(20)], 3), model="m", prompt="p")
+               for i in range(40)]  # fmt: skip
+    graph, _ = build_graph(records)
+    save_graph(graph, tmp_path / "graph.json")
+    with FakeServer(responder=qa_responder, latency_s=0.3) as server:
+        args = ["generate", tmp_path / "graph.json", "-n", "200", "--out", "s.jsonl", f"llm.base_urls=[{server.base_url}]",
+                "llm.concurrency=4", "llm.cache=false"]  # fmt: skip
+        proc = subprocess.Popen([str(SCRIPT if SCRIPT.exists() else "mathscale"), *map(str, args)], cwd=tmp_path,
+                                env=mathscale_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.counts["ok"] < 20:
+            time.sleep(0.1)
+        time.sleep(1.2)
+        proc.kill()
+        proc.wait(timeout=30)
+        answered = server.counts["ok"]
+    usage = json.loads((tmp_path / "s.usage.json").read_text())["invocations"]
+    assert len(usage) == 1 and answered // 2 <= usage[0]["requests"] <= answered, answered  # at most ~1 s behind
