@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_signals: list[int] = []  # the signals that interrupted this process (SIGTERM: exit 143)
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    _signals.append(signum)
     raise KeyboardInterrupt
 
 
@@ -105,8 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mathscale: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("mathscale: interrupted", file=sys.stderr)
-        return 130
+        terminated = signal.SIGTERM in _signals
+        print(f"mathscale: {'terminated' if terminated else 'interrupted'}; what finished is kept, "
+              "rerun the same command to resume", file=sys.stderr)  # fmt: skip
+        return 128 + signal.SIGTERM if terminated else 130
+    except UnicodeDecodeError as exc:  # a reader that does not name its file (those that do raise DataError)
+        print(f"mathscale: error: an input is not UTF-8 text ({exc.reason}: byte 0x{exc.object[exc.start]:02x} "
+              f"at offset {exc.start}); save it as UTF-8", file=sys.stderr)  # fmt: skip
+        return MathscaleError.exit_code
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from mathscale.errors import MathscaleError
+from mathscale.io import not_utf8
 from mathscale.typecheck import TypeMismatch, build_dataclass
 
 C = TypeVar("C")
@@ -39,7 +40,9 @@ def load_config(cls: type[C], path: str | os.PathLike[str] | None = None, overri
     for key, value in (values or {}).items():
         _set_dotted(data, key, value)
         _build(cls, data, source=f"command-line option for {key!r}")
-    return _build(cls, data, source=str(path) if path else "defaults")
+    cfg = _build(cls, data, source=str(path) if path else "defaults")
+    _check_settings(cfg)
+    return cfg
 
 
 def require(cfg: Any, options: Mapping[str, str]) -> None:
@@ -79,6 +82,19 @@ def _build(cls: type[C], data: dict[str, Any], source: str) -> C:
         raise MathscaleError(f"{source}: key {exc.path!r}: {exc}") from None
 
 
+def _check_settings(cfg: Any) -> None:
+    """Run ``check()`` of the config and of every config nested in it: the rules that tie
+    several fields together (a minimum at most its maximum). One field's own range is a
+    bound in its declaration (``in_key(16, ge=1)``), checked as each value is read."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            _check_settings(value)
+    check = getattr(cfg, "check", None)
+    if callable(check):
+        check()  # raises MathscaleError naming the fields
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -86,6 +102,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise MathscaleError(f"{path}: config file not found (the defaults live in configs/)") from None
     except OSError as exc:
         raise MathscaleError(f"{path}: cannot read the config ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raw = path.read_bytes()
+        lineno = raw.count(b"\n", 0, exc.start) + 1
+        raise MathscaleError(not_utf8(path, lineno, exc.start, raw[exc.start])) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

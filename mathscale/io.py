@@ -30,7 +30,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
     """Yield ``("file:line", object)`` for each non-blank line; bad JSON raises DataError."""
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise MathscaleError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -38,7 +38,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
     except OSError as exc:
         raise MathscaleError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        for lineno, line in enumerate(handle, 1):
+        for lineno, line in decoded_lines(handle, path):
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
@@ -46,6 +46,28 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
                 yield where, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def decoded_lines(handle: IO[bytes], path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a binary file's lines, decoded as UTF-8 (a BOM is dropped).
+
+    Bytes that are not UTF-8 raise DataError naming the file, the line and the byte offset,
+    where Python's own error names only a position in an internal buffer.
+    """
+    offset = 0
+    for lineno, raw in enumerate(handle, 1):
+        try:
+            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(not_utf8(path, lineno, offset + exc.start, raw[exc.start])) from None
+        offset += len(raw)
+        yield lineno, text
+
+
+def not_utf8(path: str | os.PathLike[str], lineno: int, offset: int, byte: int) -> str:
+    """The message for a file that is not UTF-8 text."""
+    return (f"{path}:{lineno}: not UTF-8 text (byte 0x{byte:02x} at byte offset {offset}); "
+            f"save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)")  # fmt: skip
 
 
 def read_records(path: str | os.PathLike[str], record: type[R], *, allow_empty: bool = False) -> Iterator[R]:
@@ -195,8 +217,8 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
 def complete_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` for each complete, non-blank line; a torn last line (no newline,
     left by a killed writer) ends the iteration. JsonlWriter cuts such a line on opening."""
-    with Path(path).open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
+    with Path(path).open("rb") as handle:
+        for lineno, line in decoded_lines(handle, path):
             if not line.endswith("\n"):
                 break
             if line.strip():

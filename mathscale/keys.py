@@ -21,14 +21,44 @@ from typing import Any
 _KEY = "key"
 
 
-def in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING) -> Any:
-    """A field whose value can change a stage's output."""
-    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: True})
+def in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, **bounds: float) -> Any:
+    """A field whose value can change a stage's output.
+
+    ``bounds`` (``ge``, ``gt``, ``le``, ``lt``) give a number's allowed range, checked when a
+    config is loaded: ``concurrency: int = not_in_key(16, ge=1)``.
+    """
+    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: True, **_range(bounds)})
 
 
-def not_in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING) -> Any:
-    """A field that cannot change a stage's output (how, how fast or how loudly it runs)."""
-    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: False})
+def not_in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, **bounds: float) -> Any:
+    """A field that cannot change a stage's output (how, how fast or how loudly it runs);
+    ``bounds`` as for :func:`in_key`."""
+    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: False, **_range(bounds)})
+
+
+_RANGE = "range"
+_OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def _range(bounds: dict[str, float]) -> dict[str, Any]:
+    unknown = set(bounds) - set(_OPS)
+    if unknown:
+        raise TypeError(f"unknown bounds {sorted(unknown)}; known: {sorted(_OPS)}")
+    return {_RANGE: dict(bounds)} if bounds else {}
+
+
+def out_of_range(f: dataclasses.Field, value: Any) -> str | None:
+    """None when ``value`` is within field ``f``'s declared range, else what is allowed:
+    "expected a number >= 1, got 0"."""
+    bounds = f.metadata.get(_RANGE)
+    if not bounds or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    ok = {"ge": value >= bounds.get("ge", value), "gt": "gt" not in bounds or value > bounds["gt"],
+          "le": value <= bounds.get("le", value), "lt": "lt" not in bounds or value < bounds["lt"]}  # fmt: skip
+    if all(ok.values()):
+        return None
+    allowed = " and ".join(f"{_OPS[op]} {bound:g}" for op, bound in bounds.items())
+    return f"expected a number {allowed}, got {value:g}"
 
 
 def decision(f: dataclasses.Field) -> bool | None:

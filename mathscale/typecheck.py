@@ -16,6 +16,8 @@ import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
 
+from mathscale.keys import out_of_range
+
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -103,6 +105,8 @@ def build_dataclass(cls: type, data: dict[str, Any], path: str = "") -> Any:
             known = ", ".join(sorted(fields))
             raise TypeMismatch(where, f"unknown key (known keys: {known})")
         kwargs[key] = check(value, hints[key], where)
+        if (problem := out_of_range(fields[key], kwargs[key])) is not None:
+            raise TypeMismatch(where, problem)
     missing = [
         name
         for name, f in fields.items()

@@ -66,3 +66,27 @@ def test_decisions_are_plain_field_metadata():
 
     fields = {f.name: decision(f) for f in dataclasses.fields(LLMConfig)}
     assert fields["model"] is True and fields["concurrency"] is False and fields["base_urls"] is False
+
+
+@pytest.mark.parametrize("cls", config_classes(), ids=lambda c: c.__name__)
+def test_every_default_lies_in_its_declared_range(cls):
+    from mathscale.keys import out_of_range
+
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            assert out_of_range(f, f.default) is None, f"{cls.__name__}.{f.name}"
+
+
+def test_a_bound_is_field_metadata_and_reads_as_a_range():
+    from mathscale.keys import in_key, out_of_range
+
+    @dataclasses.dataclass
+    class Bounded:
+        share: float = in_key(0.5, gt=0, le=1)
+
+    (f,) = dataclasses.fields(Bounded)
+    assert out_of_range(f, 1) is None and out_of_range(f, 0.25) is None
+    assert out_of_range(f, 0) == "expected a number > 0 and <= 1, got 0"
+    assert out_of_range(f, True) is None  # not a number: the type check refuses it first
+    with pytest.raises(TypeError, match="unknown bounds"):
+        in_key(1, min=0)

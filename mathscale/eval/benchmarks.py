@@ -30,9 +30,13 @@ class Task:
     options: dict[str, str] = field(default_factory=dict)
 
 
-def task_from_json(obj: Any, where: str, default_topic: str) -> Task:
+def task_from_json(obj: Any, where: str, default_topic: str, need_answer: bool = True) -> Task:
+    """A benchmark record as a Task; without ``need_answer`` (decontamination reads only the
+    questions) a missing or empty answer becomes ""."""
     if isinstance(obj, dict):
-        for key in ("question", "answer"):
+        if not need_answer and obj.get("answer") in (None, ""):
+            obj = {**obj, "answer": ""}
+        for key in ("question", "answer") if need_answer else ("question",):
             if key not in obj or obj[key] in (None, ""):
                 raise DataError(f"{where}: no {key!r} field (a benchmark record needs 'question' and 'answer')")
         obj = {"data_topic": default_topic, **obj}
@@ -56,19 +60,20 @@ def limit_per_topic(tasks: list[Task], limit: int) -> list[Task]:
     return kept
 
 
-def load_tasks(spec: str, limit: int = 0, split: str = "test", setting: str = "benchmarks") -> list[Task]:
+def load_tasks(spec: str, limit: int = 0, split: str = "test", setting: str = "benchmarks",
+               need_answer: bool = True) -> list[Task]:  # fmt: skip
     """Tasks from a JSONL file, a folder of ``*.jsonl`` or a Hugging Face dataset name.
 
     The one place a benchmark spec becomes items (eval, and generate's decontamination).
     An error names ``setting``, the option or config key that gave ``spec``.
     """
     try:
-        return limit_per_topic(_read_tasks(spec, split), limit)
+        return limit_per_topic(_read_tasks(spec, split, need_answer), limit)
     except MathscaleError as exc:
         raise type(exc)(f"{setting}: {exc}") from None
 
 
-def _read_tasks(spec: str, split: str) -> list[Task]:
+def _read_tasks(spec: str, split: str, need_answer: bool = True) -> list[Task]:
     path = Path(spec)
     if path.is_dir():
         files = sorted(path.glob("*.jsonl"))
@@ -82,16 +87,16 @@ def _read_tasks(spec: str, split: str) -> list[Task]:
         if hub is None:
             raise MathscaleError(f"{spec}: no such benchmark file or folder, and not a Hugging Face dataset id "
                                  f"(org/name or org/name@revision)")  # fmt: skip
-        return _load_hf(hub, split)
+        return _load_hf(hub, split, need_answer)
     tasks = []
     for file in files:
-        tasks += [task_from_json(obj, where, file.stem) for where, obj in read_jsonl(file)]
+        tasks += [task_from_json(obj, where, file.stem, need_answer) for where, obj in read_jsonl(file)]
     if not tasks:
         raise DataError(f"{spec}: the benchmark holds no records")
     return tasks
 
 
-def _load_hf(hub: HubId, split: str) -> list[Task]:
+def _load_hf(hub: HubId, split: str, need_answer: bool = True) -> list[Task]:
     """A hub dataset's ``split``, from its snapshot in the local hub cache (downloaded when needed)."""
     try:
         import datasets
@@ -108,4 +113,4 @@ def _load_hf(hub: HubId, split: str) -> list[Task]:
         raise MathscaleError(f"{hub}: cannot load this Hugging Face dataset from {folder} "
                              f"({type(exc).__name__}: {exc})"[:400]) from None  # fmt: skip
     topic = hub.repo_id.rsplit("/", 1)[-1]
-    return [task_from_json(dict(row), f"{hub}[{split}]:{i + 1}", topic) for i, row in enumerate(rows)]
+    return [task_from_json(dict(row), f"{hub}[{split}]:{i + 1}", topic, need_answer) for i, row in enumerate(rows)]

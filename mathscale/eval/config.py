@@ -38,20 +38,20 @@ class EvalConfig:
     # empty: the one the model was trained on (its templates.TEMPLATE_FILE), else alpaca
     template: str = in_key("")
     suite: Suite = in_key("")  # mwpbench: the official 22 tasks, cap, stop strings and scores; empty: every topic given
-    max_new_tokens: int = in_key(2048)
-    batch_size: int = not_in_key(16)  # hf: prompts per batch (greedy answers do not depend on it)
-    limit: int = in_key(0)  # items per data_topic, the first ones; 0: all (under suite=mwpbench: the official 2,000); -1: all
+    max_new_tokens: int = in_key(2048, ge=1)
+    batch_size: int = not_in_key(16, ge=1)  # hf: prompts per batch (greedy answers do not depend on it)
+    limit: int = in_key(0, ge=-1)  # items per data_topic, the first ones; 0: all (under suite=mwpbench: the official 2,000); -1: all
     exclude_overlap: bool = in_key(False)  # suite=mwpbench: leave out the agieval.math items that are MATH test questions
     split: str = in_key("test")  # split of a Hugging Face dataset
     grader: GraderMode = in_key("mathscale")  # the verdict stored in predictions/
-    grader_timeout_s: float = not_in_key(5.0)
+    grader_timeout_s: float = not_in_key(5.0, gt=0)
     dtype: str = in_key("auto")  # hf/vllm weights: auto, bfloat16, float16, float32
     static_cache: bool = not_in_key(False)  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
-    tensor_parallel: int = not_in_key(1)  # vllm
+    tensor_parallel: int = not_in_key(1, ge=1)  # vllm
     llm: LLMConfig = in_key(factory=LLMConfig)  # openai backend
     concepts: bool = in_key(False)  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
-    concepts_min_items: int = in_key(2)  # results.md lists the weakest concepts with at least this many items
-    concepts_top: int = in_key(10)  # ... this many of each kind
+    concepts_min_items: int = in_key(2, ge=1)  # results.md lists the weakest concepts with at least this many items
+    concepts_top: int = in_key(10, ge=0)  # ... this many of each kind
     # The extraction settings: give the ones `graph extract` used for the seeds (same prompt, LLM, cache).
     concept_extraction: ExtractConfig = in_key(factory=ExtractConfig)
 
@@ -64,5 +64,5 @@ class GradeConfig:
     out: str = not_in_key("")  # where the graded lines go; empty: over file
     mode: GraderMode = in_key("mathscale")  # mathscale: ours; mwpbench: the official check
     # hard limit per item on the sympy path; an item over it counts as wrong (as eval's grader_timeout_s)
-    timeout_s: float = not_in_key(5.0)
-    workers: int = not_in_key(1)  # processes for the sympy path
+    timeout_s: float = not_in_key(5.0, gt=0)
+    workers: int = not_in_key(1, ge=1)  # processes for the sympy path

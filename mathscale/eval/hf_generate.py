@@ -43,9 +43,17 @@ class HFGenerator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(model_name)
         torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
-        model = AutoModelForCausalLM.from_pretrained(model_name, dtype=torch_dtype)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(model_name)
+            model = AutoModelForCausalLM.from_pretrained(model_name, dtype=torch_dtype)
+        except Exception as exc:  # noqa: BLE001 - safetensors, torch and transformers each raise their own kinds
+            from mathscale.errors import MathscaleError
+
+            text = " ".join(str(exc).split())[:240]
+            raise MathscaleError(f"{model_name}: cannot load the model ({type(exc).__name__}: {text}); a truncated or "
+                                 "corrupt weights file (an interrupted copy or download) reads like this: copy, "
+                                 "download or train it again") from None  # fmt: skip
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model.to(device).eval()
         tokenizer.padding_side = "left"

@@ -203,10 +203,12 @@ def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], 
 
     from mathscale.generate.pipeline import SlotFiller
     from mathscale.llm.client import open_client
-    from mathscale.llm.usage_totals import append_invocation
+    from mathscale.llm.usage_totals import InvocationLog
 
     usage_path = side_file(out, ".usage.json")
     with open_client(cfg.llm) as llm, JsonlWriter(out) as samples, JsonlWriter(side_file(out, ".drops.jsonl")) as dropped:
+        usage_log = InvocationLog(usage_path, llm.usage.to_json)  # kept current: a killed run's requests count
+        llm.on_account = usage_log.tick
         filler = SlotFiller(cfg, inputs.sampler, inputs.examples, llm, inputs.contamination, inputs.dedup,
                             commit=samples.write, drop=lambda d: dropped.write(d.to_json()),
                             repeats=inputs.repeats)  # fmt: skip
@@ -222,7 +224,7 @@ def fill_slots(cfg: GenerateConfig, inputs: Inputs, out: Path, todo: list[int], 
             asyncio.run(run())
         finally:
             bar.close()
-            append_invocation(usage_path, llm.usage.to_json())  # this invocation, added to the earlier ones
+            usage_log.write()  # this invocation, added to the earlier ones
             print(llm.usage.summary())
     return usage_total(usage_path)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mathscale.errors import MathscaleError
 from mathscale.graph.config import WalkConfig
 from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
@@ -14,11 +15,19 @@ class FilterConfig:
     """Per-sample filters (mathscale/generate/filters.py)."""
 
     drop_choice_questions: bool = in_key(True)  # MathScale's "which of the following …" filter
-    min_question_chars: int = in_key(20)
-    max_question_chars: int = in_key(2000)
-    min_solution_chars: int = in_key(20)
-    max_solution_chars: int = in_key(8000)
-    max_answer_chars: int = in_key(200)
+    min_question_chars: int = in_key(20, ge=0)
+    max_question_chars: int = in_key(2000, ge=1)
+    min_solution_chars: int = in_key(20, ge=0)
+    max_solution_chars: int = in_key(8000, ge=1)
+    max_answer_chars: int = in_key(200, ge=1)
+
+    def check(self) -> None:
+        """Raise MathscaleError when a minimum exceeds its maximum: no sample could pass."""
+        for kind in ("question", "solution"):
+            low, high = getattr(self, f"min_{kind}_chars"), getattr(self, f"max_{kind}_chars")
+            if low > high:
+                raise MathscaleError(f"filters.min_{kind}_chars={low} is above filters.max_{kind}_chars={high}: "
+                                     f"no {kind} could pass; expected min_{kind}_chars <= max_{kind}_chars")  # fmt: skip
 
 
 @dataclass
@@ -27,15 +36,15 @@ class DedupConfig:
 
     exact: bool = in_key(True)
     near: bool = in_key(True)
-    near_threshold: float = in_key(0.8)  # estimated Jaccard similarity of word shingles
-    num_perm: int = in_key(64)  # MinHash permutations: more is more exact and slower
-    shingle_words: int = in_key(3)
+    near_threshold: float = in_key(0.8, gt=0, le=1)  # estimated Jaccard similarity of word shingles
+    num_perm: int = in_key(64, ge=1)  # MinHash permutations: more is more exact and slower
+    shingle_words: int = in_key(3, ge=1)
 
 
 @dataclass
 class DecontaminationConfig:
     benchmarks: list[str] = in_key(factory=list)  # as eval reads them: MWPBench JSONL files, folders of them, HF dataset ids
-    ngram: int = in_key(13)  # words in the shared n-gram that marks a question as contaminated
+    ngram: int = in_key(13, ge=1)  # words in the shared n-gram that marks a question as contaminated
 
 
 @dataclass
@@ -44,9 +53,9 @@ class ConsensusConfig:
     under the grader's equivalence is kept (mathscale/generate/consensus.py)."""
 
     enabled: bool = in_key(False)
-    k: int = in_key(3)  # independent solutions per question; they and the generated answer are the votes
-    threshold: float = in_key(0.6)  # least share of the votes the winning answer needs, else the question is dropped
-    temperature: float = in_key(0.7)
+    k: int = in_key(3, ge=1)  # independent solutions per question; they and the generated answer are the votes
+    threshold: float = in_key(0.6, ge=0, le=1)  # least share of the votes the winning answer needs, else the question is dropped
+    temperature: float = in_key(0.7, ge=0)
     prompt: str = in_key("solve.v2")  # solve.v1: the JSON reply of older runs
 
 
@@ -55,8 +64,8 @@ class QualityConfig:
     """KPDDS quality score: an LLM rates each question (solvable, well-posed, self-contained)."""
 
     enabled: bool = in_key(False)
-    threshold: float = in_key(0.8)  # least score (mean of the three 1-5 ratings, divided by 5) a question keeps
-    temperature: float = in_key(0.0)
+    threshold: float = in_key(0.8, ge=0, le=1)  # least score (mean of the three 1-5 ratings, divided by 5) a question keeps
+    temperature: float = in_key(0.0, ge=0)
     prompt: str = in_key("rate_question.v1")
 
 
@@ -68,12 +77,12 @@ class GenerateConfig:
     out: str = not_in_key("")  # samples JSONL; its .report.json, .drops.jsonl, .usage.json and .dataset/ go beside it
     shard: str = not_in_key("")  # "i/k": only shard i of k (a contiguous part of the n slots); "" = the whole run
     llm: LLMConfig = in_key(factory=LLMConfig)
-    n: int = in_key(100)  # samples to produce (the whole run; a shard produces its part)
+    n: int = in_key(100, ge=0)  # samples to produce (the whole run; a shard produces its part)
     seed: int = in_key(0)  # walks, example choice and LLM seeds all derive from it
     prompt: str = in_key("generate_qa.v2")  # template in mathscale/prompts/<prompt>.txt; v1: the JSON reply of older runs
-    examples: int = in_key(2)  # seed questions shown as examples in each prompt
-    temperature: float = in_key(0.7)
-    max_tokens: int = in_key(1024)
+    examples: int = in_key(2, ge=0)  # seed questions shown as examples in each prompt
+    temperature: float = in_key(0.7, ge=0)
+    max_tokens: int = in_key(1024, ge=1)
     max_attempts: int = in_key(64)  # walks tried per sample slot before it is given up (at most 1024)
     unique_compositions: bool = in_key(True)  # one LLM call per concept set: skip a walk repeating an earlier walk's sets
     walk: WalkConfig = in_key(factory=WalkConfig)

@@ -98,12 +98,13 @@ def shortfall_message(report: dict[str, Any], out: Path, graph: Any) -> str:
     produced, requested = report["produced"], report["requested"]
     drops = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
     attempts = report["config"]["max_attempts"]
+    fewer = f", or ask for fewer (-n {produced})" if produced else ""  # -n 0 would ask for nothing
     return (f"{out}: {produced} of {requested} samples; {report['exhausted_slots']} slots used all {attempts} "
             f"attempts without an acceptable sample (dropped attempts: {drops}; every one is in "
             f"{side_file(out, '.drops.jsonl')}). The graph ({kinds.get('topic', 0)} topics, {kinds.get('kp', 0)} "
             f"knowledge points) and this teacher stopped yielding new acceptable questions. To get {requested}: "
             f"build the graph from more seed questions, raise max_attempts (now {attempts}, at most {MAX_ATTEMPTS}), "
-            f"use a stronger teacher or loosen the filters that drop the most, or ask for fewer (-n {produced}). "
+            f"use a stronger teacher or loosen the filters that drop the most{fewer}. "
             f"The {produced} samples are kept; after changing settings write to another --out "
             "(the LLM cache keeps every reply)")  # fmt: skip
 

@@ -52,7 +52,7 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
     from mathscale.graph.normalize import generic_reason
     from mathscale.llm.client import is_transport, open_client
-    from mathscale.llm.usage_totals import append_invocation, invocations, read_usage, total
+    from mathscale.llm.usage_totals import InvocationLog, invocations, read_usage, total
 
     require(cfg, {"seeds": "SEEDS", "out": "--out"})
     out = check_output_path(cfg.out)
@@ -73,22 +73,29 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     written = 0
     pending: list[Failure] = []  # seeds whose request failed in transport: asked again by a rerun, not failures
     usage: dict[str, Any] = {}
+    usage_path = side_file(out, ".usage.json")
     if seeds:
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         with open_client(cfg.llm) as llm, JsonlWriter(out) as writer:
+            usage_log = InvocationLog(usage_path, llm.usage.to_json)  # kept current: a killed run's requests count
+            llm.on_account = usage_log.tick
             print(f"extracting {len(seeds)} seeds with {llm.model} ({already} already done)")
-            for item in extract_concepts(seeds, llm, template, params, total=len(seeds)):
-                if isinstance(item, Failure):
-                    (pending if is_transport(item.reason) else failures).append(item)
-                else:
-                    writer.write(item)
-                    written += 1
+            try:
+                for item in extract_concepts(seeds, llm, template, params, total=len(seeds)):
+                    if isinstance(item, Failure):
+                        (pending if is_transport(item.reason) else failures).append(item)
+                    else:
+                        writer.write(item)
+                        written += 1
+            finally:
+                usage_log.write()
             print(llm.usage.summary())
-            append_invocation(side_file(out, ".usage.json"), llm.usage.to_json())
-    usage = total(invocations(read_usage(side_file(out, ".usage.json"))))  # every invocation on this output
+        if not written and not done and out.stat().st_size == 0:
+            out.unlink()  # the writer made it, and it holds nothing: leave no empty output behind
+    usage = total(invocations(read_usage(usage_path)))  # every invocation on this output
     seconds = time.perf_counter() - started
     generic = {"topic": Counter(), "kp": Counter()}  # names in the whole file that graph build will drop
-    for record in read_records(out, Concepts) if out.exists() and out.stat().st_size else ():
+    for record in read_records(out, Concepts, allow_empty=True) if out.exists() else ():
         for kind, names in (("topic", record.topics), ("kp", record.knowledge_points)):
             generic[kind].update(r for r in map(generic_reason, names) if r)
     with atomic_open(failures_path) as handle:
@@ -104,6 +111,8 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
     }  # fmt: skip
     atomic_write_json(report_path, report)
     failed = ", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"
+    if failures and not written and not already:
+        raise MathscaleError(all_failed_message(cfg.seeds, seeds, failures, failed, failures_path))
     print(f"{written} concept records written to {out} ({already} already there); "
           f"{sum(reasons.values())} failed ({failed}), listed in {failures_path}; {seconds:.1f} s")  # fmt: skip
     if any(generic.values()):
@@ -117,6 +126,19 @@ def extract_main(cfg: ExtractConfig) -> ExtractResult:
                            "for the seeds not yet in the output")  # fmt: skip
     return ExtractResult(out=out, report=report_path, failures=failures_path, extracted=written,
                          already_done=already, failed=sum(reasons.values()))  # fmt: skip
+
+
+def all_failed_message(seeds_path: str, asked: list[Any], failures: list[Any], reasons: str, failures_path: Path) -> str:
+    """Why no concept record came out: every line was rejected, or every request failed."""
+    example = next((f for f in failures if f.reason == failures[-1].reason), failures[-1])
+    detail = example.detail or example.reason
+    where = example.where or f"seed {example.id!r}"
+    why = ("e.g. " + (detail if detail.startswith(where) else f"{where}: {detail}"))[:240]
+    if not asked:
+        return (f"{seeds_path}: none of its {len(failures)} lines is a usable seed ({reasons}; {why}); "
+                f"each is listed in {failures_path}; a seed line is {{\"id\": ..., \"question\": ...}}")  # fmt: skip
+    return (f"all {len(failures)} seeds failed, no concept record written ({reasons}; {why}); "
+            f"each seed and its reason are in {failures_path}; fix the cause and rerun")  # fmt: skip
 
 
 def _check_same_prompt(out: Path, prompt: str) -> None:

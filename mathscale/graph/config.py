@@ -36,9 +36,9 @@ class ExtractConfig:
     out: str = not_in_key("")  # concept records, JSON lines; a rerun resumes (side files beside it)
     llm: LLMConfig = in_key(factory=LLMConfig)
     prompt: str = in_key("extract_concepts.v2")  # template in mathscale/prompts/<prompt>.txt (v1: the closed-list original)
-    temperature: float = in_key(0.0)  # per-request; greedy answers make reruns agree with the cache
-    max_tokens: int = in_key(256)  # a reply is a short JSON object
-    limit: int = in_key(0)  # extract only the first N seeds of the file (0 = all)
+    temperature: float = in_key(0.0, ge=0)  # per-request; greedy answers make reruns agree with the cache
+    max_tokens: int = in_key(256, ge=1)  # a reply is a short JSON object
+    limit: int = in_key(0, ge=0)  # extract only the first N seeds of the file (0 = all)
 
 
 @dataclass
@@ -51,7 +51,7 @@ class BuildConfig:
     fold: bool = in_key(True)  # treat names differing in case, spacing, punctuation or plural as one concept
     drop_generic: bool = in_key(True)  # drop names that fit any question ("Mathematics", "Problem solving", bare numbers)
     embedding_merge: bool = in_key(False)  # also merge near-synonyms by sentence-embedding cosine similarity
-    embedding_threshold: float = in_key(0.9)  # cosine similarity at or above which two names merge
+    embedding_threshold: float = in_key(0.9, gt=0, le=1)  # cosine similarity at or above which two names merge
     embedding_model: str = in_key("")  # sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2
 
 
@@ -62,7 +62,7 @@ class SampleConfig:
     graph: str = not_in_key("")  # a graph from `graph build`
     out: str = not_in_key("")  # compositions, JSON lines; beside it: .report.json
     shard: str = not_in_key("")  # "i/k": write only shard i of k (0-based), a contiguous share; empty = all
-    n: int = in_key(1000)  # walks 0 .. n-1, or with unique: unique compositions (a shard takes a contiguous part)
+    n: int = in_key(1000, ge=0)  # walks 0 .. n-1, or with unique: unique compositions (a shard takes a contiguous part)
     seed: int = in_key(0)  # walk i is a pure function of (graph, seed, i)
     unique: bool = in_key(False)  # n counts unique compositions: walk past n, skipping a set seen at an earlier walk
     walk: WalkConfig = in_key(factory=WalkConfig)
@@ -74,8 +74,8 @@ class StatsConfig:
 
     graph: str = not_in_key("")  # a graph from `graph build`
     json: bool = not_in_key(False)  # print the figures as JSON instead of text
-    top: int = in_key(10)  # most frequent topics and knowledge points to list
-    walks: int = in_key(10_000)  # random walks (seed 0) whose diversity is shown beside the seeds'; 0 = none
+    top: int = in_key(10, ge=0)  # most frequent topics and knowledge points to list
+    walks: int = in_key(10_000, ge=0)  # random walks (seed 0) whose diversity is shown beside the seeds'; 0 = none
 
 
 @dataclass
@@ -84,4 +84,4 @@ class GraphPlotConfig:
 
     graph: str = not_in_key("")  # a graph from `graph build`
     out: str = not_in_key("")  # the image file (PNG, or the format its suffix names)
-    top: int = in_key(40)  # topics to draw, the most frequent
+    top: int = in_key(40, ge=0)  # topics to draw, the most frequent

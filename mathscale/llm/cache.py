@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from mathscale.errors import MathscaleError
+
 
 def cache_key(**parts: Any) -> str:
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -26,12 +28,18 @@ class ResponseCache:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        except (OSError, sqlite3.Error) as exc:  # before any request: nothing is lost
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise MathscaleError(f"{self.path}: cannot open the LLM response cache ({reason}); set llm.cache_path "
+                                 "to a file in a writable folder (or MATHSCALE_CACHE to a writable folder), "
+                                 "or llm.cache=false") from None  # fmt: skip
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:

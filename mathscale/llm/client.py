@@ -34,7 +34,7 @@ import os
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -170,6 +170,8 @@ class LLMClient:
         self._recent: collections.deque[str | None] = collections.deque(maxlen=max(cfg.breaker_window, 1))
         self._replies = 0  # replies read (cached or not) and, of them, usable ones: the parse guard
         self._usable = 0
+        # Called after each request is accounted (InvocationLog.tick keeps usage.json current).
+        self.on_account: Callable[[], None] | None = None
 
     # -- endpoint handling -------------------------------------------------------------
 
@@ -264,6 +266,10 @@ class LLMClient:
             )  # fmt: skip
 
     async def _complete(self, request: Request) -> Result:
+        size = prompt_chars(request)
+        if size > self.cfg.max_prompt_chars:  # never sent: no endpoint takes it, and it would cost a fortune
+            return Result(request.id, error="prompt_too_long",
+                          detail=f"the prompt has {size:,} characters, over llm.max_prompt_chars={self.cfg.max_prompt_chars:,}")  # fmt: skip
         key = self._key(request) if self._cache is not None else ""
         hit = self._cache.get(key) if self._cache is not None else None
         if hit is not None and "error" in hit and self.cfg.reask_unparsed:
@@ -396,6 +402,8 @@ class LLMClient:
             usage.succeeded += 1
         else:
             usage.failures[result.error or "unknown"] += 1
+        if self.on_account is not None:
+            self.on_account()
 
     # -- batches -----------------------------------------------------------------------
 
@@ -459,7 +467,15 @@ class LLMClient:
                 yield from batch
         finally:
             bar.close()
-            loop.run_until_complete(batches.aclose())
+            # Ctrl-C or SIGTERM lands in whichever task is running: cancel what is left and
+            # let it unwind, so the generator is not closed while it still runs.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            with contextlib.suppress(RuntimeError):  # already closed by its cancelled step
+                loop.run_until_complete(batches.aclose())
             loop.run_until_complete(self._close_endpoints())
             loop.close()
 
@@ -523,6 +539,13 @@ def strict_schema(schema: Any) -> Any:
         out["additionalProperties"] = False
         out["required"] = list(out.get("properties", {}))
     return out
+
+
+def prompt_chars(request: Request) -> int:
+    """The characters a request sends as its prompt (messages or raw text)."""
+    if request.completion_prompt is not None:
+        return len(request.completion_prompt)
+    return sum(len(str(m.get("content", ""))) for m in request.messages)
 
 
 def mentions_json(messages: list[dict[str, str]]) -> bool:

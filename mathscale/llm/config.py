@@ -12,8 +12,8 @@ from mathscale.keys import in_key, not_in_key
 class Price:
     """US dollars per million tokens."""
 
-    prompt: float = not_in_key()  # prices change the reported cost, never a sample
-    completion: float = not_in_key()
+    prompt: float = not_in_key(ge=0)  # prices change the reported cost, never a sample
+    completion: float = not_in_key(ge=0)
 
 
 def _default_prices() -> dict[str, Price]:
@@ -73,15 +73,18 @@ class LLMConfig:
     api_key_env: str = not_in_key("OPENAI_API_KEY")  # name of the variable holding the key (the key itself is never stored)
     model: str = in_key("")  # model name sent to the endpoint; empty with an endpoint: its first listed model
     local_model: str = in_key("qwen2.5-coder-0.5b")  # embedded default: a name from `mathscale models list` or a .gguf path
-    local_threads: int = not_in_key(0)  # llama.cpp threads; 0 = all cores
-    local_context: int = in_key(4096)  # llama.cpp context window (tokens)
-    concurrency: int = not_in_key(16)  # requests in flight at once, over all endpoints
-    timeout_s: float = not_in_key(120.0)  # per request
-    max_retries: int = not_in_key(5)  # retries after the first try, on 429, 5xx, timeouts, connection errors
-    backoff_s: float = not_in_key(1.0)  # first retry delay; doubles each retry, with full jitter
-    backoff_max_s: float = not_in_key(60.0)  # cap on one delay (a longer Retry-After is honoured up to this)
-    temperature: float = in_key(0.7)
-    max_tokens: int = in_key(1024)
+    local_threads: int = not_in_key(0, ge=0)  # llama.cpp threads; 0 = all cores
+    local_context: int = in_key(4096, ge=256)  # llama.cpp context window (tokens)
+    concurrency: int = not_in_key(16, ge=1)  # requests in flight at once, over all endpoints
+    timeout_s: float = not_in_key(120.0, gt=0)  # per request
+    max_retries: int = not_in_key(5, ge=0)  # retries after the first try, on 429, 5xx, timeouts, connection errors
+    backoff_s: float = not_in_key(1.0, ge=0)  # first retry delay; doubles each retry, with full jitter
+    backoff_max_s: float = not_in_key(60.0, ge=0)  # cap on one delay (a longer Retry-After is honoured up to this)
+    temperature: float = in_key(0.7, ge=0)
+    max_tokens: int = in_key(1024, ge=1)
+    # A longer prompt is not sent: its request fails as prompt_too_long (counted, listed with the
+    # other failures). 100,000 characters is about 25,000 tokens, past any MathScale prompt.
+    max_prompt_chars: int = in_key(100_000, ge=1)
     json_repair: bool = in_key(True)  # one follow-up asking the model to fix an unusable reply (JSON or sections)
     # Ask again, instead of replaying from the cache, a request whose cached reply could not
     # be read (after fixing the teacher or its prompt); a reply that now parses replaces it.

@@ -11,6 +11,7 @@ is known only when every invocation's is (else ``null``: "unknown price").
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,34 @@ def append_invocation(path: Path, usage: dict[str, Any]) -> dict[str, Any]:
     data = usage_file([*invocations(read_usage(path)), usage])
     atomic_write_json(path, data)
     return data
+
+
+class InvocationLog:
+    """This invocation's entry in a usage file, kept current while requests complete.
+
+    The entry is written when the log opens and rewritten at most every ``every_s`` seconds
+    by :meth:`tick` (the client calls it after each request) and by :meth:`write` at the
+    end, so a run killed even by SIGKILL has its requests counted, up to the last second.
+
+    >>> log = InvocationLog(Path("s.usage.json"), llm.usage.to_json)   # doctest: +SKIP
+    >>> llm.on_account = log.tick
+    """
+
+    def __init__(self, path: Path, usage: Any, every_s: float = 1.0):
+        self.path, self.usage, self.every_s = path, usage, every_s
+        self._before = invocations(read_usage(path))  # the earlier invocations, kept as they are
+        self._last = 0.0
+        self.write()
+
+    def tick(self) -> None:
+        if time.monotonic() - self._last >= self.every_s:
+            self.write()
+
+    def write(self) -> dict[str, Any]:
+        self._last = time.monotonic()
+        data = usage_file([*self._before, self.usage()])
+        atomic_write_json(self.path, data)
+        return data
 
 
 def add_usage(paths: list[Path], extra: list[dict[str, Any]] = ()) -> dict[str, Any]:

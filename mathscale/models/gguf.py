@@ -128,7 +128,11 @@ def fetch_model(model: LocalModel) -> Path:
     target = cache_root() / "models" / model.filename
     if _is_complete(target, model):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MathscaleError(f"{target.parent}: cannot create the model cache ({exc.strerror}); "
+                             "set MATHSCALE_CACHE to a writable folder") from None  # fmt: skip
     with file_lock(target.with_suffix(".lock")):
         if _is_complete(target, model):  # another process finished it while we waited
             return target

@@ -40,7 +40,7 @@ class RunConfig:
 class ScaleConfig(RunConfig):
     out: str = not_in_key("runs/scale")
     sizes: list[int] = in_key(factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
-    repeats: int = in_key(1)  # independent curves (generate.seed + r, train.seed + r); the plot draws their band
+    repeats: int = in_key(1, ge=1)  # independent curves (generate.seed + r, train.seed + r); the plot draws their band
 
 
 @dataclass

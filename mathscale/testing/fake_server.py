@@ -81,7 +81,12 @@ def qa_responder(request: dict[str, Any]) -> str:
     return reply_as_asked(request, qa_fields(request))
 
 
-RESPONDERS = {"default": default_responder, "qa": qa_responder}
+def concepts_responder(request: dict[str, Any]) -> str:
+    """A concept extraction: one topic and two knowledge points (for ``graph extract``)."""
+    return json.dumps({"topics": ["Arithmetic"], "knowledge_points": ["Addition", "Counting objects"]})
+
+
+RESPONDERS = {"default": default_responder, "qa": qa_responder, "concepts": concepts_responder}
 
 
 class FakeServer:

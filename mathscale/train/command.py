@@ -122,6 +122,14 @@ def main(cfg: TrainConfig) -> TrainResult:
         raise
     if proc.returncode != 0:
         raise MathscaleError(f"training exited with status {proc.returncode}; see the log above")
+    if resolved.launch.num_machines > 1 and resolved.launch.machine_rank > 0:
+        # Only global rank 0 saves the model and writes the metrics; on node-local scratch this
+        # node's --out holds neither, and that is no failure.
+        print(f"node {resolved.launch.machine_rank} of {resolved.launch.num_machines}: training finished; "
+              f"the model and {METRICS_FILE} are saved by node 0 in its --out", file=sys.stderr)  # fmt: skip
+        return TrainResult(out=out, launch=launch.shell())
+    if not (out / METRICS_FILE).is_file():
+        raise MathscaleError(f"{out / METRICS_FILE}: training exited 0 but wrote no metrics; see the log above")
     merged = None
     if resolved.lora and resolved.lora_settings.merge:
         # Here, not in the training processes: under ZeRO-3 every from_pretrained there is collective.
