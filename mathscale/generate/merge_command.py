@@ -92,11 +92,11 @@ def _merge(cfg: MergeConfig, out: Path, shards: list[Path]) -> MergeResult:
     from mathscale.generate.report import save_dataset
     from mathscale.llm.usage_totals import add_usage
 
-    completeness = check_shards(shards, shard_reports(shards), cfg.allow_partial)
     started = time.perf_counter()
     benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
     contamination = contamination_index(benchmarks, cfg.decontamination.ngram) if benchmarks and cfg.refill else None
     pool = read_shards(shards, cfg.dedup, benchmarks, cfg.decontamination.ngram)
+    completeness = check_shards(shards, shard_reports(shards), cfg.allow_partial)
     kept, drops = select(pool, cfg.dedup)
     refills: dict[int, bytes] = {}
     refill_usage: list[dict[str, Any]] = []
