@@ -2,8 +2,11 @@
 
 - :func:`read_jsonl` / :func:`read_records` report ``file:line`` and the bad field;
 - :class:`JsonlWriter` appends one flushed line per record, and on opening repairs a
-  torn last line left by a killed process, so a rerun can resume;
-- :func:`atomic_write` writes whole files through a temporary name and a rename;
+  torn last line left by a killed process, so a rerun can resume; a write that fails for
+  want of room is cut back to the last whole line and becomes one error line
+  ("disk full writing FILE; free space and rerun to resume");
+- :func:`atomic_write` writes whole files through a temporary name and a rename (a full
+  disk leaves the old file and that same error);
 - :func:`done_ids` tells a resuming stage which records already exist.
 
 Output folders are created as needed, by the writers, when they first write.
@@ -154,15 +157,24 @@ class JsonlWriter:
         self.path = make_parent(path)
         self.fsync = fsync
         self.repaired_bytes = repair_torn_tail(self.path)
-        self._handle: IO[str] = self.path.open("a", encoding="utf-8")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         self.written = 0
 
     def write(self, record: Record | dict[str, Any]) -> None:
+        """Append one whole line; a write that fails (disk full) is cut back to the last whole line."""
         data = record.to_json() if isinstance(record, Record) else record
-        self._handle.write(json.dumps(data, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        if self.fsync:
-            os.fsync(self._handle.fileno())
+        line = (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, end)
+            raise _write_error(self.path, exc) from None
         self.written += 1
 
     def write_many(self, records: Iterable[Record | dict[str, Any]]) -> None:
@@ -170,7 +182,9 @@ class JsonlWriter:
             self.write(record)
 
     def close(self) -> None:
-        self._handle.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> JsonlWriter:
         return self
@@ -191,10 +205,19 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
         raise
+
+
+def _write_error(path: Path, exc: OSError) -> OSError | MathscaleError:
+    """A full disk becomes its one-line error (what was written before stays whole); others pass."""
+    from mathscale.ownership import disk_full_error
+
+    return disk_full_error(path, exc) or exc
 
 
 @functools.cache

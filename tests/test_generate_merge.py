@@ -115,7 +115,10 @@ def test_overlapping_or_cut_shards_are_refused_naming_the_line(graph_path, tmp_p
     assert not (tmp_path / "m.jsonl").exists()
 
 
-def synthetic_shard(path: Path, slots: range) -> None:
+def synthetic_shard(path: Path, slots: range, k: int = 2) -> None:
+    """Shard ``slots.start // len(slots)`` of ``k``, with the report generate writes beside it (its run's keys)."""
+    report = {"shard": f"{slots.start // len(slots)}/{k}", "config": {"n": len(slots) * k, "seed": 0}}
+    path.with_name(path.stem + ".report.json").write_text(json.dumps(report))
     with path.open("w") as handle:
         for slot in slots:
             words = " ".join(f"w{(slot * 7919 + j * 104729) % 100003}" for j in range(14))

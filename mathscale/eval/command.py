@@ -38,6 +38,7 @@ from mathscale.eval.metrics import compute_metrics, markdown_table, official_met
 from mathscale.eval.predictions import PredictionStore
 from mathscale.eval.suite import OFFICIAL_CAP, OFFICIAL_STOP, SuiteSelection, select_suite
 from mathscale.io import atomic_write, atomic_write_json, check_output_path
+from mathscale.ownership import owned_output
 from mathscale.models.hub import check_model
 from mathscale.records import Prediction
 from mathscale.templates import STOP_STRINGS, TEMPLATE_FILE, check_template, format_prompt
@@ -270,7 +271,8 @@ def main(cfg: EvalConfig) -> EvalResult:
     if selection is not None:
         print(selection.report())
     print(f"{len(tasks)} items from {cfg.benchmarks}; backend {cfg.backend}, template {cfg.template}")
-    metrics = run_eval(cfg, tasks, selection)
+    with owned_output(Path(cfg.out), inputs={"MODEL": local or "", "--benchmarks": cfg.benchmarks}):
+        metrics = run_eval(cfg, tasks, selection)
     print((Path(cfg.out) / "results.md").read_text(encoding="utf-8"))
     rate = metrics["generated"] / max(metrics["generation_seconds"], 1e-9)
     print(f"generated {metrics['generated']} items in {metrics['generation_seconds']:.1f} s ({rate:.2f} items/s); wrote {cfg.out}/")

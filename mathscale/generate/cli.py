@@ -66,4 +66,7 @@ def add_commands(add) -> None:
     add_field(merge, "--refill", cls=MergeConfig, field="refill", metavar="GRAPH",
               help="give the slots the merge emptied their next walks through the LLM (the graph the shards "
                    "were generated from; calls the configured endpoint)")  # fmt: skip
+    add_field(merge, "--allow-partial", cls=MergeConfig, field="allow_partial", action="store_true",
+              help="merge the shards given although some shard i/k of the run is missing (the report lists "
+                   "the missing ones); without it every shard of one run must be given")  # fmt: skip
     add_config_args(merge, "configs/generate.yaml")

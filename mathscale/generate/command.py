@@ -19,6 +19,7 @@ and the message gives the count, the drop reasons and what to change — and
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from mathscale.errors import DataError, MathscaleError, PendingError, ShortfallE
 from mathscale.generate.config import GenerateConfig
 from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, Progress
 from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, side_file
+from mathscale.ownership import owned_output
 from mathscale.records import QAPair
 
 
@@ -107,6 +109,47 @@ def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts:
 
 
 def main(cfg: GenerateConfig) -> GenerateResult:
+    require(cfg, {"graph": "GRAPH", "out": "--out"})
+    out = check_output_path(cfg.out)
+    inputs = {"GRAPH": cfg.graph, "decontamination.benchmarks": list(cfg.decontamination.benchmarks)}
+    with owned_output(out, inputs=inputs, appended=[out, side_file(out, ".drops.jsonl")]):
+        return _generate(cfg)
+
+
+def check_same_inputs(out: Path, cfg: GenerateConfig) -> dict[str, Any]:
+    """The graph's content hash and the prompt, recorded in ``SAMPLES.inputs.json`` by the first run;
+    a resume or an extension with another graph or prompt is refused. Returns the record."""
+    from mathscale.ownership import file_sha256
+
+    record = {"graph": str(cfg.graph), "graph_sha256": file_sha256(cfg.graph), "prompt": cfg.prompt}
+    path = side_file(out, ".inputs.json")
+    earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if earlier and out.exists() and out.stat().st_size:
+        if earlier.get("graph_sha256") != record["graph_sha256"]:
+            raise MathscaleError(f"{out}: its samples were made from another graph ({earlier.get('graph')}, sha256 "
+                                 f"{str(earlier.get('graph_sha256'))[:12]}), not {cfg.graph} (sha256 "
+                                 f"{record['graph_sha256'][:12]}); give another --out, or the same graph")  # fmt: skip
+        if earlier.get("prompt") != record["prompt"]:
+            raise MathscaleError(f"{out}: its samples were made with prompt {earlier.get('prompt')!r}, not "
+                                 f"{cfg.prompt!r}; give another --out, or prompt={earlier.get('prompt')}")  # fmt: skip
+    elif out.exists() and out.stat().st_size:  # samples without the record: a run from before it existed
+        for where, obj in read_jsonl(out):
+            if isinstance(obj, dict) and obj.get("prompt") not in (None, qa_prompt_name(cfg.prompt)):
+                raise MathscaleError(f"{where}: this sample was made with prompt {obj.get('prompt')!r}, not "
+                                     f"{cfg.prompt!r}; give another --out")  # fmt: skip
+            break
+    if earlier != record:
+        atomic_write_json(path, record)
+    return record
+
+
+def qa_prompt_name(name: str) -> str:
+    from mathscale.generate.requests import qa_prompt
+
+    return qa_prompt(name).name
+
+
+def _generate(cfg: GenerateConfig) -> GenerateResult:
     from mathscale.generate.decontaminate import benchmark_questions, contamination_index
     from mathscale.generate.dedup import Deduplicator
     from mathscale.generate.examples import ExampleIndex
@@ -126,6 +169,7 @@ def main(cfg: GenerateConfig) -> GenerateResult:
     if cfg.quality.enabled:
         rate_prompt(cfg.quality.prompt)
     graph = load_graph(cfg.graph)
+    recorded_inputs = check_same_inputs(out, cfg)
     sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
     examples = ExampleIndex.from_graph(graph)
     benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
@@ -150,6 +194,7 @@ def main(cfg: GenerateConfig) -> GenerateResult:
     rate = round(new / seconds, 2) if seconds else None  # this invocation's
     report = make_report(cfg, slots, progress, usage, seconds, rate, sampler, graph)
     report["pending_slots"] = len(slots) - progress.committed - len(progress.exhausted)
+    report["inputs"] = recorded_inputs
     if cfg.consensus.enabled:
         report["consensus"] = consensus_report(out, progress)
     atomic_write_json(report_path, report)

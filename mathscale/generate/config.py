@@ -108,3 +108,4 @@ class MergeConfig(GenerateConfig):
 
     shards: list[str] = not_in_key(factory=list)  # sample files from `mathscale generate --shard i/k` (SHARD...)
     refill: str = not_in_key("")  # the shards' concept graph: slots the merge emptied get their next walks (LLM); "" = none
+    allow_partial: bool = not_in_key(False)  # merge the shards given even when some shard i/k of the run is missing

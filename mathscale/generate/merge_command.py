@@ -22,6 +22,7 @@ from mathscale.config import require
 from mathscale.errors import MathscaleError
 from mathscale.generate.config import MergeConfig
 from mathscale.io import atomic_open, atomic_write_json, check_output_path, read_jsonl, side_file
+from mathscale.ownership import owned_output
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,6 @@ class MergeResult:
 
 def main(cfg: MergeConfig) -> MergeResult:
     from mathscale.generate.command import check_config
-    from mathscale.generate.decontaminate import benchmark_questions, contamination_index
-    from mathscale.generate.merge import read_shards, select, shard_reports, write_kept
-    from mathscale.generate.report import save_dataset
-    from mathscale.llm.usage_totals import add_usage
 
     require(cfg, {"shards": "SHARD", "out": "--out"})
     check_config(cfg)
@@ -49,12 +46,57 @@ def main(cfg: MergeConfig) -> MergeResult:
     for path in shards:
         if not path.is_file():
             raise MathscaleError(f"{path}: shard file not found")
-        if path.resolve() == out.resolve():
-            raise MathscaleError(f"--out {out}: is also a shard; write the merge to a new file")
+    with owned_output(out, inputs={"SHARD": shards, "--refill": cfg.refill,
+                                   "decontamination.benchmarks": list(cfg.decontamination.benchmarks)}):  # fmt: skip
+        return _merge(cfg, out, shards)
+
+
+def check_shards(shards: list[Path], reports: list[dict[str, Any]], allow_partial: bool) -> dict[str, Any]:
+    """Every shard i/k of one run (same k, -n, seed, graph and prompt) must be given, once.
+
+    Returns what the merge report records: the shards found, the missing ones and whether
+    the merge is partial (``allow_partial`` lets missing shards through; mixed runs never).
+    """
+    runs, present = {}, {}
+    for path, report in zip(shards, reports, strict=True):
+        if not report:
+            if allow_partial:
+                continue
+            raise MathscaleError(f"{path}: no {side_file(path, '.report.json').name} beside it, so the shard is not "
+                                 "finished; rerun its generate command, or --allow-partial to merge it as it is")  # fmt: skip
+        shard = str(report.get("shard", "0/1"))
+        config, inputs = report.get("config") or {}, report.get("inputs") or {}
+        run = {"k": shard.split("/")[-1], "-n": config.get("n"), "seed": config.get("seed"),
+               "graph sha256": inputs.get("graph_sha256"), "prompt": inputs.get("prompt", config.get("prompt"))}  # fmt: skip
+        runs[path] = run
+        if shard in present:
+            raise MathscaleError(f"{path}: is shard {shard}, and so is {present[shard]}; give each shard once")
+        present[shard] = path
+    first = next(iter(runs.items()), None)
+    for path, run in runs.items():
+        if first and run != first[1]:
+            diff = ", ".join(f"{k} {first[1][k]} vs {v}" for k, v in run.items() if first[1][k] != v)
+            raise MathscaleError(f"{path}: is not a shard of the same run as {first[0]} ({diff}); "
+                                 "merge the shards of one run")  # fmt: skip
+    k = int(first[1]["k"]) if first else 0
+    missing = [f"{i}/{k}" for i in range(k) if f"{i}/{k}" not in present]
+    if missing and not allow_partial:
+        raise MathscaleError(f"shard {', '.join(missing)} of this run (-n {first[1]['-n']}) not given; "  # type: ignore[index]
+                             "give every shard, or --allow-partial to merge those present")  # fmt: skip
+    return {"shards_of_run": k, "missing_shards": missing, "partial": bool(missing) or len(runs) < len(shards)}
+
+
+def _merge(cfg: MergeConfig, out: Path, shards: list[Path]) -> MergeResult:
+    from mathscale.generate.decontaminate import benchmark_questions, contamination_index
+    from mathscale.generate.merge import read_shards, select, shard_reports, write_kept
+    from mathscale.generate.report import save_dataset
+    from mathscale.llm.usage_totals import add_usage
+
     started = time.perf_counter()
     benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
     contamination = contamination_index(benchmarks, cfg.decontamination.ngram) if benchmarks and cfg.refill else None
     pool = read_shards(shards, cfg.dedup, benchmarks, cfg.decontamination.ngram)
+    completeness = check_shards(shards, shard_reports(shards), cfg.allow_partial)
     kept, drops = select(pool, cfg.dedup)
     refills: dict[int, bytes] = {}
     refill_usage: list[dict[str, Any]] = []
@@ -79,6 +121,7 @@ def main(cfg: MergeConfig) -> MergeResult:
     report = merge_report(cfg, shards, reports, pool, kept, drops, usage)
     report["produced"] += len(refills)
     report["refilled_slots"] = sorted(refills)
+    report.update(completeness)
     atomic_write_json(side_file(out, ".report.json"), report)
     dataset = None
     if cfg.dataset and len(kept):
@@ -86,6 +129,9 @@ def main(cfg: MergeConfig) -> MergeResult:
     removed = ", ".join(f"{k} {v}" for k, v in report["removed_by_merge"].items()) or "none"
     print(f"{len(kept)} samples from {len(shards)} shards -> {out}; removed across shards: {removed}; "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    if completeness["missing_shards"]:
+        print(f"partial merge (--allow-partial): shard {', '.join(completeness['missing_shards'])} missing, "
+              f"recorded in {side_file(out, '.report.json')}")  # fmt: skip
     return MergeResult(out, side_file(out, ".report.json"), report["read"], report["produced"],
                        report["removed_by_merge"], tuple(sorted(refills)), dataset)  # fmt: skip
 

@@ -56,6 +56,8 @@ def add_commands(add) -> None:
               help="node-link JSON (GraphML when it ends in .graphml)")  # fmt: skip
     add_field(parser, "--mapping", cls=BuildConfig, field="mapping", metavar="FILE",
               help="where to list every merge of names (without it: beside GRAPH, g.json -> g.merges.json)")  # fmt: skip
+    add_field(parser, "--force", cls=BuildConfig, field="force", action="store_true",
+              help="replace an existing GRAPH or --mapping file that graph build did not write")  # fmt: skip
     add_config_args(parser, "configs/graph_build.yaml")
 
     parser = add("graph stats", "print nodes, edges, degrees, components, top concepts and diversity", graph_stats)
@@ -84,6 +86,8 @@ def add_commands(add) -> None:
               help="write exactly N unique compositions: walk on past N, keeping a walk only when its topic and "
                    "knowledge-point sets are new; shards split that sequence, so their outputs concatenate to "
                    "the whole run's")  # fmt: skip
+    add_field(parser, "--force", cls=SampleConfig, field="force", action="store_true",
+              help="replace an existing FILE that graph sample did not write")  # fmt: skip
     add_config_args(parser, "configs/graph_sample.yaml")
     parser.epilog = ("the walk's shape is set by key=value: walk.start (uniform|frequency), walk.topic_steps and\n"
                      "walk.kp_steps ([min, max]), e.g. walk.start=frequency walk.kp_steps=[1,3]")  # fmt: skip

@@ -32,6 +32,7 @@ from mathscale.io import (
     read_records,
     side_file,
 )
+from mathscale.ownership import owned_output, refuse_foreign
 from mathscale.records import Composition, Concepts
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,13 @@ class ExtractResult:
 
 def extract_main(cfg: ExtractConfig) -> ExtractResult:
     """Seed questions -> concept records (LLM), resuming what ``cfg.out`` already holds."""
+    require(cfg, {"seeds": "SEEDS", "out": "--out"})
+    out = check_output_path(cfg.out)
+    with owned_output(out, inputs={"SEEDS": cfg.seeds}, appended=[out]):
+        return _extract(cfg)
+
+
+def _extract(cfg: ExtractConfig) -> ExtractResult:
     from mathscale.graph.extract import Failure, check_seeds, extract_concepts, load_prompt
     from mathscale.graph.normalize import generic_reason
     from mathscale.llm.client import is_transport, open_client
@@ -165,12 +173,33 @@ class BuildResult:
 
 def build_main(cfg: BuildConfig) -> BuildResult:
     """Concept records -> weighted concept graph, and the list of merged and dropped names."""
-    from mathscale.graph.build import build_graph, save_graph
-    from mathscale.graph.normalize import learn_normalizer, load_embedder
-
     require(cfg, {"concepts": "CONCEPTS", "out": "--out"})
     out = check_output_path(cfg.out)
     mapping = check_output_path(cfg.mapping) if cfg.mapping else side_file(out, ".merges.json")
+    with owned_output(out, inputs={"CONCEPTS": cfg.concepts}, also=[mapping]):
+        refuse_foreign(out, _is_graph, cfg.force, "a graph written by graph build")
+        refuse_foreign(mapping, _is_mapping, cfg.force, "a list of merges written by graph build")
+        return _build(cfg, out, mapping)
+
+
+def _is_graph(path: Path) -> bool:
+    from mathscale.graph.build import load_graph
+
+    try:
+        return "normalisation" in load_graph(path).graph
+    except MathscaleError:
+        return False
+
+
+def _is_mapping(path: Path) -> bool:
+    obj = json.loads(path.read_text(encoding="utf-8"))
+    return isinstance(obj, dict) and "concepts" in obj and "skipped" in obj
+
+
+def _build(cfg: BuildConfig, out: Path, mapping: Path) -> BuildResult:
+    from mathscale.graph.build import build_graph, save_graph
+    from mathscale.graph.normalize import learn_normalizer, load_embedder
+
     records = list(read_records(cfg.concepts, Concepts))
     embed = load_embedder(cfg.embedding_model) if cfg.embedding_merge else None
     norm = learn_normalizer(records, fold_names=cfg.fold, embed=embed, threshold=cfg.embedding_threshold,
@@ -241,6 +270,20 @@ class SampleResult:
 
 def sample_main(cfg: SampleConfig) -> SampleResult:
     """Random walks over a graph -> concept compositions (this shard's part, if sharded)."""
+    require(cfg, {"graph": "GRAPH", "out": "--out"})
+    out = check_output_path(cfg.out)
+    with owned_output(out, inputs={"GRAPH": cfg.graph}):
+        refuse_foreign(out, _is_compositions, cfg.force, "compositions written by graph sample")
+        return _sample(cfg)
+
+
+def _is_compositions(path: Path) -> bool:
+    with path.open(encoding="utf-8") as handle:
+        first = json.loads(handle.readline())
+    return isinstance(first, dict) and first.get("schema") == Composition.SCHEMA
+
+
+def _sample(cfg: SampleConfig) -> SampleResult:
     import numpy as np
 
     from mathscale.graph.build import load_graph

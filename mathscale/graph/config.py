@@ -53,6 +53,7 @@ class BuildConfig:
     embedding_merge: bool = in_key(False)  # also merge near-synonyms by sentence-embedding cosine similarity
     embedding_threshold: float = in_key(0.9, gt=0, le=1)  # cosine similarity at or above which two names merge
     embedding_model: str = in_key("")  # sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2
+    force: bool = not_in_key(False)  # replace an existing --out or --mapping that graph build did not write
 
 
 @dataclass
@@ -65,6 +66,7 @@ class SampleConfig:
     n: int = in_key(1000, ge=0)  # walks 0 .. n-1, or with unique: unique compositions (a shard takes a contiguous part)
     seed: int = in_key(0)  # walk i is a pure function of (graph, seed, i)
     unique: bool = in_key(False)  # n counts unique compositions: walk past n, skipping a set seen at an earlier walk
+    force: bool = not_in_key(False)  # replace an existing --out that graph sample did not write
     walk: WalkConfig = in_key(factory=WalkConfig)
 
 

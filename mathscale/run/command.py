@@ -89,9 +89,9 @@ def synthesis_stages(cfg: RunConfig, folder: Path, seeds: Path, n: int) -> list[
     build = dataclasses.replace(cfg.build, concepts=str(concepts), out=str(graph))
     generate = dataclasses.replace(cfg.generate, llm=cfg.llm, n=n, graph=str(graph), out=str(samples))
     return [
-        Stage("extract", "graph extract", extract_main, extract, [concepts], inputs=[seeds]),
+        Stage("extract", "graph extract", extract_main, extract, [concepts], inputs=[seeds], appends=True),
         Stage("build", "graph build", build_main, build, [graph], ["extract"]),
-        Stage("generate", "generate", generate_main, generate, [samples], ["build"], grow="n"),
+        Stage("generate", "generate", generate_main, generate, [samples], ["build"], grow="n", appends=True),
     ]
 
 

@@ -3,7 +3,9 @@
 A stage's key is a hash of the part of its config that can change its outputs (each
 config field declares that, see :mod:`mathscale.keys`), the keys of the stages it reads
 from and the content of its input files. A stage whose key is in the manifest as done,
-with its outputs present, is skipped; a stage that started under the same key but did
+with its outputs present and holding what it recorded when it finished (their content
+hashes), is skipped; a changed output (a replaced graph, a cut samples file) reruns the
+stage — a stage that ``appends`` resumes and completes it; a stage that started under the same key but did
 not finish, or finished short (:class:`ShortfallError`, status ``short``), is resumed
 (each stage command resumes by itself); a stage whose ``grow``
 field (generate's ``n``) became larger under the same key is extended, keeping what it
@@ -59,9 +61,27 @@ class Stage:
     inputs: list[Path] = field(default_factory=list)  # files outside the run it reads
     resume: dict[str, Any] = field(default_factory=dict)  # config fields set when resuming a started stage
     grow: str = ""  # config field whose increase extends the outputs (slots nest) instead of replacing them
+    appends: bool = False  # its command resumes from what its output holds: a cut output is completed, not replaced
 
     def size(self) -> Any:
         return getattr(self.config, self.grow) if self.grow else None
+
+
+def output_digest(path: Path) -> str:
+    """What a finished stage records of an output: a file's content hash; a folder's file names and
+    sizes (hashing a checkpoint's gigabytes on every run would cost more than it tells)."""
+    if not path.is_dir():
+        return file_digest(path)
+    digest = hashlib.sha256()
+    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{child.relative_to(path)}\0{child.stat().st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def changed_outputs(stage: Stage, record: dict[str, Any]) -> list[Path]:
+    """The outputs whose content differs from what the stage recorded when it finished."""
+    recorded = record.get("output_digests") or {}
+    return [p for p in stage.outputs if str(p) in recorded and (not p.exists() or output_digest(p) != recorded[str(p)])]
 
 
 def file_digest(path: Path) -> str:
@@ -139,11 +159,19 @@ def run_stages(stages: list[Stage], folder: Path) -> Manifest:
         key, size = stage_key(stage, manifest), stage.size()
         record = manifest.stage(stage.name)
         same, present = record.get("key") == key, all(p.exists() for p in stage.outputs)
-        if same and record.get("status") == "done" and present and record.get("size") == size:
+        changed = changed_outputs(stage, record) if same and record.get("status") == "done" and present else []
+        if same and record.get("status") == "done" and present and record.get("size") == size and not changed:
             print(f"[{stage.name}] up to date (key {key}), skipped")
             continue
         cfg = stage.config
-        if same and record.get("status") in ("running", "short") and _not_smaller(size, record.get("size")):
+        if changed:
+            print(f"[{stage.name}] {', '.join(map(str, changed))} changed since the stage finished; "
+                  + ("resuming it" if stage.appends else "running it again"))  # fmt: skip
+        if changed and stage.appends:
+            cfg = dataclasses.replace(cfg, **stage.resume)
+        elif changed and (moved := supersede(stage, record, folder)) is not None:
+            print(f"[{stage.name}] the changed outputs moved to {moved} (`mathscale run CONFIG --prune` removes them)")
+        elif same and record.get("status") in ("running", "short") and _not_smaller(size, record.get("size")):
             what = "an interrupted run" if record["status"] == "running" else "a run that came up short"
             print(f"[{stage.name}] resuming {what} (key {key})")
             cfg = dataclasses.replace(cfg, **stage.resume)
@@ -165,7 +193,8 @@ def run_stages(stages: list[Stage], folder: Path) -> Manifest:
                             outputs=[str(p) for p in stage.outputs])  # fmt: skip
             raise
         manifest.update(stage.name, status="done", seconds=round(time.perf_counter() - started, 2),
-                        outputs=[str(p) for p in stage.outputs])  # fmt: skip
+                        outputs=[str(p) for p in stage.outputs],
+                        output_digests={str(p): output_digest(p) for p in stage.outputs if p.exists()})  # fmt: skip
     return manifest
 
 
