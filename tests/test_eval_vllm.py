@@ -143,8 +143,10 @@ def test_console_run_killed_mid_generation_resumes_with_what_it_saved(model, ben
     printed, _ = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, printed
     metrics = json.loads((out / "metrics.json").read_text())
-    if done < len(QUESTIONS):  # killed before the last one was saved
-        assert f"resuming: {done} of {len(QUESTIONS)} items already" in printed
-        assert metrics["generated"] == len(QUESTIONS) - done
+    # kv_cache_gb=0.005 holds about four of these sequences: vLLM runs them in two waves, and the kill
+    # lands after the first wave is saved
+    assert done < len(QUESTIONS), printed
+    assert f"resuming: {done} of {len(QUESTIONS)} items already" in printed
+    assert metrics["generated"] == len(QUESTIONS) - done
     assert _completions(out) == _completions(reference)
     assert metrics["engine"]["start_seconds"] > 0
