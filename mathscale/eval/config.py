@@ -45,9 +45,11 @@ class EvalConfig:
     split: str = in_key("test")  # split of a Hugging Face dataset
     grader: GraderMode = in_key("mathscale")  # the verdict stored in predictions/
     grader_timeout_s: float = not_in_key(5.0, gt=0)
-    dtype: str = in_key("auto")  # hf/vllm weights: auto, bfloat16, float16, float32
+    # hf/vllm weights and compute: bfloat16, float16, float32, or auto: the checkpoint's own (config.json), for both
+    dtype: str = in_key("auto")
     static_cache: bool = not_in_key(False)  # hf: static KV cache + torch.compile (pays on a GPU for long generations)
-    tensor_parallel: int = not_in_key(1, ge=1)  # vllm
+    tensor_parallel: int = not_in_key(1, ge=1)  # vllm: devices the engine splits the model over
+    kv_cache_gb: float = not_in_key(0.0, ge=0)  # vllm: KV cache in GiB; 0: vLLM's default on a GPU, 4 on a CPU
     llm: LLMConfig = in_key(factory=LLMConfig)  # openai backend
     concepts: bool = in_key(False)  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
     concepts_min_items: int = in_key(2, ge=1)  # results.md lists the weakest concepts with at least this many items

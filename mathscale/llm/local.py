@@ -84,6 +84,8 @@ class LocalServer:
     ...     print(server.base_url)        # http://127.0.0.1:PORT/v1
     """
 
+    what = "the embedded llama.cpp server"  # how errors name it (mathscale.llm.vllm_server.VLLMServer: vLLM)
+
     def __init__(self, model_path: Path, alias: str, *, threads: int = 0, context: int = 4096,
                  parallel: int = 1, start_timeout_s: float = 300.0):  # fmt: skip
         self.model_path = Path(model_path)
@@ -149,7 +151,7 @@ class LocalServer:
                 pass
             time.sleep(0.25)
         raise MathscaleError(
-            f"the embedded llama.cpp server did not answer within {self.start_timeout_s:.0f} s: {self._log_tail()}"
+            f"{self.what} did not answer within {self.start_timeout_s:.0f} s: {self._log_tail()}"
         )
 
     def _warm_up(self) -> None:
@@ -164,7 +166,7 @@ class LocalServer:
                 reply.read()
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
             failure = self.failure("on its warm-up completion", wait_s=5.0)
-            raise EndpointError(failure or f"the embedded llama.cpp server failed its warm-up completion: {exc}")
+            raise EndpointError(failure or f"{self.what} failed its warm-up completion: {exc}")
         self.warm_up_s = time.monotonic() - started
 
     def failure(self, doing: str = "while answering a request", wait_s: float = 0.0) -> str | None:
@@ -181,7 +183,7 @@ class LocalServer:
             return None
         self._keep_log = True
         log_name = self._log.name if self._log is not None else "(no log)"
-        return (f"the embedded llama.cpp server ({self.alias}, pid {proc.pid}) {describe_exit(proc.returncode)} "
+        return (f"{self.what} ({self.alias}, pid {proc.pid}) {describe_exit(proc.returncode)} "
                 f"{doing}; its log ends: {self._log_tail()} (whole log: {log_name}). {self._remedy(proc.returncode)}")  # fmt: skip
 
     def _remedy(self, returncode: int) -> str:
