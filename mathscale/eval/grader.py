@@ -2,9 +2,19 @@
 
 Two modes (``MODES``):
 
-- ``mathscale`` (default): extraction (:mod:`~mathscale.eval.extract`), multiple-choice
-  letters (:mod:`~mathscale.eval.choices`) and equivalence (:mod:`~mathscale.eval.equivalence`),
-  with sympy for what the fast checks cannot settle (:mod:`~mathscale.eval.symbolic`);
+- ``mathscale`` (default), in three parts:
+
+  1. multiple-choice references (a letter A-E) are decided by :mod:`~mathscale.eval.choices`
+     (the letter named as "(C)", ``\\boxed{C}``, ``\\mathrm{C}``, "option c", or the option's text);
+  2. every other item: the final answer is extracted as a reader would take it
+     (:mod:`~mathscale.eval.extract`: boxes, "####", a stated answer in prose) and the fast
+     path (:mod:`~mathscale.eval.equivalence`) decides it when it is sure: equal strings,
+     numbers and number formats, units, names and equation chains, sets, tuples, intervals
+     and relations of plain expressions, expressions by evaluation at fixed points;
+  3. what the fast path cannot decide goes to math-verify (:mod:`~mathscale.eval.symbolic`),
+     which parses LaTeX into sympy; in :func:`grade_all` that runs in worker processes under
+     a hard time limit per item.
+
 - ``mwpbench``: the official MWPBench check (:mod:`~mathscale.eval.mwpbench_check`), for
   numbers comparable with published ones.
 
@@ -13,9 +23,9 @@ True
 >>> grade(r"... so the total is \\boxed{1+x^2}.", "x^2+1", mode="mwpbench").correct
 False
 
-:func:`grade_all` grades many items, sending the few that need sympy to worker processes
-with a hard per-item time limit; an item that runs out of time counts as wrong and is
-reported in ``GradeReport.timeouts``.
+:func:`grade_all` grades many items, sending the few the fast path leaves undecided to worker
+processes with a hard per-item time limit; an item that runs out of time counts as wrong and
+is reported in ``GradeReport.timeouts``.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from mathscale.eval.config import GRADER_MODES
 from mathscale.eval.equivalence import SymbolicCheck, equivalent
 from mathscale.eval.extract import extract_answer
 from mathscale.eval.mwpbench_check import official_grade
-from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, sympy_equal
+from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, load_math_verify, math_verify_equal
 
 MODES = GRADER_MODES  # the names configs give (eval's grader, grade's mode)
 
@@ -51,7 +61,7 @@ class GradeItem:
 class GradeReport:
     verdicts: list[Verdict]
     timeouts: int = 0
-    symbolic: int = 0  # items that needed the sympy path
+    symbolic: int = 0  # items the fast path left to math-verify
 
     @property
     def accuracy(self) -> float:
@@ -63,10 +73,10 @@ def grade(
     reference: str,
     mode: str = "mathscale",
     options: dict[str, str] | None = None,
-    symbolic: SymbolicCheck | None = sympy_equal,
+    symbolic: SymbolicCheck | None = math_verify_equal,
 ) -> Verdict:
-    """Grade one completion. ``symbolic`` runs in this process without a time limit; use
-    :func:`grade_all` for untrusted input."""
+    """Grade one completion. ``symbolic`` (what the fast path cannot decide) runs in this
+    process without a time limit; use :func:`grade_all` for untrusted input."""
     if mode == "mwpbench":
         extracted, correct = official_grade(completion, reference)
         return Verdict(extracted, correct)
@@ -86,7 +96,7 @@ def _grade_args(completion: str, reference: str, mode: str, options: dict[str, s
 
 
 def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: float = 5.0, workers: int = 1) -> GradeReport:
-    """Grade every item; the sympy path runs in ``workers`` processes, ``timeout`` s per item."""
+    """Grade every item; math-verify runs in ``workers`` processes, ``timeout`` s per item."""
     if mode not in MODES:
         raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(MODES)}")
     verdicts: list[Verdict | None] = []
@@ -99,6 +109,7 @@ def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: f
             deferred[index] = (item.completion, item.reference, mode, item.options)
     timeouts = 0
     if deferred:
+        load_math_verify()  # once, before the workers fork
         with WorkerPool(_grade_args, workers=workers, timeout=timeout) as pool:
             results = pool.map(deferred)
         for index, value in results.items():
