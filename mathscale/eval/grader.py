@@ -30,12 +30,13 @@ is reported in ``GradeReport.timeouts``.
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mathscale.eval.choices import choose_letter, is_choice_reference, reference_letter
 from mathscale.eval.config import GRADER_MODES
-from mathscale.eval.equivalence import SymbolicCheck, equivalent
+from mathscale.eval.equivalence import SymbolicCheck, decide, equivalent
 from mathscale.eval.extract import extract_answer
 from mathscale.eval.mwpbench_check import official_grade
 from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, load_math_verify, math_verify_equal
@@ -120,3 +121,44 @@ def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: f
             else:
                 verdicts[index] = value
     return GradeReport([v for v in verdicts if v is not None], timeouts=timeouts, symbolic=len(deferred))
+
+
+class SameAnswer:
+    """The grader's equivalence of two final answers, for the consensus vote: the fast path,
+    then math-verify in one worker process, ``timeout`` s per pair (an overrun is "not the
+    same"). Verdicts are cached; the worker starts on the first undecided pair.
+
+    >>> same_answer("0.5", r"\\frac{1}{2}")
+    True
+    """
+
+    def __init__(self, timeout: float = 2.0):
+        self.timeout = timeout
+        self._pool: WorkerPool | None = None
+        self._cache: dict[tuple[str, str], bool] = {}
+        self.slow = 0  # pairs math-verify decided
+        self.timeouts = 0
+
+    def __call__(self, a: str, b: str) -> bool:
+        verdict = decide(a, b)
+        if verdict is not None:
+            return verdict
+        key = (a, b)
+        if key not in self._cache:
+            if self._pool is None:
+                load_math_verify()
+                self._pool = WorkerPool(math_verify_equal, workers=1, timeout=self.timeout)
+                atexit.register(self.close)
+            value = self._pool.map({0: (a, b)})[0]
+            self.slow += 1
+            self.timeouts += value is WorkerPool.TIMEOUT
+            self._cache[key] = value is True
+        return self._cache[key]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+same_answer = SameAnswer()
