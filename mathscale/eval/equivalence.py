@@ -75,6 +75,30 @@ def equivalent(predicted: str, reference: str, symbolic: SymbolicCheck | None = 
 
 def decide(predicted: str, reference: str) -> Verdict:
     """True or False when the fast checks are sure, None when they are not."""
+    verdict = _decide(predicted, reference)
+    if verdict is None and (_only_numbers_differ(predicted, reference) or _PROSE.search(_WRAPPED_TEXT.sub("", reference))
+                            or _TEXT_ONLY.fullmatch(reference.strip())):  # fmt: skip
+        return False  # math-verify reads only part of these (see below)
+    return verdict
+
+
+_NUMBER_RUN = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_PROSE = re.compile(r"[a-zA-Z]{2,}[\s.,:]+[a-zA-Z]{2,}[\s.,:]+[a-zA-Z]{2,}")
+_WRAPPED_TEXT = re.compile(r"\\[a-zA-Z]+")
+_TEXT_ONLY = re.compile(r"\$?\\(?:text|mathrm)\{[a-zA-Z ]+\}\$?")  # a word answer: "\text{even}" is not "\text{even}+1"
+
+
+def _only_numbers_differ(predicted: str, reference: str) -> bool:
+    """Two answers the fast path cannot read, written alike but for a number or a sign
+    (``40_4`` and ``40_9``, two matrices, a set-builder set): math-verify drops what it cannot
+    parse and would call them equal, so they are different. A reference in prose (three
+    words in a row) is the same: math-verify keeps one number of it; and a word answer
+    (``\\text{even}``) is never an expression of it."""
+    a, b = compact(predicted), compact(reference)
+    return a != b and _NUMBER_RUN.sub("#", a) == _NUMBER_RUN.sub("#", b)
+
+
+def _decide(predicted: str, reference: str) -> Verdict:
     pred, pred_pct = normalize_answer(predicted)
     ref, ref_pct = normalize_answer(reference)
     short, long = sorted((len(compact(pred)), len(compact(ref))))
