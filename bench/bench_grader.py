@@ -14,9 +14,16 @@ For each sampled benchmark record we make three completions:
 
 Then the ``mathscale`` grader, the official MWPBench check (``mwpbench`` mode) and, when it
 is installed, math-verify grade all of them in this process: agreement with the labels,
-false accepts, false rejects, items/s, and timeouts.
+false accepts, false rejects, items/s, timeouts, and the slowest item (the eval path:
+:func:`~mathscale.eval.grader.grade_all`, math-verify's share in ``--workers`` processes).
+``--seed`` draws another sample: the grader was developed on seed 0, so other seeds are
+held out.
 
-    python bench/bench_grader.py [--data /work/shared/data/benchmarks] [--per-file 400] [--dump DIR]
+The same three graders are then scored per kind on the written-answer tables of issue 24:
+``tests/grader_tables.py`` (the development table, which the tests assert) and
+``tests/grader_heldout.py`` (written after development and not tuned on).
+
+    python bench/bench_grader.py [--data /work/shared/data/benchmarks] [--per-file 400] [--seed 1] [--dump DIR]
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from mathscale.eval.grader import GradeItem, grade_all
 from mathscale.eval.normalize import strip_delimiters
 
 DEFAULT_DATA = Path("/work/shared/data/benchmarks")
+TESTS = Path(__file__).resolve().parent.parent / "tests"
 FILLER = "Let me work through this step by step. First, 3 + 4 = 7 and 12 / 3 = 4.\n"
 
 
@@ -191,6 +199,66 @@ def _math_verify_grader():
     return judge
 
 
+def _judge_all(judge, items: list[GradeItem]) -> list[bool]:
+    verdicts = []
+    for item in items:
+        try:
+            verdicts.append(bool(judge(item)))
+        except Exception:  # noqa: BLE001 - a crash is a "no" for this comparison
+            verdicts.append(False)
+    return verdicts
+
+
+def slowest_item(items: list[GradeItem]) -> float:
+    """Seconds of the slowest item on the in-process path (what grade_all does before its workers)."""
+    from mathscale.eval.grader import grade
+    from mathscale.eval.symbolic import NeedsSymbolic, defer
+
+    worst = 0.0
+    for item in items:
+        started = time.perf_counter()
+        try:
+            grade(item.completion, item.reference, options=item.options, symbolic=defer)
+        except NeedsSymbolic:
+            pass
+        worst = max(worst, time.perf_counter() - started)
+    return worst
+
+
+def tables(judge, workers: int) -> None:
+    """Agreement, false accepts and false rejects per kind on the tables of issue 24."""
+    sys.path.insert(0, str(TESTS))
+    import grader_heldout
+    import grader_tables
+
+    for title, kinds in (("development table (tests/grader_tables.py)", grader_tables.KINDS),
+                         ("held-out table (tests/grader_heldout.py)", grader_heldout.KINDS)):  # fmt: skip
+        cases = [(kind, c) for kind, rows in kinds.items() for c in rows]
+        items = [GradeItem(c.completion, c.reference, c.options or {}) for _, c in cases]
+        verdicts, speed = {}, {}
+        for mode in ("mathscale", "mwpbench"):
+            started = time.perf_counter()
+            verdicts[mode] = [v.correct for v in grade_all(items, mode, timeout=5.0, workers=workers).verdicts]
+            speed[mode] = len(items) / (time.perf_counter() - started)
+        if judge is not None:
+            started = time.perf_counter()
+            verdicts["math-verify"] = _judge_all(judge, items)
+            speed["math-verify"] = len(items) / (time.perf_counter() - started)
+        print(f"\n{title}: {len(cases)} cases")
+        print("| kind | n | " + " | ".join(f"{g}: agree / FA / FR" for g in verdicts) + " |")
+        print("|---|---|" + "---|" * len(verdicts))
+        for kind in [*kinds, "all"]:
+            idx = [i for i, (k, _) in enumerate(cases) if kind in (k, "all")]
+            cells = []
+            for v in verdicts.values():
+                agree = sum(v[i] == cases[i][1].expected for i in idx)
+                fa = sum(v[i] and not cases[i][1].expected for i in idx)
+                fr = sum(not v[i] and cases[i][1].expected for i in idx)
+                cells.append(f"{100 * agree / len(idx):.1f}% / {fa} / {fr}")
+            print(f"| {kind} | {len(idx)} | " + " | ".join(cells) + " |")
+        print("items/s: " + ", ".join(f"{g} {s:,.0f}" for g, s in speed.items()))
+
+
 def score(name: str, verdicts: list[bool], labelled: list[Labelled], seconds: float, timeouts: int) -> dict:
     agree = sum(v == x.label for v, x in zip(verdicts, labelled))
     false_accepts = sum(v and not x.label for v, x in zip(verdicts, labelled))
@@ -212,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-file", type=int, default=400, help="records sampled from each benchmark file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-math-verify", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="processes for math-verify's share (eval uses 1)")
+    parser.add_argument("--no-tables", action="store_true", help="skip the tables of issue 24")
     parser.add_argument("--dump", type=Path, help="write each grader's disagreements here as JSONL")
     args = parser.parse_args(argv)
 
@@ -222,23 +292,19 @@ def main(argv: list[str] | None = None) -> int:
     results, verdicts_by = [], {}
     for mode in ("mathscale", "mwpbench"):
         started = time.perf_counter()
-        report = grade_all(items, mode, timeout=5.0, workers=1)
+        report = grade_all(items, mode, timeout=5.0, workers=args.workers)
         seconds = time.perf_counter() - started
         verdicts_by[mode] = [v.correct for v in report.verdicts]
         results.append(score(mode, verdicts_by[mode], labelled, seconds, report.timeouts))
         if mode == "mathscale":
-            print(f"  mathscale: {report.symbolic} items took the sympy path")
+            print(f"  mathscale: {report.symbolic} items went to math-verify; slowest item in process "
+                  f"{slowest_item(items) * 1000:.1f} ms (timeout 5 s)")
     judge = None if args.no_math_verify else _math_verify_grader()
     if judge is None:
         print("  math-verify: not installed (pip install math-verify) or skipped")
     else:
         started = time.perf_counter()
-        verdicts = []
-        for item in items:
-            try:
-                verdicts.append(judge(item))
-            except Exception:  # noqa: BLE001 - a crash is a "no" for this comparison
-                verdicts.append(False)
+        verdicts = _judge_all(judge, items)
         verdicts_by["math-verify"] = verdicts
         results.append(score("math-verify", verdicts, labelled, time.perf_counter() - started, 0))
 
@@ -259,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                                "reference": x.item.reference, "completion": x.item.completion[-300:]}  # fmt: skip
                         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         print(f"disagreements written to {args.dump}/")
+    if not args.no_tables:
+        tables(judge, args.workers)
     return 0
 
 

@@ -195,3 +195,22 @@ def test_real_vote_with_the_embedded_model(graph_path, tmp_path):
     for s in samples:
         vote = s["meta"]["vote"]
         assert len(vote["answers"]) == 3 and s["answer"] == vote["kept"] and sum(vote["counts"]) >= 2
+
+
+@pytest.mark.parametrize(
+    "answers,groups",
+    [
+        (["x \\geq 5", "[5, \\infty)", "5 \\le x"], 1),  # the fast path: a relation and its interval
+        (["\\operatorname{lcm}(4,6)", "12", "12"], 1),  # math-verify: the fast path cannot read lcm
+        (["\\operatorname{lcm}(4,6)", "24", "12"], 2),
+        (["(a,b)=(5,1)", "(5,1)", "(1,5)"], 2),
+    ],
+)
+def test_the_vote_groups_answers_as_the_grader_does(answers, groups):
+    from mathscale.eval.grader import grade
+
+    vote = tally(answers)
+    assert len(vote.groups) == groups
+    for group in vote.groups:  # every merge is a verdict the grader gives too
+        for i in group:
+            assert grade(f"So $\\boxed{{{answers[i]}}}$.", answers[group[0]]).correct

@@ -31,7 +31,7 @@ def test_last_boxed(text: str, expected: str | None) -> None:
     "text,expected",
     [
         ("#### 72", "72"),
-        ("The answer is $5$.", "$5$"),
+        ("The answer is $5$.", "5"),
         ("The answer is 3.5", "3.5"),
         ("Final answer: 12. Done.", "12"),
         ("costs -3.5 then 1,200", "1,200"),

@@ -1,7 +1,7 @@
 """Multiple-choice answers: options from the record or the question, the letter a completion chose.
 
 A completion may name its choice as "(C)", "C.", "C)", "option C", ``\\boxed{C}``,
-``\\text{(C)}``, or by the option's text ("the answer is 10" when (D) is 10).
+``\\text{(C)}``, ``\\mathrm{C}``, or by the option's text ("the answer is 10" when (D) is 10).
 
 >>> parse_options("Find x.\\n(A) 2\\n(B) 4\\n(C) 9\\n(D) 10")
 {'A': '2', 'B': '4', 'C': '9', 'D': '10'}
@@ -25,6 +25,7 @@ _LETTER_ONLY = re.compile(
     r"^\s*(?:\\text\{)?\s*(?:\(\s*([A-E])\s*\)|([A-E])|(?i:option|choice)\s*\(?\s*([A-Ea-e])\s*\)?)\s*\}?\s*[.:)]?\s*$"
 )
 _LETTER_LEAD = re.compile(r"^\s*(?:(?i:option|choice)\s*)?\(([A-E])\)|^\s*(?i:option|choice)\s+([A-Ea-e])\b|^\s*([A-E])[.:)]\s")
+_LETTER_WRAPPER = re.compile(r"\\(?:mathrm|mathbf|textbf|mathit|textnormal|textrm|boldsymbol)\{\s*([A-E])\s*\}")  # \mathrm{D}
 _LETTER_ANYWHERE = re.compile(r"\(([A-E])\)|(?:option|choice)\s+\(?([A-E])\b")
 
 
@@ -57,7 +58,7 @@ def options_from_field(value: Any) -> dict[str, str]:
 
 def letter_in(text: str) -> str | None:
     """The letter ``text`` names when it is (or starts with) a choice: "(C)", "C.", "option c"."""
-    text = strip_delimiters(text)
+    text = _LETTER_WRAPPER.sub(r"\1", strip_delimiters(text))
     match = _LETTER_ONLY.match(text) or _LETTER_LEAD.match(text)
     if match:
         return next(g for g in match.groups() if g).upper()

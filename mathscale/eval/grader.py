@@ -2,9 +2,19 @@
 
 Two modes (``MODES``):
 
-- ``mathscale`` (default): extraction (:mod:`~mathscale.eval.extract`), multiple-choice
-  letters (:mod:`~mathscale.eval.choices`) and equivalence (:mod:`~mathscale.eval.equivalence`),
-  with sympy for what the fast checks cannot settle (:mod:`~mathscale.eval.symbolic`);
+- ``mathscale`` (default), in three parts:
+
+  1. multiple-choice references (a letter A-E) are decided by :mod:`~mathscale.eval.choices`
+     (the letter named as "(C)", ``\\boxed{C}``, ``\\mathrm{C}``, "option c", or the option's text);
+  2. every other item: the final answer is extracted as a reader would take it
+     (:mod:`~mathscale.eval.extract`: boxes, "####", a stated answer in prose) and the fast
+     path (:mod:`~mathscale.eval.equivalence`) decides it when it is sure: equal strings,
+     numbers and number formats, units, names and equation chains, sets, tuples, intervals
+     and relations of plain expressions, expressions by evaluation at fixed points;
+  3. what the fast path cannot decide goes to math-verify (:mod:`~mathscale.eval.symbolic`),
+     which parses LaTeX into sympy; in :func:`grade_all` that runs in worker processes under
+     a hard time limit per item.
+
 - ``mwpbench``: the official MWPBench check (:mod:`~mathscale.eval.mwpbench_check`), for
   numbers comparable with published ones.
 
@@ -13,22 +23,23 @@ True
 >>> grade(r"... so the total is \\boxed{1+x^2}.", "x^2+1", mode="mwpbench").correct
 False
 
-:func:`grade_all` grades many items, sending the few that need sympy to worker processes
-with a hard per-item time limit; an item that runs out of time counts as wrong and is
-reported in ``GradeReport.timeouts``.
+:func:`grade_all` grades many items, sending the few the fast path leaves undecided to worker
+processes with a hard per-item time limit; an item that runs out of time counts as wrong and
+is reported in ``GradeReport.timeouts``.
 """
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mathscale.eval.choices import choose_letter, is_choice_reference, reference_letter
 from mathscale.eval.config import GRADER_MODES
-from mathscale.eval.equivalence import SymbolicCheck, equivalent
+from mathscale.eval.equivalence import SymbolicCheck, decide, equivalent
 from mathscale.eval.extract import extract_answer
 from mathscale.eval.mwpbench_check import official_grade
-from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, sympy_equal
+from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, load_math_verify, math_verify_equal
 
 MODES = GRADER_MODES  # the names configs give (eval's grader, grade's mode)
 
@@ -51,7 +62,7 @@ class GradeItem:
 class GradeReport:
     verdicts: list[Verdict]
     timeouts: int = 0
-    symbolic: int = 0  # items that needed the sympy path
+    symbolic: int = 0  # items the fast path left to math-verify
 
     @property
     def accuracy(self) -> float:
@@ -63,10 +74,10 @@ def grade(
     reference: str,
     mode: str = "mathscale",
     options: dict[str, str] | None = None,
-    symbolic: SymbolicCheck | None = sympy_equal,
+    symbolic: SymbolicCheck | None = math_verify_equal,
 ) -> Verdict:
-    """Grade one completion. ``symbolic`` runs in this process without a time limit; use
-    :func:`grade_all` for untrusted input."""
+    """Grade one completion. ``symbolic`` (what the fast path cannot decide) runs in this
+    process without a time limit; use :func:`grade_all` for untrusted input."""
     if mode == "mwpbench":
         extracted, correct = official_grade(completion, reference)
         return Verdict(extracted, correct)
@@ -86,7 +97,7 @@ def _grade_args(completion: str, reference: str, mode: str, options: dict[str, s
 
 
 def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: float = 5.0, workers: int = 1) -> GradeReport:
-    """Grade every item; the sympy path runs in ``workers`` processes, ``timeout`` s per item."""
+    """Grade every item; math-verify runs in ``workers`` processes, ``timeout`` s per item."""
     if mode not in MODES:
         raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(MODES)}")
     verdicts: list[Verdict | None] = []
@@ -99,6 +110,7 @@ def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: f
             deferred[index] = (item.completion, item.reference, mode, item.options)
     timeouts = 0
     if deferred:
+        load_math_verify()  # once, before the workers fork
         with WorkerPool(_grade_args, workers=workers, timeout=timeout) as pool:
             results = pool.map(deferred)
         for index, value in results.items():
@@ -109,3 +121,44 @@ def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: f
             else:
                 verdicts[index] = value
     return GradeReport([v for v in verdicts if v is not None], timeouts=timeouts, symbolic=len(deferred))
+
+
+class SameAnswer:
+    """The grader's equivalence of two final answers, for the consensus vote: the fast path,
+    then math-verify in one worker process, ``timeout`` s per pair (an overrun is "not the
+    same"). Verdicts are cached; the worker starts on the first undecided pair.
+
+    >>> same_answer("0.5", r"\\frac{1}{2}")
+    True
+    """
+
+    def __init__(self, timeout: float = 2.0):
+        self.timeout = timeout
+        self._pool: WorkerPool | None = None
+        self._cache: dict[tuple[str, str], bool] = {}
+        self.slow = 0  # pairs math-verify decided
+        self.timeouts = 0
+
+    def __call__(self, a: str, b: str) -> bool:
+        verdict = decide(a, b)
+        if verdict is not None:
+            return verdict
+        key = (a, b)
+        if key not in self._cache:
+            if self._pool is None:
+                load_math_verify()
+                self._pool = WorkerPool(math_verify_equal, workers=1, timeout=self.timeout)
+                atexit.register(self.close)
+            value = self._pool.map({0: (a, b)})[0]
+            self.slow += 1
+            self.timeouts += value is WorkerPool.TIMEOUT
+            self._cache[key] = value is True
+        return self._cache[key]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+same_answer = SameAnswer()

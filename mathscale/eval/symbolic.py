@@ -1,10 +1,16 @@
-"""The slow path: sympy equality, run in worker processes under a hard per-item time limit.
+"""The slow path: math-verify, run in worker processes under a hard per-item time limit.
 
-Most answers are settled by string, number or point-evaluation checks in microseconds
-(:mod:`mathscale.eval.equivalence`). The few that are not (an expression undefined at the
-test points, say) are sent to :class:`WorkerPool`; a worker that overruns its time limit is
-killed and replaced, and the item is counted as a timeout and graded wrong. Nothing here
-can hang the caller.
+Most answers are settled by string, number, structure or point-evaluation checks in
+microseconds (:mod:`mathscale.eval.equivalence`). What those cannot decide (LaTeX our small
+parser does not read, ``\\operatorname{lcm}``, sets of expressions, an expression undefined
+at the test points) goes to math-verify (Hugging Face's LaTeX-to-sympy answer checker):
+:func:`math_verify_equal`, in :class:`WorkerPool`. A worker that overruns its time limit is
+killed and replaced, and the item is counted as a timeout and graded wrong. Nothing here can
+hang the caller.
+
+math-verify bounds its own time with ``SIGALRM``, which works only in a process's main thread
+and cannot interrupt a long C call (a huge integer power); so that alarm is turned off and
+the pool's deadline is the bound, in threads and processes alike.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from mathscale.eval.latex import Tree, to_sympy
+from mathscale.eval.normalize import strip_delimiters
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +32,43 @@ class NeedsSymbolic(Exception):
     """Raised by :func:`defer` so the caller can route the item to the worker pool."""
 
 
-def defer(a: Tree, b: Tree) -> bool:
+def defer(predicted: str, reference: str) -> bool:
     raise NeedsSymbolic
 
 
-def sympy_equal(a: Tree, b: Tree) -> bool:
-    """True when sympy proves ``a - b`` simplifies to zero (import sympy on first use)."""
-    import sympy
+class _NoTimeoutWarning(logging.Filter):
+    """math-verify warns once per process that its alarm is off; here the pool bounds the time."""
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Timeout is disabled")
+
+
+def load_math_verify() -> Any:
+    """Import math-verify (about 0.3 s with sympy); done before the workers fork, so they share it."""
+    import math_verify
+
+    for name in ("math_verify.parser", "math_verify.grader"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTimeoutWarning) for f in logger.filters):
+            logger.addFilter(_NoTimeoutWarning())
+    return math_verify
+
+
+def _as_latex(answer: str) -> str:
+    """An extracted answer as math-verify reads a LaTeX answer: one ``$...$``."""
+    inner = strip_delimiters(answer).replace("$", "")
+    return f"${inner}$"
+
+
+def math_verify_equal(predicted: str, reference: str) -> bool:
+    """math-verify's verdict on an extracted answer against the reference (no time limit here:
+    call it through :class:`WorkerPool`)."""
+    mv = load_math_verify()
     try:
-        ea, eb = to_sympy(a), to_sympy(b)
-        diff = sympy.simplify(ea - eb)
-        if diff == 0:
-            return True
-        return bool(ea.equals(eb))
-    except (TypeError, ValueError, ArithmeticError, AttributeError, RecursionError):
+        gold = mv.parse(_as_latex(reference), parsing_timeout=None)
+        target = mv.parse(_as_latex(predicted), parsing_timeout=None)
+        return bool(gold and target and mv.verify(gold, target, timeout_seconds=None))
+    except Exception:  # noqa: BLE001 - math-verify raises on odd input; that answer is not shown equal
         return False
 
 

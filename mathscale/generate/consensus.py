@@ -2,9 +2,10 @@
 
 A generated question is solved ``k`` more times, independently. The generated answer and
 the ``k`` solvers' answers are votes; votes are grouped by the grader's equivalence
-(:func:`mathscale.eval.equivalence.equivalent`: ``1/2``, ``0.5`` and ``\\frac{1}{2}`` are one
-answer), and the largest group wins (a tie goes to the generated answer's group, else to
-the earliest). The sample keeps the winning answer, with the solution of its first vote:
+(:data:`mathscale.eval.grader.same_answer`, the fast path then math-verify under a time limit,
+as ``mathscale grade`` decides: ``1/2``, ``0.5`` and ``\\frac{1}{2}`` are one answer, and so
+are ``x \\geq 5`` and ``[5, \\infty)``), and the largest group wins (a tie goes to the generated
+answer's group, else to the earliest). The sample keeps the winning answer, with the solution of its first vote:
 when that is not the generated answer, the vote *overturned* it. A question whose winning
 share of the votes is below the threshold is dropped (``weak_majority``).
 
@@ -48,7 +49,7 @@ class Vote:
 def tally(answers: list[str], same: Same | None = None) -> Vote | None:
     """The vote over ``answers`` (the generated answer first); None when no solver answered."""
     if same is None:
-        from mathscale.eval.equivalence import equivalent as same
+        from mathscale.eval.grader import same_answer as same
     given = [i for i, a in enumerate(answers) if a.strip()]
     if not any(i > 0 for i in given):
         return None
