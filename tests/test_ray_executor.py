@@ -22,8 +22,6 @@ import pytest
 
 from tests.test_generate import graph_path, lines  # noqa: F401  (graph_path is a fixture)
 
-pytestmark = pytest.mark.slow
-ray = pytest.importorskip("ray")
 
 REPO = Path(__file__).resolve().parent.parent
 HEAD_PORT = 6390
@@ -104,6 +102,7 @@ exec sleep infinity
 
 @pytest.fixture(scope="module")
 def cluster():
+    pytest.importorskip("ray")
     if shutil.which("unshare") is None or shutil.which("nsenter") is None or os.geteuid() != 0:
         pytest.skip("the Ray cluster tests need root, unshare and nsenter (a private network namespace)")
     root = Path(tempfile.mkdtemp(prefix="msray-", dir="/tmp"))  # short: Ray's socket paths live under it
@@ -137,6 +136,7 @@ def report(out: Path) -> dict:
     return json.loads(out.with_suffix(".report.json").read_text())
 
 
+@pytest.mark.slow
 def test_generate_on_two_nodes_is_the_one_process_run_byte_for_byte(cluster, graph_path, tmp_path):  # noqa: F811
     generate(cluster, graph_path, tmp_path / "local.jsonl")
     done = generate(cluster, graph_path, tmp_path / "ray.jsonl", *RAY, f"llm.base_urls=[{url(QA)},{url(QA2)}]")
@@ -150,6 +150,7 @@ def test_generate_on_two_nodes_is_the_one_process_run_byte_for_byte(cluster, gra
     assert not (tmp_path / "ray.ray").exists()  # removed once every slot is settled
 
 
+@pytest.mark.slow
 def test_a_repetitive_teacher_across_tasks_still_gives_the_same_bytes(cluster, graph_path, tmp_path):  # noqa: F811
     """Slots of different tasks produce the same question: the replay drops the later one and
     asks the cluster for that slot's next attempt, as one process would."""
@@ -169,6 +170,7 @@ def wait_for(condition, what: str, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_retried_and_the_result_is_exact(cluster, graph_path, tmp_path):  # noqa: F811
     generate(cluster, graph_path, tmp_path / "local.jsonl", port=SLOW)
     proc = generate(cluster, graph_path, tmp_path / "ray.jsonl", *SLOW_RAY, port=SLOW, background=True)
@@ -182,6 +184,7 @@ def test_a_worker_killed_mid_run_is_retried_and_the_result_is_exact(cluster, gra
     assert report(tmp_path / "ray.jsonl")["cluster"]["task_restarts"] >= 1
 
 
+@pytest.mark.slow
 def test_the_driver_killed_and_rerun_resumes_and_asks_nothing_twice(cluster, graph_path, tmp_path):  # noqa: F811
     generate(cluster, graph_path, tmp_path / "local.jsonl", port=SLOW)
     out = tmp_path / "ray.jsonl"
@@ -204,6 +207,7 @@ BENCH = [{"data_topic": topic, "question": f"What is {a}+{b}?", "answer": str(a 
          for topic in ("gsm8k", "MATH.Algebra") for a, b in zip(range(3, 33), range(40, 10, -1))]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_eval_on_the_cluster_gives_the_local_metrics(cluster, tmp_path):
     bench = tmp_path / "bench.jsonl"
     bench.write_text("".join(json.dumps(r) + "\n" for r in BENCH))
@@ -224,3 +228,39 @@ def test_eval_on_the_cluster_gives_the_local_metrics(cluster, tmp_path):
     for name in ("gsm8k.jsonl", "MATH.Algebra.jsonl"):
         assert (tmp_path / "ray" / "predictions" / name).read_bytes() == (tmp_path / "local" / "predictions" / name).read_bytes()
     assert "items per node: 127.0.0.1" in done.stdout
+
+
+# ------------------------------------------------------------- bad settings, before any cluster
+
+
+def test_generate_on_ray_without_an_endpoint_is_one_line_and_writes_nothing(graph_path, tmp_path, capsys):  # noqa: F811
+    from mathscale.cli import main
+
+    out = tmp_path / "s.jsonl"
+    assert main(["generate", str(graph_path), "-n", "5", "--out", str(out), "executor=ray"]) == 2
+    err = capsys.readouterr().err
+    assert "executor=ray: the cluster's workers need an OpenAI-compatible endpoint; set llm.base_urls" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("setting, message", [("ray.task_size=-1", "ray.task_size=-1: must be positive, or 0"),
+                                              ("ray.max_retries=-2", "ray.max_retries=-2: cannot be negative"),
+                                              ("executor=slurm", "executor")])  # fmt: skip
+def test_bad_ray_settings_are_one_line(setting, message, graph_path, tmp_path, capsys):  # noqa: F811
+    from mathscale.cli import main
+
+    assert main(["generate", str(graph_path), "-n", "5", "--out", str(tmp_path / "s.jsonl"), "executor=ray",
+                 "llm.base_urls=[http://127.0.0.1:9/v1]", setting]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not (tmp_path / "s.jsonl").exists()
+
+
+def test_eval_on_ray_takes_the_openai_backend_only(tmp_path, capsys):
+    from mathscale.cli import main
+
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps(BENCH[0]) + "\n")
+    assert main(["eval", "--backend", "hf", "--model", "smollm2-135m", "--benchmarks", str(bench), "--out",
+                 str(tmp_path / "e"), "executor=ray"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "executor=ray runs --backend openai" in err and not (tmp_path / "e").exists()
