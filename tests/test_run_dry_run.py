@@ -92,3 +92,20 @@ def test_a_bad_setting_fails_the_dry_run(inputs, tmp_path, capsys):
                  f"out={tmp_path / 'r'}", "generate.max_attempts=5000"]) == 2  # fmt: skip
     assert "max_attempts=5000: must be between 1 and 1024" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_run_and_scale_take_executor_ray_for_generate_and_eval(inputs, tmp_path, capsys):
+    from mathscale.cli import main
+
+    run, scale = (str(REPO / "configs" / "run" / f"{name}.yaml") for name in ("quickstart", "scale_quickstart"))
+    on_ray = ["generate.executor=ray", "llm.base_urls=[http://127.0.0.1:9/v1]", "eval.executor=ray",
+              "eval.backend=openai", "eval.llm.base_urls=[http://127.0.0.1:9/v1]"]  # fmt: skip
+    assert main(["run", run, "--dry-run", *inputs, f"out={tmp_path / 'r'}", *on_ray]) == 0
+    assert main(["scale", scale, "--dry-run", *inputs, f"out={tmp_path / 's'}", *on_ray]) == 0
+    capsys.readouterr()
+    # the embedded teacher cannot serve a cluster, nor can the hf backend: caught by the dry run
+    assert main(["run", run, "--dry-run", *inputs, f"out={tmp_path / 'r'}", "generate.executor=ray"]) == 2
+    assert "the cluster's workers need an OpenAI-compatible endpoint" in capsys.readouterr().err
+    assert main(["run", run, "--dry-run", *inputs, f"out={tmp_path / 'r'}", "eval.executor=ray"]) == 2
+    assert "executor=ray runs --backend openai" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()

@@ -111,7 +111,12 @@ def generate_missing(cfg: EvalConfig, tasks: list[Task], store: PredictionStore,
     if cfg.backend == "openai" and cfg.model:
         settings.llm.model = cfg.model
     started = time.perf_counter()
-    completions = BACKENDS[cfg.backend](prompts, settings)
+    if cfg.executor == "ray":
+        from mathscale.eval.ray_executor import generate_on_ray
+
+        completions = generate_on_ray(prompts, settings, cfg.ray)
+    else:
+        completions = BACKENDS[cfg.backend](prompts, settings)
     seconds = time.perf_counter() - started
     for task, completion in zip(missing, completions):  # backends that do not report early
         if store.completion(task) is None:
@@ -228,6 +233,17 @@ def run_eval(cfg: EvalConfig, tasks: list[Task], selection: SuiteSelection | Non
     return metrics
 
 
+def check_ray_eval(cfg: EvalConfig) -> None:
+    """``executor: ray`` spreads the ``openai`` backend's requests; the settings, before any work."""
+    from mathscale.cluster.session import check_ray_config, worker_llm
+
+    if cfg.backend != "openai":
+        raise MathscaleError(f"executor=ray runs --backend openai (each node calling llm.base_urls, e.g. `vllm serve` "
+                             f"on every node); --backend {cfg.backend} runs with executor=local")  # fmt: skip
+    check_ray_config(cfg.ray)
+    worker_llm(cfg.llm, "eval")
+
+
 def trained_template(model: str) -> str | None:
     """The template ``mathscale train`` saved with ``model`` (a merged model sits one level down)."""
     for folder in (Path(model), Path(model).parent):
@@ -266,6 +282,8 @@ def main(cfg: EvalConfig) -> EvalResult:
         import_vllm("backend 'vllm'")
     if local is not None:  # one meaning of dtype for hf and vllm: auto is the checkpoint's own
         cfg.dtype = resolve_dtype(cfg.dtype, local)
+    if cfg.executor == "ray":
+        check_ray_eval(cfg)
     if cfg.benchmarks == "mwpbench" and not Path(cfg.benchmarks).exists():
         raise MathscaleError("--benchmarks takes the data (a folder of MWPBench JSONL files or full_test.json); "
                              "for the canonical suite add --suite mwpbench")  # fmt: skip

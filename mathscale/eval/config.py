@@ -10,6 +10,7 @@ import typing
 from dataclasses import dataclass
 from typing import Literal
 
+from mathscale.cluster.config import Executor, RayConfig
 from mathscale.graph.config import ExtractConfig
 from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
@@ -51,6 +52,10 @@ class EvalConfig:
     tensor_parallel: int = not_in_key(1, ge=1)  # vllm: devices the engine splits the model over
     kv_cache_gb: float = not_in_key(0.0, ge=0)  # vllm: KV cache in GiB; 0: vLLM's default on a GPU, 4 on a CPU
     llm: LLMConfig = in_key(factory=LLMConfig)  # openai backend
+    # local: this process sends every request; ray (openai backend): the items go out as Ray tasks
+    # over a cluster's workers (ray.*), each calling llm.base_urls from its node; the same files result
+    executor: Executor = not_in_key("local")
+    ray: RayConfig = not_in_key(factory=RayConfig)
     concepts: bool = in_key(False)  # accuracy per topic and knowledge point (questions mapped as `graph extract` maps seeds)
     concepts_min_items: int = in_key(2, ge=1)  # results.md lists the weakest concepts with at least this many items
     concepts_top: int = in_key(10, ge=0)  # ... this many of each kind

@@ -16,7 +16,9 @@ examples:
 Rerun the same command after a crash or a kill: it resumes and ends with exactly the
 samples an uninterrupted run gives. Shards of one -n never overlap; their union is the run.
 `mathscale generate merge shard*.jsonl --out samples.jsonl` turns shards into one dataset,
-removing duplicates across shards (the lower slot wins).
+removing duplicates across shards (the lower slot wins). On a Ray cluster one command does it
+all, with the one-process run's samples (README, "Running on a Ray cluster"):
+  mathscale generate graph.json -n 2000000 --out samples.jsonl executor=ray ray.address=HEAD:6379 llm.base_urls=[http://127.0.0.1:8000/v1]
 """
 
 MERGE_EPILOG = """examples:

@@ -59,6 +59,11 @@ def check_config(cfg: GenerateConfig) -> None:
     if cfg.decontamination.ngram < 1:
         raise MathscaleError(f"decontamination.ngram={cfg.decontamination.ngram}: must be at least 1")
     cfg.walk.check()
+    if cfg.executor == "ray":
+        from mathscale.cluster.session import check_ray_config, worker_llm
+
+        check_ray_config(cfg.ray)
+        worker_llm(cfg.llm, "generate")  # the workers need an endpoint: fail now, not on the cluster
 
 
 def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts: int,
@@ -182,10 +187,16 @@ def _generate(cfg: GenerateConfig) -> GenerateResult:
 
     started = time.perf_counter()
     usage_path = side_file(out, ".usage.json")
+    cluster = None  # with executor=ray: what the cluster did
     if todo:
         repeats = repeated_walks(sampler, cfg, slots.stop) if cfg.unique_compositions else None
         inputs = Inputs(sampler, examples, contamination, dedup, repeats)
-        usage = fill_slots(cfg, inputs, out, todo, next_attempt, progress, len(slots), done_before)
+        if cfg.executor == "ray":
+            from mathscale.generate.ray_executor import fill_slots_ray
+
+            usage, cluster = fill_slots_ray(cfg, inputs, out, slots, todo, next_attempt, progress, done_before)
+        else:
+            usage = fill_slots(cfg, inputs, out, todo, next_attempt, progress, len(slots), done_before)
     else:  # a rerun of a finished command: no model server, no request
         print(f"all {len(slots)} slots are already done in {out} (filled or out of attempts); nothing to generate")
         usage = usage_total(usage_path)
@@ -197,6 +208,9 @@ def _generate(cfg: GenerateConfig) -> GenerateResult:
     report["inputs"] = recorded_inputs
     if cfg.consensus.enabled:
         report["consensus"] = consensus_report(out, progress)
+    if cluster is not None:
+        report["cluster"] = cluster  # this invocation's Ray tasks: per node, the samples committed
+        print(cluster_line(cluster))
     atomic_write_json(report_path, report)
     dataset = None
     if cfg.dataset and progress.committed and not todo_left(progress, slots):
@@ -279,6 +293,14 @@ def usage_total(usage_path: Path) -> dict[str, Any]:
     from mathscale.llm.usage_totals import invocations, read_usage, total
 
     return total(invocations(read_usage(usage_path)))
+
+
+def cluster_line(cluster: dict[str, Any]) -> str:
+    """What the Ray tasks did, in one line: samples per node."""
+    nodes = ", ".join(f"{n['address']} ({n['node'][:8]}) {n['samples']} samples from {n['tasks']} tasks" for n in cluster["nodes"])
+    return (f"on the cluster: {cluster['tasks']} tasks ({cluster['task_restarts']} started again after a worker died, "
+            f"{cluster['tasks_reused']} reused from an interrupted run), {cluster['remote_attempts']} single attempts "
+            f"asked again; per node: {nodes or 'none'}")  # fmt: skip
 
 
 def todo_left(progress: Progress, slots: range) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mathscale.cluster.config import Executor, RayConfig
 from mathscale.errors import MathscaleError
 from mathscale.graph.config import WalkConfig
 from mathscale.keys import in_key, not_in_key
@@ -92,6 +93,10 @@ class GenerateConfig:
     consensus: ConsensusConfig = in_key(factory=ConsensusConfig)
     quality: QualityConfig = in_key(factory=QualityConfig)
     dataset: bool = in_key(True)  # also save a Hugging Face datasets copy with a dataset card
+    # local: this process makes every request; ray: the slots run as Ray tasks over a cluster's
+    # workers (ray.*), the driver writes the same files (the one-process run's samples, byte for byte)
+    executor: Executor = not_in_key("local")
+    ray: RayConfig = not_in_key(factory=RayConfig)
 
 
 @dataclass

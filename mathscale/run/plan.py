@@ -9,6 +9,7 @@ key that names it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -67,7 +68,11 @@ def check_stage_configs(cfg: RunConfig, seeds: Path, benchmarks: Path) -> None:
     bad = [s for s in seeds_read if isinstance(s, Failure)]
     print(f"seeds {seeds}: {len(seeds_read) - len(bad)} questions" + (f", {len(bad)} bad lines (skipped and counted "
           f"by extract; first: {bad[0].to_json()})" if bad else ""))  # fmt: skip
-    check_config(cfg.generate)
+    check_config(dataclasses.replace(cfg.generate, llm=cfg.llm))  # the run hands generate its llm section
+    if cfg.eval.executor == "ray":
+        from mathscale.eval.command import check_ray_eval
+
+        check_ray_eval(cfg.eval)
     qa_prompt(cfg.generate.prompt)
     if cfg.generate.consensus.enabled:
         solve_prompt(cfg.generate.consensus.prompt)
