@@ -3,11 +3,12 @@
 Synthesises, deterministically, 20K concept records naming about 2,018 topics and 8,892
 knowledge points (Zipf-like topic frequencies; each knowledge point belongs mostly to a
 few topics), then measures: graph build time (normalise + build + sampler tables),
-compositions/s on one core, time to 2M unique compositions and peak memory, next to a
+compositions/s on one core (unfocused, and focused by ``walk.focus``: every concept
+reweighted as a concepts.csv of a real evaluation would), time to 2M unique compositions and peak memory, next to a
 plain per-step networkx walk of the same procedure; then the whole command
 ``mathscale graph sample GRAPH -n 2000000 --unique --seed 7`` (load the graph, walk, write
 exactly 2M unique compositions as JSON lines, report) in a subprocess pinned to one core.
-Targets: build <= 10 s, >= 200,000 compositions/s, 2M unique in <= 15 s, the command in
+Targets: build <= 10 s, >= 200,000 compositions/s (focused too), 2M unique in <= 15 s, the command in
 <= 40 s, peak memory <= 2 GB.
 
     python bench/bench_graph.py [--records 20000] [--unique 2000000] [--json OUT]
@@ -141,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     rate = args.walks / walk_s
     print(f"walks: {args.walks} in {walk_s:.2f} s = {rate:,.0f} compositions/s (one core)")
 
+    weights = np.random.default_rng(3)  # a weight from 1 to 3 for every concept (focus.SCALE units)
+    t0 = time.perf_counter()
+    focused = sampler.reweighted(weights.integers(100, 301, len(sampler.topics)), weights.integers(100, 301, len(sampler.kps)))
+    reweight_s = time.perf_counter() - t0
+    focused.walk_arrays(0, np.arange(10_000))
+    t0 = time.perf_counter()
+    focused.walk_arrays(0, np.arange(args.walks))
+    focused_rate = args.walks / (time.perf_counter() - t0)
+    print(f"focused walks (every concept reweighted, tables rebuilt in {reweight_s:.3f} s): {focused_rate:,.0f} "
+          f"compositions/s, {focused_rate / rate:.2f}x the unfocused rate")  # fmt: skip
+
     t0 = time.perf_counter()
     idx, _, _ = sample_unique(sampler, seed=0, n_unique=args.unique)
     unique_s = time.perf_counter() - t0
@@ -161,12 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     command_s, written, command_mb = time_sample_command(graph, args.unique)
     print(f"`graph sample -n {args.unique} --unique --seed 7` (one core): {command_s:.2f} s, {written} lines written, "
           f"peak {command_mb:,.0f} MB; {command_s / unique_s:.1f}x the in-process walking above")  # fmt: skip
-    figures = {"build_s": build_s, "walks_per_s": rate, "unique_2m_s": unique_s, "peak_mb": peak_mb,
+    figures = {"build_s": build_s, "walks_per_s": rate, "focused_walks_per_s": focused_rate, "unique_2m_s": unique_s, "peak_mb": peak_mb,
                "command_s": command_s, "command_peak_mb": command_mb,
                "networkx_walks_per_s": base_rate, "speedup_vs_networkx": rate / base_rate}  # fmt: skip
     print("ratios (target / measured, >= 1 is within target):")
     print(f"  build        {TARGETS['build_s'] / build_s:8.2f}  (target <= {TARGETS['build_s']:g} s)")
     print(f"  throughput   {rate / TARGETS['walks_per_s']:8.2f}  (target >= {TARGETS['walks_per_s']:,} /s)")
+    print(f"  focused      {focused_rate / TARGETS['walks_per_s']:8.2f}  (target >= {TARGETS['walks_per_s']:,} /s)")
     print(f"  2M unique    {TARGETS['unique_2m_s'] / unique_s:8.2f}  (target <= {TARGETS['unique_2m_s']:g} s)")
     print(f"  command      {TARGETS['command_s'] / command_s:8.2f}  (target <= {TARGETS['command_s']:g} s)")
     print(f"  peak memory  {TARGETS['peak_mb'] / peak_mb:8.2f}  (target <= {TARGETS['peak_mb']:,} MB)")

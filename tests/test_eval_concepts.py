@@ -56,3 +56,16 @@ def test_eval_reports_accuracy_per_concept_end_to_end(tmp_path, capsys, llm_cach
     results = (out / "results.md").read_text()
     assert "## Weakest concepts (mathscale grader" in results and "4 of 5" in results
     assert results.index("| Carrying | 1 | 0 | 0.0 |") < results.index("| Addition | 2 | 1 | 50.0 |")
+    import csv
+
+    from mathscale.graph.focus import COLUMNS, read_concepts_csv, wilson_interval
+
+    with open(out / "concepts.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert tuple(table[0]) == COLUMNS
+    rows = {(r.concept, r.kind): (r.items, r.correct) for r in read_concepts_csv(out / "concepts.csv")}
+    assert rows == {("Arithmetic", "topic"): (2, 1), ("Algebra", "topic"): (2, 1), ("Carrying", "kp"): (1, 0),
+                    ("Addition", "kp"): (2, 1), ("Linear equations", "kp"): (2, 1)}  # fmt: skip
+    carrying = next(r for r in table if r[0] == "Carrying")
+    lo, hi = wilson_interval(0, 1)
+    assert carrying[4:] == ["0.0000", f"{lo:.4f}", f"{hi:.4f}"] and 0.7 < hi < 0.85  # one item: the bound stays high

@@ -260,3 +260,30 @@ def test_scale_repeats_give_each_seed_its_samples_and_the_plot_a_band(setup):
     assert sorted({r["seed"] for r in rows}) == ["0", "1"] and {r["size"] for r in rows} == {"4"}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert {"generate", "generate-r1", "train-n4", "train-n4-r1", "eval-n4-r1"} <= set(manifest["stages"])
+
+
+def test_scale_with_a_focus_round_generates_on_the_weak_concepts_and_draws_both_curves(setup, capsys):
+    root, seeds, bench, model = setup
+    with FakeServer(responder=teacher) as server:
+        config = write_config(root, "focus", server, seeds, bench, model,
+                              "sizes: [4, 8]\neval_base: false\nfocus_round: true\nfocus_boost: 3.0\n")  # fmt: skip
+        assert main(["scale", str(config), "generate.unique_compositions=false"]) == 0
+    folder = root / "focus"
+    with (folder / "n4" / "eval" / "concepts.csv").open() as handle:
+        concepts = list(csv.DictReader(handle))
+    assert concepts and {r["kind"] for r in concepts} == {"topic", "kp"}
+    assert all(0 <= float(r["lower"]) <= float(r["accuracy"]) <= float(r["upper"]) <= 1 for r in concepts)
+    report = json.loads((folder / "focus" / "samples.report.json").read_text())
+    assert report["config"]["walk"]["focus"] == [str(folder / "n4" / "eval" / "concepts.csv")]
+    assert report["config"]["walk"]["boost"] == 3.0 and "share_with_focus" in report["focus"]
+    focused = (folder / "focus" / "n8" / "samples.jsonl").read_text().splitlines()
+    assert focused[:4] == (folder / "n4" / "samples.jsonl").read_text().splitlines()  # the first round's samples
+    assert len(focused) == 8 and not set(focused[4:]) & set((folder / "samples.jsonl").read_text().splitlines())
+    assert (folder / "focus" / "n8" / "eval" / "concepts.csv").exists()
+    with (folder / "focus.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["curve"], r["size"]) for r in rows} == {("unfocused", "4"), ("unfocused", "8"), ("focused", "4"),
+                                                       ("focused", "8")}  # fmt: skip
+    assert {r["group"] for r in rows} == {"weak at start", "rest"}
+    assert (folder / "focus.png").stat().st_size > 1000 and (folder / "focus.svg").exists()
+    assert "focused vs unfocused, per concept group" in capsys.readouterr().out

@@ -35,6 +35,7 @@ from mathscale.eval.config import EvalConfig
 from mathscale.eval.grader import MODES, GradeItem, Verdict, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table, official_metrics, official_table
 from mathscale.eval.predictions import PredictionStore
+from mathscale.graph.focus import CONCEPTS_CSV
 from mathscale.eval.suite import OFFICIAL_CAP, OFFICIAL_STOP, SuiteSelection, select_suite
 from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.ownership import owned_output
@@ -146,9 +147,11 @@ def score(cfg: EvalConfig, tasks: list[Task], completions: list[str], selection:
     return metrics, {mode: r.verdicts for mode, r in reports.items()}
 
 
-def concept_report(cfg: EvalConfig, tasks: list[Task], verdicts: list[Verdict]) -> tuple[dict, str]:
-    """metrics.json's ``concepts`` and the results.md section on the weakest concepts."""
-    from mathscale.eval.concepts import concept_scores, map_questions, weakest_markdown
+def concept_report(cfg: EvalConfig, tasks: list[Task], verdicts: list[Verdict]) -> tuple[dict, str, str]:
+    """metrics.json's ``concepts``, the results.md section on the weakest concepts and the text of
+    ``concepts.csv`` (per concept: items, right answers, accuracy and its Wilson interval)."""
+    from mathscale.eval.concepts import concept_rows, concept_scores, map_questions, weakest_markdown
+    from mathscale.graph.focus import concepts_csv
 
     mapped, failures = map_questions(tasks, cfg.concept_extraction)
     scores = concept_scores((m[0], m[1], v.correct) for m, v in zip(mapped, verdicts) if m is not None)
@@ -162,8 +165,9 @@ def concept_report(cfg: EvalConfig, tasks: list[Task], verdicts: list[Verdict]) 
         f"Questions mapped to topics and knowledge points with prompt {cfg.concept_extraction.prompt} (as the seeds): "
         f"{data['mapped']} of {len(tasks)}" + (f"; not mapped: {json.dumps(dict(failures))}" if unmapped else "") + ".", "",
         weakest_markdown(scores, cfg.concepts_min_items, cfg.concepts_top),
+        f"Every concept, with a 95 % Wilson interval: {CONCEPTS_CSV} (what `walk.focus` reads).", "",
     ])  # fmt: skip
-    return data, text
+    return data, text, concepts_csv(concept_rows(scores))
 
 
 def _cap_text(cfg: EvalConfig, selection: SuiteSelection | None) -> str:
@@ -221,15 +225,17 @@ def run_eval(cfg: EvalConfig, tasks: list[Task], selection: SuiteSelection | Non
     metrics.update(generated=generated, generation_seconds=seconds)
     if engine:
         metrics["engine"] = engine  # the backend's dtype, start-up and generation seconds (this call's)
-    concepts_text = ""
+    concepts_text = concepts_table = ""
     if cfg.concepts:
-        metrics["concepts"], concepts_text = concept_report(cfg, tasks, verdicts[cfg.grader])
+        metrics["concepts"], concepts_text, concepts_table = concept_report(cfg, tasks, verdicts[cfg.grader])
     store.finalise([
         Prediction(t.item.id, t.item.data_topic, t.item.question, t.item.answer, c, v.extracted, v.correct)
         for t, c, v in zip(tasks, completions, verdicts[cfg.grader])
     ])  # fmt: skip
     atomic_write_json(out / "metrics.json", metrics)
     atomic_write(out / "results.md", results_markdown(cfg, metrics, selection) + concepts_text)
+    if cfg.concepts:
+        atomic_write(out / CONCEPTS_CSV, concepts_table)
     return metrics
 
 

@@ -76,6 +76,14 @@ def concept_scores(items: Iterable[tuple[list[str], list[str], bool]]) -> dict[s
     return {kind: sorted(t.values(), key=lambda s: (s.accuracy, -s.size, s.name)) for kind, t in tables.items()}
 
 
+def concept_rows(scores: dict[str, list[ConceptScore]]) -> list:
+    """The rows of ``concepts.csv`` (:mod:`mathscale.graph.focus`): topics, then knowledge points, weakest first."""
+    from mathscale.graph.focus import ConceptRow
+
+    kinds = {"topics": "topic", "knowledge_points": "kp"}
+    return [ConceptRow(s.name, kinds[kind], s.size, s.correct) for kind, rows in scores.items() for s in rows]
+
+
 def weakest_markdown(scores: dict[str, list[ConceptScore]], min_items: int, top: int) -> str:
     """The ``top`` weakest topics and knowledge points with at least ``min_items`` items each."""
     lines = []

@@ -122,11 +122,13 @@ def main(cfg: GenerateConfig) -> GenerateResult:
 
 
 def check_same_inputs(out: Path, cfg: GenerateConfig) -> dict[str, Any]:
-    """The graph's content hash and the prompt, recorded in ``SAMPLES.inputs.json`` by the first run;
-    a resume or an extension with another graph or prompt is refused. Returns the record."""
+    """The graph's content hash, the walk.focus files' and the prompt, recorded in ``SAMPLES.inputs.json`` by the first run;
+    a resume or an extension with another graph, focus or prompt is refused. Returns the record."""
     from mathscale.ownership import file_sha256
 
     record = {"graph": str(cfg.graph), "graph_sha256": file_sha256(cfg.graph), "prompt": cfg.prompt}
+    if cfg.walk.focus_files:  # the walks depend on these files' contents
+        record["focus_sha256"] = {f: file_sha256(f) for f in cfg.walk.focus_files}
     path = side_file(out, ".inputs.json")
     earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     if earlier and out.exists() and out.stat().st_size:
@@ -134,6 +136,9 @@ def check_same_inputs(out: Path, cfg: GenerateConfig) -> dict[str, Any]:
             raise MathscaleError(f"{out}: its samples were made from another graph ({earlier.get('graph')}, sha256 "
                                  f"{str(earlier.get('graph_sha256'))[:12]}), not {cfg.graph} (sha256 "
                                  f"{record['graph_sha256'][:12]}); give another --out, or the same graph")  # fmt: skip
+        if earlier.get("focus_sha256") != record.get("focus_sha256"):
+            raise MathscaleError(f"{out}: its samples were walked with walk.focus {earlier.get('focus_sha256') or 'none'}, "
+                                 f"not {record.get('focus_sha256') or 'none'}; give another --out, or the same focus files")  # fmt: skip
         if earlier.get("prompt") != record["prompt"]:
             raise MathscaleError(f"{out}: its samples were made with prompt {earlier.get('prompt')!r}, not "
                                  f"{cfg.prompt!r}; give another --out, or prompt={earlier.get('prompt')}")  # fmt: skip
@@ -161,7 +166,7 @@ def _generate(cfg: GenerateConfig) -> GenerateResult:
     from mathscale.generate.report import consensus_report, make_report, save_dataset, shortfall_message, summary_line
     from mathscale.generate.requests import qa_prompt, rate_prompt, solve_prompt
     from mathscale.graph.build import load_graph
-    from mathscale.graph.sampler import Sampler
+    from mathscale.graph.focus import focus_line, walk_sampler
 
     require(cfg, {"graph": "GRAPH", "out": "--out"})
     check_config(cfg)
@@ -174,8 +179,8 @@ def _generate(cfg: GenerateConfig) -> GenerateResult:
     if cfg.quality.enabled:
         rate_prompt(cfg.quality.prompt)
     graph = load_graph(cfg.graph)
+    base, sampler, focus = walk_sampler(graph, cfg.walk)  # a missing or malformed focus file fails here
     recorded_inputs = check_same_inputs(out, cfg)
-    sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
     examples = ExampleIndex.from_graph(graph)
     benchmarks = benchmark_questions(cfg.decontamination.benchmarks)
     contamination = contamination_index(benchmarks, cfg.decontamination.ngram) if benchmarks else None
@@ -203,7 +208,7 @@ def _generate(cfg: GenerateConfig) -> GenerateResult:
     seconds = time.perf_counter() - started
     new = progress.committed - committed_before
     rate = round(new / seconds, 2) if seconds else None  # this invocation's
-    report = make_report(cfg, slots, progress, usage, seconds, rate, sampler, graph)
+    report = make_report(cfg, slots, progress, usage, seconds, rate, sampler, graph, base, focus)
     report["pending_slots"] = len(slots) - progress.committed - len(progress.exhausted)
     report["inputs"] = recorded_inputs
     if cfg.consensus.enabled:
@@ -217,6 +222,8 @@ def _generate(cfg: GenerateConfig) -> GenerateResult:
         save_dataset(out, report)
         dataset = side_file(out, ".dataset")
     print(summary_line(report, out))
+    if focus is not None:
+        print(focus_line(report["focus"]))
     if report["pending_slots"] and progress.pending:
         raise PendingError(pending_message(progress, report["pending_slots"], len(slots), out))
     if progress.exhausted:

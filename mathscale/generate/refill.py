@@ -27,11 +27,11 @@ def refill_slots(cfg: GenerateConfig, graph_path: Path, removed: list[dict[str, 
     from mathscale.generate.examples import ExampleIndex
     from mathscale.generate.pipeline import SlotFiller
     from mathscale.graph.build import load_graph
-    from mathscale.graph.sampler import Sampler
+    from mathscale.graph.focus import walk_sampler
     from mathscale.llm.client import open_client
 
     graph = load_graph(graph_path)
-    sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
+    _, sampler, _ = walk_sampler(graph, cfg.walk)  # the walks of the run being merged, focused as it was
     dedup = Deduplicator(cfg.dedup)
     for key, question in kept_questions:
         dedup.check(key, question)

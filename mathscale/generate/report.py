@@ -28,14 +28,18 @@ def settings(cfg: GenerateConfig) -> dict[str, Any]:
 
 
 def make_report(cfg: GenerateConfig, slots: range, progress: Progress, usage: dict[str, Any], seconds: float,
-                rate: float | None, sampler: Any, graph: Any) -> dict[str, Any]:  # fmt: skip
-    """The report of the shard ``slots`` of ``cfg``: counts, drops by reason, LLM usage, diversity, the config."""
+                rate: float | None, sampler: Any, graph: Any, base: Any = None, focus: Any = None) -> dict[str, Any]:  # fmt: skip
+    """The report of the shard ``slots`` of ``cfg``: counts, drops by reason, LLM usage, diversity, the config;
+    with ``walk.focus`` (``focus``, and ``base``: the unfocused sampler) also the share of the kept samples'
+    compositions through the focus concepts, and of the unfocused walks of the same indices."""
     import numpy as np
 
     from mathscale.graph.diversity import growth, hub_topics, sampler_hub_ids
+    from mathscale.graph.focus import focus_report
     from mathscale.graph.unique import walk_report
 
     novelty: dict[str, Any] = {}
+    focused: dict[str, Any] = {}
     hubs = hub_topics(graph)
     diversity: dict[str, Any] = {"hubs": hubs, "compositions": []}
     if progress.indices:
@@ -43,8 +47,12 @@ def make_report(cfg: GenerateConfig, slots: range, progress: Progress, usage: di
         walks = walk_report(sampler, topics, kps, walks=len(progress.indices), seed_sets=graph.graph.get("seed_sets") or [])
         novelty = {k: walks[k] for k in ("unique_rate", "novelty", "topic_coverage", "kp_coverage") if k in walks}
         diversity["compositions"] = growth(topics, kps, sampler_hub_ids(sampler, hubs))
+        focused = focus_report(base, sampler, focus, cfg.seed, np.array(progress.indices, np.int64), topics, kps)
+    elif focus is not None:
+        empty = np.zeros((0, 1), np.int64)
+        focused = focus_report(base, sampler, focus, cfg.seed, np.zeros(0, np.int64), empty, empty)
     shard, count = parse_shard(cfg.shard)
-    return {
+    report = {
         "graph": cfg.graph,
         "requested": len(slots),
         "produced": progress.committed,
@@ -64,6 +72,9 @@ def make_report(cfg: GenerateConfig, slots: range, progress: Progress, usage: di
         + ([cfg.quality.prompt] if cfg.quality.enabled else []),
         "config": settings(cfg),
     }
+    if focus is not None:
+        report["focus"] = focused  # shares: the kept samples' compositions, with focus and without
+    return report
 
 
 def consensus_report(out: Path, progress: Progress) -> dict[str, Any]:

@@ -66,6 +66,11 @@ def add_commands(add) -> None:
     add_field(parser, "--top", cls=StatsConfig, field="top", type=int, metavar="N", help="most frequent concepts to list")
     add_field(parser, "--walks", cls=StatsConfig, field="walks", type=int, metavar="N",
               help="random walks (seed 0) whose diversity is measured beside the seeds'; 0: none")  # fmt: skip
+    add_field(parser, "--focus", cls=StatsConfig, field="focus", nargs="+", metavar="CSV",
+              help="concepts.csv files from `eval concepts=true`: focus the walks on their weak concepts "
+                   "(as walk.focus) and show the share of walks through them with and without focus")  # fmt: skip
+    add_field(parser, "--boost", cls=StatsConfig, field="boost", type=float, metavar="B",
+              help="how strongly --focus leans on weak concepts (as walk.boost; 1: not at all)")  # fmt: skip
 
     parser = add("graph plot", "draw the topic subgraph and the most frequent concepts", graph_plot)
     add_field(parser, "GRAPH", cls=GraphPlotConfig, field="graph", help=GRAPH_HELP)
@@ -90,4 +95,5 @@ def add_commands(add) -> None:
               help="replace an existing FILE that graph sample did not write")  # fmt: skip
     add_config_args(parser, "configs/graph_sample.yaml")
     parser.epilog = ("the walk's shape is set by key=value: walk.start (uniform|frequency), walk.topic_steps and\n"
-                     "walk.kp_steps ([min, max]), e.g. walk.start=frequency walk.kp_steps=[1,3]")  # fmt: skip
+                     "walk.kp_steps ([min, max]), e.g. walk.start=frequency walk.kp_steps=[1,3]; walk.focus=concepts.csv\n"
+                     "walk.boost=3 favours the concepts an `eval concepts=true` run found weak")  # fmt: skip

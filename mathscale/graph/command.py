@@ -237,7 +237,9 @@ def stats_main(cfg: StatsConfig) -> StatsResult:
     require(cfg, {"graph": "GRAPH"})
     if cfg.walks < 0:
         raise MathscaleError(f"--walks {cfg.walks}: cannot be negative")
-    stats = graph_stats(load_graph(cfg.graph), top=cfg.top, walks=cfg.walks)
+    if not 1.0 <= cfg.boost <= 100.0:
+        raise MathscaleError(f"--boost {cfg.boost}: must be between 1 (no focus) and 100")
+    stats = graph_stats(load_graph(cfg.graph), top=cfg.top, walks=cfg.walks, focus=cfg.focus, boost=cfg.boost)
     print(json.dumps(stats, indent=2, ensure_ascii=False) if cfg.json else format_stats(stats))
     return StatsResult(stats=stats)
 
@@ -287,7 +289,7 @@ def _sample(cfg: SampleConfig) -> SampleResult:
     import numpy as np
 
     from mathscale.graph.build import load_graph
-    from mathscale.graph.sampler import Sampler
+    from mathscale.graph.focus import focus_line, focus_report, walk_sampler
     from mathscale.graph.unique import walk_report
 
     require(cfg, {"graph": "GRAPH", "out": "--out"})
@@ -298,7 +300,7 @@ def _sample(cfg: SampleConfig) -> SampleResult:
     out = check_output_path(cfg.out)
     graph = load_graph(cfg.graph)
     started = time.perf_counter()
-    sampler = Sampler.from_graph(graph, cfg.walk.start, cfg.walk.topic_steps, cfg.walk.kp_steps)
+    base, sampler, focus = walk_sampler(graph, cfg.walk)
     lo, hi = cfg.n * shard // count, cfg.n * (shard + 1) // count
     seed_sets = graph.graph.get("seed_sets") or []
     if cfg.unique:  # n counts unique compositions: positions lo..hi-1 of the walk-ordered unique sequence
@@ -310,6 +312,8 @@ def _sample(cfg: SampleConfig) -> SampleResult:
         topics, kps = sampler.walk_arrays(cfg.seed, indices)
         report = walk_report(sampler, topics, kps, walks=hi - lo, seed_sets=seed_sets)
     report["written"] = len(indices)
+    if focus is not None:
+        report["focus"] = focus_report(base, sampler, focus, cfg.seed, indices, topics, kps)
     with atomic_open(out) as handle:
         for lines in composition_lines(sampler, cfg.seed, indices, topics, kps):
             handle.write(lines)
@@ -323,6 +327,8 @@ def _sample(cfg: SampleConfig) -> SampleResult:
     print(f"{report['written']} compositions (walks {span[0]}..{span[1] - 1}) -> {out}; unique rate {report['unique_rate']:.3f}"
           f"{novelty}; coverage: topics {report['topic_coverage']:.3f}, knowledge points {report['kp_coverage']:.3f}; "
           f"{seconds:.1f} s")  # fmt: skip
+    if focus is not None:
+        print(focus_line(report["focus"]))
     return SampleResult(out=out, report=report_path, written=report["written"],
                         indices=(span[0], span[1]), walks=report["walks"])  # fmt: skip
 

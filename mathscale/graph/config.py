@@ -19,13 +19,25 @@ class WalkConfig:
     start: Literal["uniform", "frequency"] = in_key("uniform")  # first topic: uniform, or by how often seeds name it
     topic_steps: list[int] = in_key(factory=lambda: [1, 2])  # [min, max] steps among topics
     kp_steps: list[int] = in_key(factory=lambda: [0, 4])  # [min, max] steps among knowledge points
+    # concepts.csv from `eval concepts=true` (a path, or a list: e.g. the base and the fine-tuned model's);
+    # walks lean towards the weak concepts (mathscale/graph/focus.py); empty: no focus
+    focus: str | list[str] = in_key("")
+    boost: float = in_key(1.0, ge=1.0, le=100.0)  # weight of a concept that is surely wrong (1 = no focus); others: 1 to boost
 
     def check(self) -> None:
-        """Raise MathscaleError unless both step ranges are [min, max] with 0 <= min <= max."""
+        """Raise MathscaleError unless both step ranges are [min, max] with 0 <= min <= max and boost is in range."""
         for key in ("topic_steps", "kp_steps"):
             value = getattr(self, key)
             if len(value) != 2 or not 0 <= value[0] <= value[1]:
                 raise MathscaleError(f"walk.{key}={value}: expected [min, max] with 0 <= min <= max")
+        if not 1.0 <= self.boost <= 100.0:
+            raise MathscaleError(f"walk.boost={self.boost}: must be between 1 (no focus) and 100")
+
+    @property
+    def focus_files(self) -> list[str]:
+        """``focus`` as a list of paths (empty without focus)."""
+        files = [self.focus] if isinstance(self.focus, str) else list(self.focus)
+        return [f for f in files if f]
 
 
 @dataclass
@@ -64,7 +76,7 @@ class SampleConfig:
     out: str = not_in_key("")  # compositions, JSON lines; beside it: .report.json
     shard: str = not_in_key("")  # "i/k": write only shard i of k (0-based), a contiguous share; empty = all
     n: int = in_key(1000, ge=0)  # walks 0 .. n-1, or with unique: unique compositions (a shard takes a contiguous part)
-    seed: int = in_key(0)  # walk i is a pure function of (graph, seed, i)
+    seed: int = in_key(0)  # walk i is a pure function of (graph, seed, walk.focus files' contents, i)
     unique: bool = in_key(False)  # n counts unique compositions: walk past n, skipping a set seen at an earlier walk
     force: bool = not_in_key(False)  # replace an existing --out that graph sample did not write
     walk: WalkConfig = in_key(factory=WalkConfig)
@@ -78,6 +90,8 @@ class StatsConfig:
     json: bool = not_in_key(False)  # print the figures as JSON instead of text
     top: int = in_key(10, ge=0)  # most frequent topics and knowledge points to list
     walks: int = in_key(10_000, ge=0)  # random walks (seed 0) whose diversity is shown beside the seeds'; 0 = none
+    focus: list[str] = in_key(factory=list)  # concepts.csv files: the walks are focused as walk.focus does it
+    boost: float = in_key(1.0, ge=1.0, le=100.0)  # as walk.boost: weight of a concept that is surely wrong (1 = no focus)
 
 
 @dataclass

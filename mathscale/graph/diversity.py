@@ -97,16 +97,23 @@ def named_growth(sets: Iterable[tuple[Sequence[str], Sequence[str]]], hubs: Sequ
     return growth(topics, kps, [tid[h] for h in hubs if h in tid], fractions)
 
 
-def graph_diversity(graph: Any, walks: int = 10_000, seed: int = 0) -> dict[str, Any]:
-    """Diversity of the graph's seeds and of ``walks`` random walks over it (default walk shape)."""
+def graph_diversity(graph: Any, walks: int = 10_000, seed: int = 0, focus: Sequence[str] = (),
+                    boost: float = 1.0) -> dict[str, Any]:  # fmt: skip
+    """Diversity of the graph's seeds and of ``walks`` random walks over it (default walk shape,
+    focused by the ``focus`` concepts.csv files and ``boost``, as ``walk.focus``/``walk.boost``)."""
+    from mathscale.graph.focus import focus_report, focused_sampler
     from mathscale.graph.sampler import Sampler
 
     hubs = hub_topics(graph)
     out: dict[str, Any] = {"hubs": hubs, "seeds": named_growth(graph.graph.get("seed_sets") or [], hubs)}
     if walks > 0:
-        sampler = Sampler.from_graph(graph)
-        topics, kps = sampler.walk_arrays(seed, np.arange(walks, dtype=np.int64))
+        base = Sampler.from_graph(graph)
+        sampler, chosen = focused_sampler(base, list(focus), boost)
+        indices = np.arange(walks, dtype=np.int64)
+        topics, kps = sampler.walk_arrays(seed, indices)
         out["walks"] = growth(topics, kps, sampler_hub_ids(sampler, hubs))
+        if chosen is not None:
+            out["focus"] = focus_report(base, sampler, chosen, seed, indices, topics, kps)
     return out
 
 

@@ -76,6 +76,13 @@ class Table:
         np.cumsum(weight, out=cum[1:])
         return cls(indptr, dst.astype(np.int32), cum, keys, n_cols)
 
+    def reweighted(self, col_weights: np.ndarray) -> Table:
+        """The same edges, each weight multiplied by its neighbour's integer ``col_weights`` entry."""
+        weight = np.diff(self.cum) * np.asarray(col_weights, np.int64)[self.indices]
+        cum = np.zeros(len(weight) + 1, np.int64)
+        np.cumsum(weight, out=cum[1:])
+        return Table(self.indptr, self.indices, cum, self.keys, self.n_cols)
+
     def step(self, cur: np.ndarray, excluded: np.ndarray, u: np.ndarray) -> np.ndarray:
         """For each walk, a neighbour of ``cur`` not in its ``excluded`` row, chosen with
         probability ∝ weight using ``u``; -1 where every neighbour is excluded (or none)."""
@@ -125,6 +132,7 @@ class Sampler:
     start: str = "uniform"  # "uniform" | "frequency"
     topic_steps: tuple[int, int] = (1, 2)
     kp_steps: tuple[int, int] = (0, 4)
+    start_cum: np.ndarray | None = None  # focused walks: running sum of integer start weights per topic
 
     @classmethod
     def from_graph(cls, graph: Any, start: str = "uniform", topic_steps: Sequence[int] = (1, 2),
@@ -165,6 +173,18 @@ class Sampler:
             start=start, topic_steps=tuple(topic_steps), kp_steps=tuple(kp_steps),
         )  # fmt: skip
 
+    def reweighted(self, topic_weights: np.ndarray, kp_weights: np.ndarray) -> Sampler:
+        """A sampler whose start and steps favour concepts by integer weights (:mod:`mathscale.graph.focus`):
+        a topic's start share and every edge towards a concept are multiplied by its weight."""
+        import dataclasses
+
+        topic_weights, kp_weights = np.asarray(topic_weights, np.int64), np.asarray(kp_weights, np.int64)
+        base = self.topic_counts if self.start == "frequency" else np.ones(len(self.topics), np.int64)
+        return dataclasses.replace(
+            self, start_cum=np.cumsum(base * topic_weights), topic_topic=self.topic_topic.reweighted(topic_weights),
+            topic_kp=self.topic_kp.reweighted(kp_weights), kp_kp=self.kp_kp.reweighted(kp_weights),
+        )  # fmt: skip
+
     @property
     def width(self) -> tuple[int, int]:
         """Columns of :meth:`walk_arrays`' outputs: most topics, most knowledge points."""
@@ -202,7 +222,10 @@ class Sampler:
         u = walk_uniforms(seed, indices, 4 + t_hi + k_hi)
         topics = np.full((n, 1 + t_hi), -1, np.int32)
         kps = np.full((n, 1 + k_hi), -1, np.int32)
-        if self.start == "uniform":
+        if self.start_cum is not None:  # focused
+            cum = self.start_cum
+            cur = np.minimum(np.searchsorted(cum, u[:, 0] * cum[-1], side="right"), len(self.topics) - 1)
+        elif self.start == "uniform":
             cur = np.minimum((u[:, 0] * len(self.topics)).astype(np.int64), len(self.topics) - 1)
         else:
             cum = np.cumsum(self.topic_counts)

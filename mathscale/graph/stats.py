@@ -10,9 +10,11 @@ from mathscale.graph.build import EDGE_KINDS
 from mathscale.graph.diversity import format_growth, graph_diversity
 
 
-def graph_stats(graph: Any, top: int = 10, walks: int = 10_000) -> dict[str, Any]:
+def graph_stats(graph: Any, top: int = 10, walks: int = 10_000, focus: list[str] | None = None,
+                boost: float = 1.0) -> dict[str, Any]:  # fmt: skip
     """Nodes and edges per kind, degree distribution, components, most frequent concepts, and the
-    diversity of the seeds and of ``walks`` random walks, each at N/8, N/4, N/2, N."""
+    diversity of the seeds and of ``walks`` random walks, each at N/8, N/4, N/2, N (the walks
+    focused by ``focus`` files and ``boost`` as ``walk.focus`` does it)."""
     import networkx as nx
     import numpy as np
 
@@ -47,7 +49,7 @@ def graph_stats(graph: Any, top: int = 10, walks: int = 10_000) -> dict[str, Any
         "components": {"count": len(components), "largest": components[0] if components else 0},
         "topic_components": {"count": len(topic_components), "largest": topic_components[0] if topic_components else 0},
         "most_frequent": frequent,
-        "diversity": graph_diversity(graph, walks=walks) if nodes.get("topic") else {},
+        "diversity": graph_diversity(graph, walks=walks, focus=focus or [], boost=boost) if nodes.get("topic") else {},
     }
 
 
@@ -88,4 +90,8 @@ def format_stats(stats: dict[str, Any]) -> str:
             if key in div:
                 lines.append(f"diversity of the {label}:")
                 lines += format_growth(div[key])
+        if div.get("focus"):
+            from mathscale.graph.focus import focus_line
+
+            lines.append(focus_line(div["focus"]))
     return "\n".join(lines)

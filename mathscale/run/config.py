@@ -41,6 +41,10 @@ class ScaleConfig(RunConfig):
     out: str = not_in_key("runs/scale")
     sizes: list[int] = in_key(factory=lambda: [20, 40, 80])  # nested prefixes of one generated set
     repeats: int = in_key(1, ge=1)  # independent curves (generate.seed + r, train.seed + r); the plot draws their band
+    # after the first size: evaluate per concept, generate the later sizes focused on the weak concepts
+    # (walk.focus), and plot focused vs unfocused accuracy per concept group (mathscale/run/focus_round.py)
+    focus_round: bool = in_key(False)
+    focus_boost: float = in_key(3.0, ge=1.0, le=100.0)  # the focused generation's walk.boost
 
 
 @dataclass

@@ -12,6 +12,10 @@ concept coverage beside accuracy.
 ``generate.seed + r`` and trains with ``train.seed + r`` in ``OUT/repeat<r>/``, from the
 same concept graph); the plot shows their mean and min–max band.
 
+``focus_round: true`` evaluates every model per concept and, after the first size, generates
+the later sizes focused on the weak concepts of the model fine-tuned on it; ``focus.csv`` and
+``focus.png`` compare the focused and unfocused curves (:mod:`mathscale.run.focus_round`).
+
 When generation comes up short (the teacher stopped yielding new acceptable questions),
 nothing finished is thrown away: every size the samples reach is trained and evaluated,
 the others are marked "not reached" in ``results.csv`` and on the plot, and the run ends
@@ -127,6 +131,14 @@ def main(cfg: ScaleConfig, source: str = "the scale config") -> ScaleResult:
         raise MathscaleError(f"{source}: sizes must be positive sample counts, got {cfg.sizes}")
     if cfg.repeats < 1:
         raise MathscaleError(f"{source}: repeats must be at least 1, got {cfg.repeats}")
+    if cfg.focus_round:
+        from mathscale.run.focus_round import with_concept_eval
+
+        if len(sizes) < 2:
+            raise MathscaleError(f"{source}: focus_round needs at least two sizes (a first round, then focused ones)")
+        if not 1.0 <= cfg.focus_boost <= 100.0:
+            raise MathscaleError(f"{source}: focus_boost={cfg.focus_boost}: must be between 1 and 100")
+        cfg = with_concept_eval(cfg)
     folder = Path(cfg.out)
     seeds, benchmarks = input_paths(cfg) if cfg.dry_run else resolve_inputs(cfg)
     if cfg.dry_run:
@@ -162,11 +174,23 @@ def main(cfg: ScaleConfig, source: str = "the scale config") -> ScaleResult:
             stages += size_stages(rcfg, rfolder, size, benchmarks, tag, synthesis[-1].name)
             points.append(Point(size, rfolder / f"n{size}" / "eval", seed=rcfg.generate.seed))
     manifest = run_stages(stages, folder)
+    focus_points = None
+    if cfg.focus_round:
+        from mathscale.run.focus_round import run_focus_round
+
+        focus_points = run_focus_round(cfg, folder, seeds, benchmarks, sizes)
     if cfg.prune:
         prune(folder)
     record_usage(manifest, folder)
     diversity = diversity_rows(folder / "samples.jsonl", sizes, folder / "graph.json")  # the first repetition's
     results, plots = write_results(folder, points, cfg.eval.grader, diversity)
+    if focus_points is not None:
+        from mathscale.run.focus_round import write_focus_curves
+
+        table, focus_plots = write_focus_curves(folder, sizes[0], [p for p in points if p.seed in ("", cfg.generate.seed)],
+                                                focus_points)  # fmt: skip
+        plots = [*plots, *focus_plots]
+        print(f"\nfocused vs unfocused, per concept group: {table}")
     print(f"\nresults: {results}\nplot: {', '.join(str(p) for p in plots)}")
     missing = [p for p in points if p.missing]
     result = ScaleResult(folder, results, list(plots), [p.size for p in missing])
