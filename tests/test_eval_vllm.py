@@ -109,7 +109,7 @@ def test_tensor_parallel_reaches_the_engine(model, bench, tmp_path, capsys):
     argv = ["eval", "--model", str(model), "--benchmarks", str(bench), "--out", str(out), "--backend", "vllm",
             *ENGINE, "tensor_parallel=0"]  # fmt: skip
     assert cli.main(argv) == 2
-    assert "tensor_parallel: 0 is not a number of devices" in capsys.readouterr().err
+    assert "key 'tensor_parallel': expected a number >= 1, got 0" in capsys.readouterr().err
 
 
 def _console(model: Path, bench: Path, out: Path, *extra: str) -> subprocess.Popen:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -20,27 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from mathscale.graph.build import build_graph, save_graph
-from mathscale.records import Concepts
 from mathscale.testing.fake_server import FakeServer, qa_fields, qa_responder
+from tests.test_generate import graph_path  # noqa: F401  (a fixture; the tests taking it say noqa: F811)
 
 REPO = Path(__file__).resolve().parents[1]
 PENDING = 4  # PendingError.exit_code
-
-
-@pytest.fixture(scope="module")
-def graph_path(tmp_path_factory) -> Path:
-    rng = random.Random(0)
-    topics, kps = [f"Topic {i}" for i in range(6)], [f"Skill {i}" for i in range(20)]
-    records = [
-        Concepts(id=str(i), question=f"Seed question number {i}: how many apples are left?",
-                 topics=rng.sample(topics, 2), knowledge_points=rng.sample(kps, 3), model="m", prompt="p")
-        for i in range(40)
-    ]  # fmt: skip
-    graph, _ = build_graph(records)
-    path = tmp_path_factory.mktemp("graph") / "graph.json"
-    save_graph(graph, path)
-    return path
 
 
 def bench(tmp_path: Path, n: int) -> Path:
@@ -163,7 +146,7 @@ def test_eval_against_an_html_proxy_page_is_pending_with_its_text(tmp_path):
 # -- generate --------------------------------------------------------------------------------
 
 
-def test_generate_against_500_spends_no_attempt_and_the_rerun_fills_all_5_slots(graph_path, tmp_path):
+def test_generate_against_500_spends_no_attempt_and_the_rerun_fills_all_5_slots(graph_path, tmp_path):  # noqa: F811
     out = tmp_path / "s.jsonl"
     args = ["generate", str(graph_path), "-n", "5", "--out", str(out), "dataset=false"]
     with FakeServer(responder=qa_responder, faults={"500": 1.0}) as server:
@@ -186,7 +169,7 @@ def test_generate_against_500_spends_no_attempt_and_the_rerun_fills_all_5_slots(
     assert server.counts["ok"] == 5
 
 
-def test_generate_with_some_slots_pending_commits_in_slot_order_and_the_rerun_equals_a_clean_run(graph_path, tmp_path):
+def test_generate_with_some_slots_pending_commits_in_slot_order_and_the_rerun_equals_a_clean_run(graph_path, tmp_path):  # noqa: F811
     args = ["generate", str(graph_path), "-n", "12", "dataset=false"]
     with FakeServer(responder=qa_responder, faults={"500": 0.3}, seed=5) as server:
         failed = mathscale([*args, "--out", str(tmp_path / "s.jsonl")], server, tmp_path, "llm.max_retries=0")
@@ -201,7 +184,7 @@ def test_generate_with_some_slots_pending_commits_in_slot_order_and_the_rerun_eq
 
 
 @pytest.mark.parametrize("how", ["revoked key", "wrong key"])
-def test_generate_with_a_rejected_key_stops_after_a_handful_of_requests(graph_path, tmp_path, how):
+def test_generate_with_a_rejected_key_stops_after_a_handful_of_requests(graph_path, tmp_path, how):  # noqa: F811
     out = tmp_path / "s.jsonl"
     args = ["generate", str(graph_path), "-n", "50", "--out", str(out), "dataset=false", "llm.concurrency=4"]
     faults, api_key = ({"401": 1.0}, None) if how == "revoked key" else ({}, "sk-right")
@@ -213,7 +196,7 @@ def test_generate_with_a_rejected_key_stops_after_a_handful_of_requests(graph_pa
     assert not out.exists() or out.read_text() == ""
 
 
-def test_generate_for_a_model_the_endpoint_lacks_stops_at_the_first_request(graph_path, tmp_path):
+def test_generate_for_a_model_the_endpoint_lacks_stops_at_the_first_request(graph_path, tmp_path):  # noqa: F811
     with FakeServer(responder=qa_responder) as server:
         failed = mathscale(["generate", str(graph_path), "-n", "20", "--out", str(tmp_path / "s.jsonl")], server,
                            tmp_path, "llm.model=gpt-5-typo", "llm.concurrency=1")  # fmt: skip
@@ -223,7 +206,7 @@ def test_generate_for_a_model_the_endpoint_lacks_stops_at_the_first_request(grap
     assert server.counts["refused"] == 1
 
 
-def test_the_circuit_breaker_stops_generate_on_an_endpoint_that_stays_down(graph_path, tmp_path):
+def test_the_circuit_breaker_stops_generate_on_an_endpoint_that_stays_down(graph_path, tmp_path):  # noqa: F811
     with FakeServer(responder=qa_responder, faults={"garbage": 1.0}) as server:
         failed = mathscale(["generate", str(graph_path), "-n", "200", "--out", str(tmp_path / "s.jsonl")], server,
                            tmp_path, "llm.max_retries=0", "llm.concurrency=4")  # fmt: skip
@@ -234,7 +217,7 @@ def test_the_circuit_breaker_stops_generate_on_an_endpoint_that_stays_down(graph
 
 
 def test_a_teacher_that_never_answers_in_the_asked_form_is_stopped_and_its_replies_can_be_asked_again(
-    graph_path, tmp_path
+    graph_path, tmp_path  # noqa: F811
 ):
     out = tmp_path / "s.jsonl"
 

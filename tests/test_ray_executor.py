@@ -170,15 +170,29 @@ def wait_for(condition, what: str, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
+def connected_to(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds an established TCP connection to ``port`` (its namespace's /proc/net/tcp)."""
+    try:
+        sockets = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        rows = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:  # the process ended
+        return False
+    for row in rows:
+        fields = row.split()  # sl local_address rem_address st ... inode
+        if int(fields[2].split(":")[1], 16) == port and fields[3] == "01" and f"socket:[{fields[9]}]" in sockets:
+            return True
+    return False
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_is_retried_and_the_result_is_exact(cluster, graph_path, tmp_path):  # noqa: F811
     generate(cluster, graph_path, tmp_path / "local.jsonl", port=SLOW)
     proc = generate(cluster, graph_path, tmp_path / "ray.jsonl", *SLOW_RAY, port=SLOW, background=True)
-    wait_for(lambda: cluster.processes("ray::run_task"), "a running task")
-    time.sleep(0.2)  # well inside the task: 16 slots, 2 at a time, 0.1 s each
-    victims = cluster.processes("ray::run_task")
-    assert victims, "the task finished before it could be killed"
-    os.kill(victims[0], signal.SIGKILL)  # one worker process of the namespace's cluster
+    # a task that is asking the endpoint: past its worker's imports and its start in the ledger
+    # (a worker killed while it still imports has not started the task, so no restart is counted)
+    wait_for(lambda: [p for p in cluster.processes("ray::run_task") if connected_to(p, SLOW)], "a task asking")
+    victim = next(p for p in cluster.processes("ray::run_task") if connected_to(p, SLOW))
+    os.kill(victim, signal.SIGKILL)  # one worker process of the namespace's cluster, mid-task
     assert proc.wait(timeout=300) == 0, (tmp_path / "ray.log").read_text()[-3000:]
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     assert report(tmp_path / "ray.jsonl")["cluster"]["task_restarts"] >= 1

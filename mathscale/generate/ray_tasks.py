@@ -147,10 +147,14 @@ def run_task(context_ref: list, task: int, slots: list[int], next_attempt: dict[
     """Ray task: :func:`fill_range`, telling ``ledger`` (a :class:`Ledger` actor) it started and how far it is.
 
     ``context_ref`` is a one-element list, so that Ray hands over the reference itself and
-    the context is fetched only by the first task of each worker process.
+    the context is fetched only by the first task of each worker process. The start is
+    recorded before anything else (and waited for), so a worker killed at any point of a task
+    counts as a restart when Ray runs the task again.
     """
+    import ray
+
+    ray.get(ledger.start.remote(task))
     context = _context(context_ref[0])
-    ledger.start.remote(task)
     result = fill_range(context, slots, next_attempt, env, on_progress=lambda n: ledger.settle.remote(task, n))
     return {**result, **_where()}
 
