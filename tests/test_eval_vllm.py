@@ -125,8 +125,20 @@ def _lines(out: Path) -> int:
     return sum(len(f.read_text().splitlines()) for f in (out / "predictions").glob("*.jsonl")) if out.exists() else 0
 
 
-def test_console_run_killed_mid_generation_resumes_with_what_it_saved(model, bench, tmp_path):
+@pytest.fixture(scope="module")
+def long_bench(tmp_path_factory) -> Path:
+    """Three times QUESTIONS, each copy worded apart: six waves of about four sequences, so a kill
+    sent when the first completion is saved lands long before the last (CI once saw all 8 of
+    QUESTIONS finish between the first line and the kill)."""
+    path = tmp_path_factory.mktemp("long-bench") / "bench.jsonl"
+    rows = [{"data_topic": "gsm8k", "question": f"{q} (copy {k})", "answer": "4"} for k in range(3) for q in QUESTIONS]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_console_run_killed_mid_generation_resumes_with_what_it_saved(model, long_bench, tmp_path):
     """Each completion is saved as vLLM finishes it: SIGKILL after the first, and the rerun generates only the rest."""
+    bench, items = long_bench, 3 * len(QUESTIONS)
     reference = tmp_path / "reference"
     assert cli.main(["eval", "--model", str(model), "--benchmarks", str(bench), "--out", str(reference),
                      "--backend", "vllm", "--template", "alpaca", *ENGINE, "max_new_tokens=400"]) == 0  # fmt: skip
@@ -143,10 +155,10 @@ def test_console_run_killed_mid_generation_resumes_with_what_it_saved(model, ben
     printed, _ = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, printed
     metrics = json.loads((out / "metrics.json").read_text())
-    # kv_cache_gb=0.005 holds about four of these sequences: vLLM runs them in two waves, and the kill
-    # lands after the first wave is saved
-    assert done < len(QUESTIONS), printed
-    assert f"resuming: {done} of {len(QUESTIONS)} items already" in printed
-    assert metrics["generated"] == len(QUESTIONS) - done
+    # kv_cache_gb=0.005 holds about four of these sequences: vLLM runs them in waves, and the kill
+    # lands after the first completions are saved
+    assert done < items, printed
+    assert f"resuming: {done} of {items} items already" in printed
+    assert metrics["generated"] == items - done
     assert _completions(out) == _completions(reference)
     assert metrics["engine"]["start_seconds"] > 0
