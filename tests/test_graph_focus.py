@@ -163,3 +163,25 @@ def test_stats_walks_take_the_focus(graph_file, tmp_path, capsys):
     stats = json.loads(capsys.readouterr().out)
     shares = stats["diversity"]["focus"]
     assert shares["share_with_focus"] > shares["share_without_focus"] > 0
+
+
+def test_generate_refuses_to_resume_with_other_focus_files(graph_file, tmp_path):
+    """The walks depend on the focus files' contents: SAMPLES.inputs.json records their hashes."""
+    import dataclasses
+
+    from mathscale.generate.command import check_same_inputs
+    from mathscale.generate.config import GenerateConfig
+
+    focus, out = write_focus(tmp_path / "c.csv", weak_topics={"T3"}), tmp_path / "s.jsonl"
+    cfg = GenerateConfig(graph=str(graph_file), out=str(out))
+    cfg = dataclasses.replace(cfg, walk=dataclasses.replace(cfg.walk, focus=str(focus), boost=3.0))
+    recorded = check_same_inputs(out, cfg)
+    assert list(recorded["focus_sha256"]) == [str(focus)]
+    out.write_text('{"question": "a sample of the first run"}\n')
+    assert check_same_inputs(out, cfg) == recorded  # a resume with the same files
+    write_focus(focus, weak_topics={"T7"})  # the model was evaluated again: other weak concepts
+    with pytest.raises(MathscaleError, match="walked with walk.focus"):
+        check_same_inputs(out, cfg)
+    unfocused = dataclasses.replace(cfg, walk=dataclasses.replace(cfg.walk, focus=""))
+    with pytest.raises(MathscaleError, match="not none"):
+        check_same_inputs(out, unfocused)
