@@ -235,10 +235,6 @@ def stats_main(cfg: StatsConfig) -> StatsResult:
     from mathscale.graph.stats import format_stats, graph_stats
 
     require(cfg, {"graph": "GRAPH"})
-    if cfg.walks < 0:
-        raise MathscaleError(f"--walks {cfg.walks}: cannot be negative")
-    if not 1.0 <= cfg.boost <= 100.0:
-        raise MathscaleError(f"--boost {cfg.boost}: must be between 1 (no focus) and 100")
     stats = graph_stats(load_graph(cfg.graph), top=cfg.top, walks=cfg.walks, focus=cfg.focus, boost=cfg.boost)
     print(json.dumps(stats, indent=2, ensure_ascii=False) if cfg.json else format_stats(stats))
     return StatsResult(stats=stats)

@@ -25,13 +25,11 @@ class WalkConfig:
     boost: float = in_key(1.0, ge=1.0, le=100.0)  # weight of a concept that is surely wrong (1 = no focus); others: 1 to boost
 
     def check(self) -> None:
-        """Raise MathscaleError unless both step ranges are [min, max] with 0 <= min <= max and boost is in range."""
+        """Raise MathscaleError unless both step ranges are [min, max] with 0 <= min <= max (boost's range is its field's)."""
         for key in ("topic_steps", "kp_steps"):
             value = getattr(self, key)
             if len(value) != 2 or not 0 <= value[0] <= value[1]:
                 raise MathscaleError(f"walk.{key}={value}: expected [min, max] with 0 <= min <= max")
-        if not 1.0 <= self.boost <= 100.0:
-            raise MathscaleError(f"walk.boost={self.boost}: must be between 1 (no focus) and 100")
 
     @property
     def focus_files(self) -> list[str]:

@@ -136,8 +136,6 @@ def main(cfg: ScaleConfig, source: str = "the scale config") -> ScaleResult:
 
         if len(sizes) < 2:
             raise MathscaleError(f"{source}: focus_round needs at least two sizes (a first round, then focused ones)")
-        if not 1.0 <= cfg.focus_boost <= 100.0:
-            raise MathscaleError(f"{source}: focus_boost={cfg.focus_boost}: must be between 1 and 100")
         cfg = with_concept_eval(cfg)
     folder = Path(cfg.out)
     seeds, benchmarks = input_paths(cfg) if cfg.dry_run else resolve_inputs(cfg)
