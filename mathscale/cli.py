@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from mathscale import __version__
-from mathscale.cli_common import OVERRIDE
+from mathscale.cli_common import OVERRIDE, config_from_args
+from mathscale.config import dump_config
 from mathscale.errors import MathscaleError
 from mathscale.eval import cli as eval_cli
 from mathscale.generate import cli as generate_cli
@@ -104,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "print_config", False):
+            print(dump_config(config_from_args(args.config_class, args), comments=True), end="")
+            return 0
         return args.handler(args)
     except MathscaleError as exc:
         print(f"mathscale: error: {exc}", file=sys.stderr)

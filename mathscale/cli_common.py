@@ -17,9 +17,11 @@ import argparse
 import dataclasses
 import re
 import typing
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from mathscale.config import load_config
+from mathscale.keys import help_of
 
 C = TypeVar("C")
 
@@ -28,32 +30,48 @@ _POSITIONALS = "positional_fields"  # the dests of a parser's positional fields 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # a `key=value` word
 
 
-def add_config_args(parser: argparse.ArgumentParser, default_config: str = "") -> None:
-    """``--config FILE`` and trailing ``key=value`` overrides, for every configurable command."""
-    where = f" (the defaults are spelled out in {default_config})" if default_config else ""
-    parser.add_argument("--config", metavar="FILE", help=f"YAML config{where}")
+def add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
+    """``--config FILE``, ``--print-config`` and trailing ``key=value`` overrides, for a command whose
+    settings are the config dataclass ``cls``."""
+    parser.add_argument("--config", metavar="FILE",
+                        help="YAML config: only the keys that differ from the defaults (see --print-config)")  # fmt: skip
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the complete config these arguments give, as YAML that --config reads, and stop")  # fmt: skip
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a config key: key=value or section.key=value (YAML values: true, 0.5, [1, 2])")
+    parser.set_defaults(config_class=cls)
 
 
-def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: str, help: str, **kwargs: Any) -> argparse.Action:
+def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: str, one_of: Sequence[str] = (),
+              **kwargs: Any) -> argparse.Action:  # fmt: skip
     """An argument that sets config field ``field`` (dotted for nested ones) of ``cls``.
 
-    A positional (``names`` without a dash) is optional on the command line, since the
-    config file may give it; the command checks it is set. The dataclass default is
-    appended to ``help`` (none for an empty string or list: those mean "not given").
+    Its help is the field's (``in_key(..., help=...)``), with the field's choices (a
+    ``Literal``, or ``one_of``: names listed but left to the config's own check, with its
+    message) and its default appended (no default for an empty string or list: those mean
+    "not given"); ``type`` follows an ``int`` or ``float`` field. A positional (``names``
+    without a dash) is optional on the command line, since the config file may give it; the
+    command checks it is set.
     """
-    default = field_default(cls, field)
+    f, tp = config_field(cls, field)
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    choices = kwargs.setdefault("choices", typing.get_args(tp) if typing.get_origin(tp) is typing.Literal else None)
+    if choices is None:
+        del kwargs["choices"]
+    if tp in (int, float) and kwargs.get("action") is None:
+        kwargs.setdefault("type", tp)
+    listed = f"; one of: {', '.join(str(c) for c in (choices or one_of) if c != '')}" if choices or one_of else ""
     shown = "" if default in ("", [], None) else f" (default: {format_default(default)})"
+    help = help_of(f) + listed + shown
     dest = FIELD_DEST + field
     if names and not names[0].startswith("-"):  # a positional: its dest is its name
         kwargs.setdefault("metavar", names[0])
         kwargs.setdefault("nargs", "?")
-        action = parser.add_argument(dest, help=help + shown, default=None, **kwargs)
+        action = parser.add_argument(dest, help=help, default=None, **kwargs)
         parser.set_defaults(**{_POSITIONALS: [*(parser.get_default(_POSITIONALS) or []), dest]})
     else:
         if kwargs.get("action") not in ("store_true", "store_false"):
             kwargs.setdefault("metavar", names[-1].lstrip("-").upper().replace("-", "_"))
-        action = parser.add_argument(*names, dest=dest, help=help + shown, default=None, **kwargs)
+        action = parser.add_argument(*names, dest=dest, help=help, default=None, **kwargs)
     action.config_class, action.config_field = cls, field  # for the test that help and dataclass agree
     return action
 
@@ -80,17 +98,21 @@ def config_from_args(cls: type[C], args: argparse.Namespace) -> C:
     return load_config(cls, getattr(args, "config", None), overrides, values)
 
 
-def field_default(cls: type, dotted: str) -> Any:
-    """The default of a (nested, dotted) field of a config dataclass."""
+def config_field(cls: type, dotted: str) -> tuple[dataclasses.Field, Any]:
+    """The field of a config dataclass named by a (nested, dotted) name, and its type."""
     *parents, last = dotted.split(".")
     for part in parents:
         cls = _field_type(cls, part)
     for f in dataclasses.fields(cls):
         if f.name == last:
-            if f.default is not dataclasses.MISSING:
-                return f.default
-            return f.default_factory()  # type: ignore[misc]
+            return f, typing.get_type_hints(cls)[last]
     raise KeyError(f"{cls.__name__} has no field {last!r}")
+
+
+def field_default(cls: type, dotted: str) -> Any:
+    """The default of a (nested, dotted) field of a config dataclass."""
+    f, _ = config_field(cls, dotted)
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
 
 
 def format_default(value: Any) -> str:

@@ -1,18 +1,21 @@
 """Configs: one dataclass per command, read from YAML, overridden with ``key=value``.
 
->>> cfg = load_config(PingConfig, "configs/ping.yaml", ["llm.concurrency=8"])  # doctest: +SKIP
+>>> cfg = load_config(PingConfig, "my_ping.yaml", ["llm.concurrency=8"])  # doctest: +SKIP
 
-Every field has a default, so a command runs with no YAML at all; the files in
-``configs/`` spell the defaults out and are what users copy and edit (a test keeps them
-equal to the dataclasses). An unknown key or a value of the wrong type is an error that
-names the key and the file (or the command-line override) it came from.
+Every field has a default and its help in its declaration (:mod:`mathscale.keys`), so a
+command runs with no YAML at all, and a YAML file holds only what it changes (as
+``configs/run/*.yaml`` do). ``mathscale <command> --print-config`` prints the complete
+config, each key with its help, as YAML that ``--config`` reads back to the same config.
+An unknown key or a value of the wrong type is an error that names the key and the file
+(or the command-line override) it came from.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +23,7 @@ import yaml
 
 from mathscale.errors import MathscaleError
 from mathscale.io import not_utf8
+from mathscale.keys import help_of, plain_data
 from mathscale.typecheck import TypeMismatch, build_dataclass
 
 C = TypeVar("C")
@@ -71,8 +75,25 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
-def dump_config(cfg: Any) -> str:
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+def dump_config(cfg: Any, *, comments: bool = False) -> str:
+    """``cfg`` as YAML that :func:`load_config` reads back to an equal config; with ``comments``
+    each key has its field's help above it (what ``--print-config`` prints)."""
+    if not comments:
+        return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+    return "".join(_commented(cfg, indent=""))
+
+
+def _commented(cfg: Any, indent: str) -> Iterator[str]:
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        for line in textwrap.wrap(help_of(f), width=100 - len(indent)):
+            yield f"{indent}# {line}\n"
+        if dataclasses.is_dataclass(value):
+            yield f"{indent}{f.name}:\n"
+            yield from _commented(value, indent + "  ")
+        else:
+            flow = yaml.safe_dump(plain_data(value), default_flow_style=True, allow_unicode=True, width=10**6)
+            yield f"{indent}{f.name}: {flow.removesuffix(chr(10)).removesuffix(chr(10) + '...')}\n"
 
 
 def _build(cls: type[C], data: dict[str, Any], source: str) -> C:
@@ -99,7 +120,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise MathscaleError(f"{path}: config file not found (the defaults live in configs/)") from None
+        raise MathscaleError(f"{path}: config file not found (`mathscale <command> --print-config` prints one)") from None
     except OSError as exc:
         raise MathscaleError(f"{path}: cannot read the config ({exc.strerror})") from None
     except UnicodeDecodeError as exc:

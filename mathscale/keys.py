@@ -21,19 +21,43 @@ from typing import Any
 _KEY = "key"
 
 
-def in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, **bounds: float) -> Any:
+def in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, help: str = "",
+           passes_as: str = "", **bounds: float) -> Any:  # fmt: skip
     """A field whose value can change a stage's output.
 
-    ``bounds`` (``ge``, ``gt``, ``le``, ``lt``) give a number's allowed range, checked when a
-    config is loaded: ``concurrency: int = not_in_key(16, ge=1)``.
+    ``help`` is the setting's one description: ``--help`` of its flag and the comment
+    ``--print-config`` writes beside it read it from here. ``bounds`` (``ge``, ``gt``, ``le``,
+    ``lt``) give a number's allowed range, checked when a config is loaded:
+    ``concurrency: int = not_in_key(16, ge=1)``. ``passes_as`` names the library argument the
+    value goes to unchanged (a ``TrainingArguments`` field for the training config).
     """
-    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: True, **_range(bounds)})
+    return _field(True, default, factory, help, passes_as, bounds)
 
 
-def not_in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, **bounds: float) -> Any:
+def not_in_key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, help: str = "",
+               passes_as: str = "", **bounds: float) -> Any:  # fmt: skip
     """A field that cannot change a stage's output (how, how fast or how loudly it runs);
-    ``bounds`` as for :func:`in_key`."""
-    return dataclasses.field(default=default, default_factory=factory, metadata={_KEY: False, **_range(bounds)})
+    the other arguments as for :func:`in_key`."""
+    return _field(False, default, factory, help, passes_as, bounds)
+
+
+_HELP, _PASSES_AS = "help", "passes_as"
+
+
+def _field(key: bool, default: Any, factory: Any, help: str, passes_as: str, bounds: dict[str, float]) -> Any:
+    metadata = {_KEY: key, **_range(bounds), **({_HELP: help} if help else {}),
+                **({_PASSES_AS: passes_as} if passes_as else {})}  # fmt: skip
+    return dataclasses.field(default=default, default_factory=factory, metadata=metadata)
+
+
+def help_of(f: dataclasses.Field) -> str:
+    """The field's description ("" when it has none)."""
+    return f.metadata.get(_HELP, "")
+
+
+def passed_as(f: dataclasses.Field) -> str:
+    """The library argument the field's value is passed to as it is ("" when none)."""
+    return f.metadata.get(_PASSES_AS, "")
 
 
 _RANGE = "range"
@@ -77,17 +101,18 @@ def key_view(cfg: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         if f.name in skip or decision(f) is False:
             continue
         value = getattr(cfg, f.name)
-        view[f.name] = key_view(value) if dataclasses.is_dataclass(value) else _plain(value)
+        view[f.name] = key_view(value) if dataclasses.is_dataclass(value) else plain_data(value)
     return view
 
 
-def _plain(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
+    """``value`` as plain data (YAML, JSON): a dataclass as its dict, inside dicts and lists too."""
     if dataclasses.is_dataclass(value):
         return dataclasses.asdict(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     return value
 
 

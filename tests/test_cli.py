@@ -33,8 +33,8 @@ def leaf_parser(command: str):
 
 
 # Arguments that are not settings of the command's config: argparse's own, the config file,
-# the key=value overrides, and the run config's path (the CONFIG of run and scale).
-NOT_SETTINGS = {"help", "config", "overrides"}
+# --print-config, the key=value overrides, and the run config's path (the CONFIG of run and scale).
+NOT_SETTINGS = {"help", "config", "overrides", "print_config"}
 
 
 @pytest.mark.parametrize("command", all_commands())

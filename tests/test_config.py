@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-import importlib
+import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mathscale.config import config_to_dict, dump_config, load_config
+from mathscale.cli import build_parser, main
+from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig, Price
 from mathscale.llm.config import PingConfig
@@ -93,30 +94,67 @@ def test_nested_price_table_override():
     assert cfg.prices == {"my-model": Price(1.0, 2.0)}
 
 
-# Each shipped YAML spells out its command's defaults; this keeps the two from drifting.
-SHIPPED = {
-    "ping.yaml": "mathscale.llm.config:PingConfig",
-    "graph_extract.yaml": "mathscale.graph.config:ExtractConfig",
-    "graph_build.yaml": "mathscale.graph.config:BuildConfig",
-    "graph_sample.yaml": "mathscale.graph.config:SampleConfig",
-    "generate.yaml": "mathscale.generate.config:GenerateConfig",
-    "grade.yaml": "mathscale.eval.config:GradeConfig",
-    "eval.yaml": "mathscale.eval.config:EvalConfig",
-    "train.yaml": "mathscale.train.config:TrainConfig",
-}
+def _leaf_commands() -> list[tuple[str, argparse.ArgumentParser]]:
+    def walk(parser, prefix):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return [(prefix.strip(), parser)]
+        return [leaf for name, sub in subs[0].choices.items() for leaf in walk(sub, f"{prefix} {name}")]
+
+    return walk(build_parser(), "")
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_configs_equal_defaults(name):
-    module, _, attr = SHIPPED[name].partition(":")
-    cls = getattr(importlib.import_module(module), attr)
-    assert load_config(cls, REPO / "configs" / name) == cls()
-    # and spell out every field: the file is where users read the settings
-    assert yaml.safe_load((REPO / "configs" / name).read_text(encoding="utf-8")) == config_to_dict(cls())
+COMMANDS = [name for name, _ in _leaf_commands()]
+NEEDS_CONFIG = {"run": "configs/run/quickstart.yaml", "scale": "configs/run/scale_quickstart.yaml"}  # CONFIG is positional
 
 
-def test_every_shipped_yaml_is_checked():
-    assert {p.name for p in (REPO / "configs").glob("*.yaml")} == set(SHIPPED)
+def _printed(argv: list[str], capsys) -> str:
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_print_config_prints_yaml_that_config_reads_back_to_the_same_config(command, tmp_path, capsys):
+    words = command.split()
+    given = [str(REPO / NEEDS_CONFIG[command])] if command in NEEDS_CONFIG else []
+    first = _printed([*words, *given, "--print-config"], capsys)
+    cls = dict(_leaf_commands())[command].get_default("config_class")
+    expected = load_config(cls, given[0]) if given else cls()
+    path = tmp_path / "printed.yaml"
+    path.write_text(first)
+    assert load_config(cls, path) == expected
+    again = [str(path)] if command in NEEDS_CONFIG else ["--config", str(path)]
+    assert _printed([*words, *again, "--print-config"], capsys) == first
+
+
+def test_print_config_shows_flags_and_overrides_with_each_fields_help(capsys):
+    printed = _printed(["generate", "-n", "7", "dedup.num_perm=32", "--print-config"], capsys)
+    cfg = yaml.safe_load(printed)
+    assert cfg["n"] == 7 and cfg["dedup"]["num_perm"] == 32
+    assert "  # MinHash permutations: more is more exact and slower\n  num_perm: 32\n" in printed
+
+
+def test_print_config_reports_a_bad_override_as_the_command_would(capsys):
+    assert main(["train", "epochs=0", "--print-config"]) == 2
+    assert "epochs" in capsys.readouterr().err
+
+
+def test_every_field_that_a_flag_sets_has_help():
+    from mathscale.cli_common import config_field
+    from mathscale.keys import help_of
+
+    for command, parser in _leaf_commands():
+        for action in parser._actions:
+            if hasattr(action, "config_field"):
+                f, _ = config_field(action.config_class, action.config_field)
+                assert help_of(f), f"{command}: {action.config_field} has no help"
+
+
+def test_configs_holds_run_recipes_only():
+    # every default lives in its field; a YAML beside the recipes would write defaults twice
+    assert sorted(p.name for p in (REPO / "configs").glob("*.yaml")) == []
+    for recipe in (REPO / "configs" / "run").glob("*.yaml"):
+        assert yaml.safe_load(recipe.read_text(encoding="utf-8")), recipe
 
 
 def test_dump_round_trips(tmp_path):

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from mathscale import cli
-from mathscale.config import load_config
 from mathscale.eval.backends import GenerationSettings, generate_hf
 from mathscale.eval.config import EvalConfig
 from mathscale.templates import TEMPLATES, format_prompt
@@ -180,13 +179,12 @@ def test_the_template_names_a_config_takes_are_the_templates():
     assert tuple(TEMPLATES) == TEMPLATE_NAMES == tuple(STOP_STRINGS)
 
 
-def test_eval_help_and_shipped_config(run, capsys):
+def test_eval_help(run, capsys):
     with pytest.raises(SystemExit):
         run(["eval", "--help"])
-    printed = capsys.readouterr().out
+    printed = " ".join(capsys.readouterr().out.split())  # argparse wraps at the terminal's width
     assert "--benchmarks" in printed
     assert "(default: hf)" in printed and "alpaca, alpaca_force_ans, chat" in printed  # from EvalConfig, TEMPLATE_NAMES
-    assert load_config(EvalConfig, REPO / "configs" / "eval.yaml") == EvalConfig()
 
 
 @pytest.mark.slow

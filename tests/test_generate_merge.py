@@ -98,11 +98,13 @@ def test_merge_main_takes_one_config_and_its_shards_may_come_from_the_config(gra
     assert (tmp_path / "o.jsonl").read_bytes() == out.read_bytes()
 
 
-def test_the_generate_yaml_is_a_merge_config_too():
+def test_the_generate_config_is_a_merge_config_too(tmp_path, capsys):
     from mathscale.config import load_config
     from mathscale.generate.config import MergeConfig
 
-    assert load_config(MergeConfig, Path(__file__).resolve().parents[1] / "configs" / "generate.yaml") == MergeConfig()
+    assert main(["generate", "--print-config"]) == 0
+    (tmp_path / "generate.yaml").write_text(capsys.readouterr().out)
+    assert load_config(MergeConfig, tmp_path / "generate.yaml") == MergeConfig()
 
 
 def test_overlapping_or_cut_shards_are_refused_naming_the_line(graph_path, tmp_path, capsys):  # noqa: F811

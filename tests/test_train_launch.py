@@ -47,10 +47,6 @@ def dry_run(capsys, *argv) -> list[str]:
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_shipped_train_config_equals_defaults():
-    assert load_config(TrainConfig, REPO / "configs" / "train.yaml") == TrainConfig()
-
-
 @pytest.mark.parametrize("preset", ["zero2", "zero3", "zero3_offload"])
 def test_shipped_deepspeed_configs(preset):
     ds = load_deepspeed_config(TrainConfig(deepspeed=preset))
@@ -62,6 +58,18 @@ def test_shipped_deepspeed_configs(preset):
     assert f"presets/deepspeed/{preset}.json" in accel
     # both are package data of mathscale.train, beside its modules
     assert preset_path("deepspeed", preset) == REPO / "mathscale" / "train" / "presets" / "deepspeed" / f"{preset}.json"
+
+
+def test_fields_and_the_trainer_section_reach_training_arguments_as_they_are():
+    from transformers import TrainingArguments
+
+    from mathscale.train.sft import passed_arguments
+
+    cfg = TrainConfig(out="o", learning_rate=1e-4, warmup_ratio=0.1, lr_scheduler="linear", seed=7,
+                      trainer={"adam_beta2": 0.95, "lr_scheduler_kwargs": {"power": 2.0}})  # fmt: skip
+    args = TrainingArguments(output_dir="o", **passed_arguments(cfg))  # what training_arguments adds them to
+    assert (args.learning_rate, args.warmup_steps, args.lr_scheduler_type, args.seed) == (1e-4, 0.1, "linear", 7)
+    assert (args.adam_beta2, args.lr_scheduler_kwargs) == (0.95, {"power": 2.0})
 
 
 def test_help():
@@ -158,6 +166,9 @@ def bad(tmp_path, tiny, samples, *extra):
         ({"extra": ["--resume"]}, "no checkpoint-\\* folder"),
         ({"extra": ["--deepspeed", "none"]}, "several processes need DeepSpeed"),
         ({"extra": ["launch.device=cuda"]}, "torch sees no GPU"),
+        ({"extra": ["trainer={adam_beta3: 0.9}"]}, r"trainer\.adam_beta3: transformers\.TrainingArguments has no such field; did you mean adam_beta"),
+        ({"extra": ["trainer={lr_scheduler_type: linear}"]}, r"trainer\.lr_scheduler_type: set it as lr_scheduler \(its own key\)"),
+        ({"extra": ["trainer={optim: sgd}"]}, "trainer.optim: mathscale sets this TrainingArguments field itself"),
     ],
 )
 def test_bad_input_fails_before_launching(tmp_path, tiny, samples, no_launch, change, message):

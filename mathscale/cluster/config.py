@@ -20,6 +20,12 @@ class RayConfig:
 
     # head node HOST:PORT (`ray start --head --port=PORT`); "" = $RAY_ADDRESS, else a new local Ray instance
     address: str = not_in_key("")
-    task_size: int = not_in_key(0)  # generate: slots per Ray task; eval: items per task; 0 = about 1/64 of the work, 16..256
-    cpus_per_task: float = not_in_key(1.0)  # CPUs a task reserves; 0.25 runs 4 per CPU (its requests mostly wait on the endpoint)
-    max_retries: int = not_in_key(3)  # a task whose worker process or node died runs again, up to this many times
+    task_size: int = not_in_key(
+        0,
+        help="generate: slots per Ray task; eval: items per task; 0 = about 1/64 of the work, 16..256",
+    )
+    cpus_per_task: float = not_in_key(
+        1.0,
+        help="CPUs a task reserves; 0.25 runs 4 per CPU (its requests mostly wait on the endpoint)",
+    )
+    max_retries: int = not_in_key(3, help="a task whose worker process or node died runs again, up to this many times")

@@ -47,28 +47,19 @@ def generate_merge(args: argparse.Namespace) -> int:
 def add_commands(add) -> None:
     gen = add("generate", "synthesise question-answer pairs from concept compositions (LLM)", generate)
     gen.epilog = EPILOG
-    add_field(gen, "GRAPH", cls=GenerateConfig, field="graph",
-              help="concept graph from `mathscale graph build`")  # fmt: skip
-    add_field(gen, "-n", cls=GenerateConfig, field="n", type=int, help="samples to produce (the whole run; a shard makes its part)")
-    add_field(gen, "--out", cls=GenerateConfig, field="out", metavar="SAMPLES",
-              help="output JSONL; its report, drops, usage and dataset are written beside it")  # fmt: skip
-    add_field(gen, "--shard", cls=GenerateConfig, field="shard", metavar="i/k",
-              help="produce only shard i of k (contiguous slots)")  # fmt: skip
-    add_field(gen, "--seed", cls=GenerateConfig, field="seed", type=int, help="walks, examples and LLM seeds derive from it")
-    add_config_args(gen, "configs/generate.yaml")
+    add_field(gen, "GRAPH", cls=GenerateConfig, field="graph")
+    add_field(gen, "-n", cls=GenerateConfig, field="n")
+    add_field(gen, "--out", cls=GenerateConfig, field="out", metavar="SAMPLES")
+    add_field(gen, "--shard", cls=GenerateConfig, field="shard", metavar="i/k")
+    add_field(gen, "--seed", cls=GenerateConfig, field="seed")
+    add_config_args(gen, GenerateConfig)
 
     # `mathscale generate merge` reaches this command: mathscale.cli reads it as `merge`
     merge = add("merge", "generate merge: one dataset from generation shards, duplicates across shards removed",
                 generate_merge)  # fmt: skip
     merge.epilog = MERGE_EPILOG
-    add_field(merge, "SHARD", cls=MergeConfig, field="shards", nargs="*",
-              help="sample files from `mathscale generate --shard i/k`")  # fmt: skip
-    add_field(merge, "--out", cls=MergeConfig, field="out", metavar="SAMPLES",
-              help="merged JSONL; its report, drops, usage and dataset are written beside it")  # fmt: skip
-    add_field(merge, "--refill", cls=MergeConfig, field="refill", metavar="GRAPH",
-              help="give the slots the merge emptied their next walks through the LLM (the graph the shards "
-                   "were generated from; calls the configured endpoint)")  # fmt: skip
-    add_field(merge, "--allow-partial", cls=MergeConfig, field="allow_partial", action="store_true",
-              help="merge the shards given although some shard i/k of the run is missing (the report lists "
-                   "the missing ones); without it every shard of one run must be given")  # fmt: skip
-    add_config_args(merge, "configs/generate.yaml")
+    add_field(merge, "SHARD", cls=MergeConfig, field="shards", nargs="*")
+    add_field(merge, "--out", cls=MergeConfig, field="out", metavar="SAMPLES")
+    add_field(merge, "--refill", cls=MergeConfig, field="refill", metavar="GRAPH")
+    add_field(merge, "--allow-partial", cls=MergeConfig, field="allow_partial", action="store_true")
+    add_config_args(merge, MergeConfig)

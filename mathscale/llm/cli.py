@@ -16,7 +16,6 @@ def ping(args: argparse.Namespace) -> int:
 
 def add_commands(add) -> None:
     parser = add("ping", "one real JSON completion from the configured LLM (or the embedded model)", ping)
-    add_config_args(parser, "configs/ping.yaml")
-    add_field(parser, "--question", cls=PingConfig, field="question", help="a math question to ask about")
-    add_field(parser, "--usage-out", cls=PingConfig, field="usage_out", metavar="FILE",
-              help="also save the request accounting as JSON")  # fmt: skip
+    add_config_args(parser, PingConfig)
+    add_field(parser, "--question", cls=PingConfig, field="question")
+    add_field(parser, "--usage-out", cls=PingConfig, field="usage_out", metavar="FILE")  # fmt: skip

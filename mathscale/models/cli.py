@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mathscale.cli_common import add_field, config_from_args, exit_status
+from mathscale.cli_common import add_config_args, add_field, config_from_args, exit_status
 from mathscale.models.config import ModelsFetchConfig, ModelsListConfig
 
 
@@ -21,6 +21,8 @@ def models_fetch(args: argparse.Namespace) -> int:
 
 
 def add_commands(add) -> None:
-    add("models list", "list the named local models and whether they are cached", models_list)
+    listing = add("models list", "list the named local models and whether they are cached", models_list)
+    add_config_args(listing, ModelsListConfig)
     fetch = add("models fetch", "fetch, verify and cache a named local model", models_fetch)
-    add_field(fetch, "NAME", cls=ModelsFetchConfig, field="name", help="model name (see `mathscale models list`)")
+    add_field(fetch, "NAME", cls=ModelsFetchConfig, field="name")
+    add_config_args(fetch, ModelsFetchConfig)

@@ -16,4 +16,4 @@ class ModelsListConfig:
 class ModelsFetchConfig:
     """``models fetch NAME``: fetch, verify and cache one named local model."""
 
-    name: str = not_in_key("")  # a name from `mathscale models list`
+    name: str = not_in_key("", help="model name (see `mathscale models list`)")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mathscale.cli_common import add_field, config_from_args, exit_status
-from mathscale.eval.config import GRADER_MODES
+from mathscale.cli_common import add_config_args, add_field, config_from_args, exit_status
 from mathscale.run.config import PlotConfig, RunConfig, ScaleConfig
 
 RUN_EPILOG = """\
@@ -53,11 +52,11 @@ def plot(args: argparse.Namespace) -> int:
 def _run_args(parser: argparse.ArgumentParser, cls: type, example: str, overrides: str) -> None:
     parser.add_argument("config", metavar="CONFIG", help=f"{parser.prog.split()[-1]} config, e.g. {example}")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help=f"e.g. {overrides}")
-    add_field(parser, "--prune", cls=cls, field="prune", action="store_true",
-              help="after the run, delete RUN/superseded/ (outputs reruns replaced)")  # fmt: skip
-    add_field(parser, "--dry-run", cls=cls, field="dry_run", action="store_true",
-              help="check the config and every input, print each stage and the training launch command, and "
-                   "stop (no LLM call, no download, no training, nothing written)")  # fmt: skip
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the complete config CONFIG and the overrides give, as YAML a CONFIG may hold, and stop")  # fmt: skip
+    parser.set_defaults(config_class=cls)
+    add_field(parser, "--prune", cls=cls, field="prune", action="store_true")
+    add_field(parser, "--dry-run", cls=cls, field="dry_run", action="store_true")
 
 
 def add_commands(add) -> None:
@@ -70,7 +69,7 @@ def add_commands(add) -> None:
     _run_args(parser, ScaleConfig, "configs/run/scale_quickstart.yaml", "sizes=[100,1000,10000] repeats=3")
 
     parser = add("plot", "overlay the results.csv of several scaling runs in one plot", plot)
-    add_field(parser, "RESULTS", cls=PlotConfig, field="results", nargs="+", help="results.csv files from `mathscale scale`")
-    add_field(parser, "--out", cls=PlotConfig, field="out", metavar="FILE", help="plot file; .png and .svg are both written")
-    add_field(parser, "--grader", cls=PlotConfig, field="grader", choices=GRADER_MODES,
-              help="whose verdicts to plot")  # fmt: skip
+    add_field(parser, "RESULTS", cls=PlotConfig, field="results", nargs="*")
+    add_field(parser, "--out", cls=PlotConfig, field="out", metavar="FILE")
+    add_field(parser, "--grader", cls=PlotConfig, field="grader")
+    add_config_args(parser, PlotConfig)

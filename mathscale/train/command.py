@@ -54,6 +54,10 @@ def prepare(cfg: TrainConfig, *, dry_run: bool, data_ready: bool = True) -> tupl
     require(cfg, {"data": "--data", "model": "--model", "out": "--out"})
     examples = load_examples(cfg.data, cfg.limit) if data_ready else None
     parse_model(cfg.model)  # a name that cannot mean a model fails here, before anything slow
+    if cfg.trainer:
+        from mathscale.train.sft import check_trainer_section  # imports transformers
+
+        check_trainer_section(cfg)
     device = resolve_device(cfg) if not dry_run or cfg.launch.device == "auto" else cfg.launch.device
     nproc = resolve_num_processes(cfg, device, check_devices=not dry_run)
     cfg = resolve_deepspeed(cfg, nproc)

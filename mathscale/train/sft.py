@@ -9,6 +9,8 @@ gloo before the Trainer builds its accelerator.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import importlib.util
 import json
 import logging
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from mathscale.config import load_config
+from mathscale.errors import MathscaleError
+from mathscale.keys import passed_as
 from mathscale.io import atomic_write_json
 from mathscale.train.artifacts import DS_CONFIG_NAME, METRICS_FILE
 from mathscale.train.async_ckpt import async_supported, make_trainer_class
@@ -46,6 +50,38 @@ def _setup_cpu_distributed(deepspeed: bool) -> None:
     PartialState(backend="gloo")
 
 
+# TrainingArguments that mathscale decides itself, from fields that are not passed as they are
+DERIVED_ARGUMENTS = frozenset({
+    "output_dir", "per_device_train_batch_size", "data_seed", "deepspeed", "remove_unused_columns",
+    "dataloader_num_workers", "dataloader_pin_memory", "dataloader_prefetch_factor", "dataloader_persistent_workers",
+    "optim", "disable_tqdm", "use_liger_kernel", "bf16", "fp16", "save_strategy", "accelerator_config",
+    "gradient_checkpointing", "activation_checkpointing",
+})  # fmt: skip
+
+
+def passed_arguments(cfg: TrainConfig) -> dict[str, Any]:
+    """The TrainingArguments the config gives as they are: each field declared ``passes_as``, then ``trainer``."""
+    return {passed_as(f): getattr(cfg, f.name) for f in dataclasses.fields(cfg) if passed_as(f)} | cfg.trainer
+
+
+def check_trainer_section(cfg: TrainConfig) -> None:
+    """Refuse ``trainer:`` keys that TrainingArguments lacks, or that a field or mathscale already sets."""
+    from transformers import TrainingArguments
+
+    known = set(TrainingArguments.__dataclass_fields__)
+    by_field = {passed_as(f): f.name for f in dataclasses.fields(cfg) if passed_as(f)}
+    for key in cfg.trainer:
+        if key in by_field:
+            raise MathscaleError(f"trainer.{key}: set it as {by_field[key]} (its own key), not in trainer:")
+        if key in DERIVED_ARGUMENTS:
+            raise MathscaleError(f"trainer.{key}: mathscale sets this TrainingArguments field itself from its "
+                                 "own keys (see `mathscale train --print-config`); remove it from trainer:")  # fmt: skip
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise MathscaleError(f"trainer.{key}: transformers.TrainingArguments has no such field{hint}")
+
+
 def training_arguments(cfg: TrainConfig, cuda: bool, ds_config: str | None, *, max_tokens: int = 0,
                        fused_loss: str = "none"):  # fmt: skip
     """The Trainer's arguments; with a token budget a micro-batch is one group (see batching)."""
@@ -67,22 +103,9 @@ def training_arguments(cfg: TrainConfig, cuda: bool, ds_config: str | None, *, m
     return TrainingArguments(
         output_dir=cfg.out,
         per_device_train_batch_size=1 if max_tokens else cfg.per_device_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        learning_rate=cfg.learning_rate,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a fraction of the steps
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        logging_steps=cfg.logging_steps,
         save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        seed=cfg.seed,
         data_seed=cfg.seed,
         deepspeed=ds_config,
-        report_to=cfg.report_to,
         remove_unused_columns=False,
         dataloader_num_workers=workers,
         dataloader_pin_memory=cfg.pin_memory and cuda,
@@ -91,6 +114,7 @@ def training_arguments(cfg: TrainConfig, cuda: bool, ds_config: str | None, *, m
         use_liger_kernel=fused_loss == "liger",  # Liger's default set: fused linear+CE, RMSNorm, RoPE, SwiGLU
         **_precision(cfg, cuda),
         **extra,
+        **passed_arguments(cfg),
     )
 
 
@@ -123,8 +147,6 @@ def resolve_fused_loss(requested: str, cuda: bool, zero3: bool, tokens_per_micro
     Liger's full set (fused linear+cross-entropy, RMSNorm, RoPE, SwiGLU) gave 1.09x the plain
     Trainer's tokens/s at 41.8 GiB peak against the Trainer's 56.2 GiB.
     """
-    from mathscale.errors import MathscaleError
-
     if requested != "auto":
         if requested == "liger" and importlib.util.find_spec("liger_kernel") is None:
             raise MathscaleError("fused_loss=liger but liger-kernel is not installed (pip install liger-kernel)")
@@ -159,8 +181,6 @@ def load_model(model_dir: Path, cfg: TrainConfig, cuda: bool):
         names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
         targets = [t for t in lora.target_modules if t in names]
         if not targets:
-            from mathscale.errors import MathscaleError
-
             raise MathscaleError(f"lora_settings.target_modules {lora.target_modules} name no module of this model")
         if cfg.gradient_checkpointing:
             model.enable_input_require_grads()
@@ -398,8 +418,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # DeepSpeed calls these on every ZeRO-3 gather; torch would warn thousands of times a run.
     warnings.filterwarnings("ignore", message=r"`torch\.distributed\.\w+` is deprecated", category=FutureWarning)
-    from mathscale.errors import MathscaleError
-
     try:
         run(load_config(TrainConfig, argv[0]))
     except MathscaleError as exc:
