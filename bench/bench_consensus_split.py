@@ -35,7 +35,7 @@ DEFAULT_DATA = Path("/work/shared/data/benchmarks")
 def collect(args: argparse.Namespace) -> int:
     from llama_cpp import Llama
 
-    from mathscale.eval.extract import extract_answer
+    from mathscale.eval.final_answer import extract_answer
     from mathscale.generate.requests import ANSWER_SECTION, SOLVE_SECTIONS, answer_of
     from mathscale.llm.sections import parse_sections
 

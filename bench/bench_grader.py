@@ -41,7 +41,7 @@ from pathlib import Path
 from mathscale.eval.choices import is_choice_reference, options_from_field, parse_options, reference_letter
 from mathscale.eval.equivalence import split_top
 from mathscale.eval.grader import GradeItem, grade_all
-from mathscale.eval.normalize import strip_delimiters
+from mathscale.eval.answer_normalize import strip_delimiters
 
 DEFAULT_DATA = Path("/work/shared/data/benchmarks")
 TESTS = Path(__file__).resolve().parent.parent / "tests"

@@ -423,7 +423,7 @@ def test_a_concept_set_is_requested_once_and_repeats_are_counted(tmp_path):
     assert repeated and requests == len(samples) + len(drops) - len(repeated)  # no request for a repeat
     assert report["walks_skipped_as_repeated_compositions"] == len(repeated) == report["dropped"]["repeated_composition"]
 
-    from mathscale.generate.repeats import RepeatedWalks
+    from mathscale.generate.repeated_walks import RepeatedWalks
     from mathscale.graph.sampler import Sampler
 
     sampler = Sampler.from_graph(graph)

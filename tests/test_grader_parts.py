@@ -7,9 +7,9 @@ import time
 import pytest
 
 from mathscale.eval.choices import options_from_field, parse_options
-from mathscale.eval.extract import extract_answer, last_boxed
+from mathscale.eval.final_answer import extract_answer, last_boxed
 from mathscale.eval.latex import evaluate, parse_latex
-from mathscale.eval.normalize import normalize_answer
+from mathscale.eval.answer_normalize import normalize_answer
 from mathscale.eval.symbolic import WorkerPool
 
 

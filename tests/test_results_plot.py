@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mathscale.cli import main
-from mathscale.run.plot import accuracy_panels, read_results
+from mathscale.run.scaling_plot import accuracy_panels, read_results
 from mathscale.run.results import Point, write_results
 
 

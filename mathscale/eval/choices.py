@@ -15,8 +15,8 @@ import re
 from typing import Any
 
 from mathscale.eval.equivalence import equivalent
-from mathscale.eval.extract import answer_after_phrase, last_boxed
-from mathscale.eval.normalize import compact, strip_delimiters
+from mathscale.eval.final_answer import answer_after_phrase, last_boxed
+from mathscale.eval.answer_normalize import compact, strip_delimiters
 
 _OPTION = re.compile(r"(?:^|(?<=\s))\(?([A-E])\)\s*(.*?)(?=\s+\(?[A-E]\)|\s*$)", re.S)
 _OPTION_DOT = re.compile(r"^\s*\(?([A-E])[.:]\s*(.+?)\s*$", re.M)

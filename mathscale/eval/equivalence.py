@@ -6,7 +6,7 @@ structures of different kinds); :func:`equivalent` then asks the caller's ``symb
 check (math-verify, run in a worker under a time limit: :mod:`mathscale.eval.symbolic`).
 What the fast path decides, cheapest first:
 
-1. equal strings after :func:`~mathscale.eval.normalize.normalize_answer`; equal words
+1. equal strings after :func:`~mathscale.eval.answer_normalize.normalize_answer`; equal words
    ("Yes"/"yes"); two different plain words are different;
 2. names and chains: a name on one side is dropped (``(a,b)=(5,1)`` is ``(5,1)``,
    ``x = 5`` is ``5``, ``a+b = 7`` is ``7``); an equation chain keeps its first name and its
@@ -40,7 +40,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from mathscale.eval.latex import Tree, TooLarge, evaluate, has_decimal, is_integer_literal, parse_latex, variables
-from mathscale.eval.normalize import compact, normalize_answer
+from mathscale.eval.answer_normalize import compact, normalize_answer
 
 SymbolicCheck = Callable[[str, str], bool]  # (predicted, reference) -> equivalent? (the slow path)
 Verdict = bool | None  # None: the fast path cannot tell

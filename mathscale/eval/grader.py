@@ -7,7 +7,7 @@ Two modes (``MODES``):
   1. multiple-choice references (a letter A-E) are decided by :mod:`~mathscale.eval.choices`
      (the letter named as "(C)", ``\\boxed{C}``, ``\\mathrm{C}``, "option c", or the option's text);
   2. every other item: the final answer is extracted as a reader would take it
-     (:mod:`~mathscale.eval.extract`: boxes, "####", a stated answer in prose) and the fast
+     (:mod:`~mathscale.eval.final_answer`: boxes, "####", a stated answer in prose) and the fast
      path (:mod:`~mathscale.eval.equivalence`) decides it when it is sure: equal strings,
      numbers and number formats, units, names and equation chains, sets, tuples, intervals
      and relations of plain expressions, expressions by evaluation at fixed points;
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from mathscale.eval.choices import choose_letter, is_choice_reference, reference_letter
 from mathscale.eval.config import GRADER_MODES
 from mathscale.eval.equivalence import SymbolicCheck, decide, equivalent
-from mathscale.eval.extract import extract_answer
+from mathscale.eval.final_answer import extract_answer
 from mathscale.eval.mwpbench_check import official_grade
 from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, load_math_verify, math_verify_equal
 

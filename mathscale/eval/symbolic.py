@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from mathscale.eval.normalize import strip_delimiters
+from mathscale.eval.answer_normalize import strip_delimiters
 
 log = logging.getLogger(__name__)
 

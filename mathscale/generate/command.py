@@ -246,7 +246,7 @@ def pending_message(progress: Progress, pending: int, total: int, out: Path) -> 
 def repeated_walks(sampler: Any, cfg: GenerateConfig, slots: int) -> Any:
     """Which walks of slots 0..slots-1 repeat an earlier walk's concept sets (hashes every walk once)."""
     from mathscale.generate.pipeline import walk_index
-    from mathscale.generate.repeats import RepeatedWalks
+    from mathscale.generate.repeated_walks import RepeatedWalks
 
     return RepeatedWalks(sampler, cfg.seed, slots, cfg.max_attempts, walk_index)
 

@@ -12,7 +12,7 @@ model's replies, never on N, on the shard or on timing, so:
 - a run with N = 200 starts with the 100 samples of the run with N = 100 (prefixes nest);
 - shards (contiguous ranges of slots) never overlap and their union is the whole run;
 - a walk whose concept sets an earlier walk already had is skipped without a request
-  (:mod:`mathscale.generate.repeats`), so each concept set costs at most one LLM call;
+  (:mod:`mathscale.generate.repeated_walks`), so each concept set costs at most one LLM call;
 - a killed run resumes where it stopped: samples are committed in slot order, each drop
   is logged with its slot and attempt, and the LLM cache answers everything that had
   completed, so the rerun's output equals an uninterrupted run's;
@@ -77,7 +77,7 @@ ROUND_STRIDE = 1 << 40  # walk numbers between rounds: room for 2**36 slots per 
 MAX_ATTEMPTS = 1024  # 64 rounds; the highest walk number stays far below 2**63
 MAX_SLOTS = ROUND_STRIDE // ATTEMPTS_PER_ROUND
 WALK_BLOCK = 1024  # slots whose walks are computed together (one numpy pass instead of 1024)
-REPEATED = "repeated_composition"  # drop reason of a walk skipped before its request (generate/repeats.py)
+REPEATED = "repeated_composition"  # drop reason of a walk skipped before its request (generate/repeated_walks.py)
 
 
 def walk_index(slot: Any, attempt: int) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mathscale.eval.extract import last_boxed
+from mathscale.eval.final_answer import last_boxed
 from mathscale.llm.client import Request
 from mathscale.prompts import Prompt, load_prompt
 from mathscale.records import Composition

@@ -110,7 +110,7 @@ def group_rows(size: int, curve: str, eval_dir: Path, weak: set[tuple[str, str]]
 
 def write_focus_curves(folder: Path, first: int, unfocused: list[Any], focused: list[Any]) -> tuple[Path, list[Path]]:
     """``folder/focus.csv`` and ``folder/focus.{png,svg}``: accuracy per concept group, unfocused vs focused."""
-    from mathscale.run.plot import draw_panels
+    from mathscale.run.scaling_plot import draw_panels
 
     weak = weak_concepts(folder / f"n{first}" / "eval" / CONCEPTS_CSV)
     start = [p for p in unfocused if not p.missing and p.size <= first]  # shared by both curves

@@ -8,7 +8,7 @@ from mathscale.config import require
 from mathscale.errors import MathscaleError
 from mathscale.io import check_output_path
 from mathscale.run.config import PlotConfig
-from mathscale.run.plot import plot_results, read_results
+from mathscale.run.scaling_plot import plot_results, read_results
 
 
 def main(cfg: PlotConfig) -> list[Path]:

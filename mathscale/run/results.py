@@ -72,7 +72,7 @@ def write_results(folder: Path, points: list[Point], grader: str,
                   diversity: list[dict[str, Any]] | None = None) -> tuple[Path, list[Path]]:  # fmt: skip
     """``folder/results.csv`` from the points, and ``folder/scaling.{png,svg}``; with ``diversity``
     rows also ``folder/diversity.csv`` and a concept-coverage panel in the plot."""
-    from mathscale.run.plot import plot_results, read_results
+    from mathscale.run.scaling_plot import plot_results, read_results
 
     rows: list[dict[str, Any]] = []
     for point in points:
