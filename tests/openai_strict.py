@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mathscale.testing.fake_server import FakeServer
+from tests.support.fake_server import FakeServer
 
 # The request fields OpenAI documents (API reference, chat and legacy completions).
 CHAT_PARAMS = {

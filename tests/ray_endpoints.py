@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.test_ge
 
 from openai_strict import StrictServer  # noqa: E402
 
-from mathscale.testing.fake_server import qa_responder  # noqa: E402
+from tests.support.fake_server import qa_responder  # noqa: E402
 
 
 def sums_responder(request: dict[str, Any]) -> str:

@@ -91,7 +91,7 @@ def test_hf_batched_equals_unbatched_and_chat_template(tiny_model):
 
 
 def test_openai_backend_against_an_endpoint(bench, tmp_path, run, capsys, llm_cache):
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     def responder(request):
         question = request.get("prompt") or request["messages"][-1]["content"]
@@ -124,7 +124,7 @@ def test_main_takes_the_config_leaves_it_as_given_and_returns_the_scores(bench, 
     import copy
 
     from mathscale.eval.command import EvalResult, main
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     out = tmp_path / "run"
     with FakeServer(responder=lambda r: "The answer is 4.") as server:
@@ -285,7 +285,7 @@ def test_rerun_with_other_settings_moves_old_predictions_aside(tiny_model, bench
 
 def test_openai_backend_spreads_items_over_several_endpoints(bench, tmp_path, run, capsys, llm_cache):
     """llm.base_urls with two endpoints (e.g. one `vllm serve` per GPU): both get a share of the items."""
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     out = tmp_path / "run"
     with FakeServer(responder=lambda r: "The answer is 4.") as a, FakeServer(responder=lambda r: "The answer is 4.") as b:

@@ -34,7 +34,7 @@ def test_concept_scores_fold_names_and_sort_weakest_first():
 
 
 def test_eval_reports_accuracy_per_concept_end_to_end(tmp_path, capsys, llm_cache):
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     bench = tmp_path / "bench.jsonl"
     bench.write_text("".join(json.dumps({"data_topic": "gsm8k", "id": f"q{i}", "question": q, "answer": a}) + "\n"

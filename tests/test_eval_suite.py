@@ -97,7 +97,7 @@ def _responder(request: dict) -> str:
 
 
 def test_eval_suite_end_to_end_matches_a_hand_computation(tmp_path, capsys, llm_cache):
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     folder = tmp_path / "mwpbench"
     folder.mkdir()

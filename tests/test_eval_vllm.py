@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 from mathscale import cli  # noqa: E402
 from mathscale.eval.hf_generate import HFGenerator  # noqa: E402
 from mathscale.templates import cut_at_stop  # noqa: E402
-from mathscale.testing.tiny import build_tiny_model  # noqa: E402
+from tests.support.tiny import build_tiny_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = [

@@ -1,6 +1,6 @@
 """An endpoint that fails is never an answer (issue 22, cases 1-4), with real ``mathscale`` processes.
 
-A fake OpenAI endpoint on 127.0.0.1 (:mod:`mathscale.testing.fake_server`, which refuses a wrong
+A fake OpenAI endpoint on 127.0.0.1 (:mod:`tests.support.fake_server`, which refuses a wrong
 key and an unknown model as the real service does) answers 500, 401, HTML, too slowly or with
 replies in the wrong form. Each test runs the command, asserts that nothing pending was written,
 graded or counted as an attempt, then lets the endpoint recover and asserts that the rerun does
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mathscale.testing.fake_server import FakeServer, qa_fields, qa_responder
+from tests.support.fake_server import FakeServer, qa_fields, qa_responder
 from tests.test_generate import graph_path  # noqa: F401  (a fixture; the tests taking it say noqa: F811)
 
 REPO = Path(__file__).resolve().parents[1]

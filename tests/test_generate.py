@@ -20,7 +20,7 @@ from mathscale.graph.build import build_graph, save_graph
 from mathscale.llm.client import is_transport
 from mathscale.llm.sections import format_sections
 from mathscale.records import Concepts
-from mathscale.testing.fake_server import (
+from tests.support.fake_server import (
     FakeServer,
     qa_fields,
     qa_responder,

@@ -14,8 +14,8 @@ from openai_strict import StrictServer, check_chat
 from mathscale.cli import main
 from mathscale.generate.consensus import tally, vote_summary
 from mathscale.graph.build import build_graph, save_graph
-from mathscale.testing.fake_server import qa_fields, reply_as_asked
 from mathscale.records import Concepts
+from tests.support.fake_server import qa_fields, reply_as_asked
 
 
 @pytest.mark.parametrize("answers, kept, share, overturned", [

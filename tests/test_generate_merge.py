@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mathscale.cli import main
-from mathscale.testing.fake_server import FakeServer, qa_responder
+from tests.support.fake_server import FakeServer, qa_responder
 from tests.test_generate import graph_path, lines, run  # noqa: F401  (graph_path is a fixture)
 
 

@@ -63,7 +63,7 @@ def test_help_shows_the_dataclass_defaults(capsys):
 
 
 def test_extract_end_to_end_resumes_and_lists_failures(tmp_path, capsys):
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     def responder(request):
         text = request["messages"][-1]["content"]
@@ -267,7 +267,7 @@ def test_commands_in_process_take_a_config_and_return_a_result(tmp_path, capsys)
     """How `run` calls the stage: dataclasses.replace(cfg.extract, llm=..., seeds=..., out=...) -> extract_main."""
     from mathscale.graph.command import build_main, extract_main, plot_main, sample_main, stats_main
     from mathscale.llm.config import LLMConfig
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     def responder(request):
         return json.dumps({"topics": ["Arithmetic", "Algebra"], "knowledge_points": ["Addition", "Equations"]})

@@ -119,7 +119,7 @@ def scripted_responder(request):
 
 def test_extraction_through_an_endpoint_accounts_for_every_seed(tmp_path):
     from mathscale.llm.client import open_client
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     seeds = [Seed(id=f"q{i}", question=q) for i, q in enumerate(["plain 1+1", "wrapped 2+2", "hopeless", "blank 3+3"])]
     cfg = LLMConfig(cache_path=str(tmp_path / "c.sqlite"), progress=False, max_retries=0)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hub_helpers import commit, hub_env, mathscale
 
-from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
+from tests.support.tiny import arithmetic_samples, build_tiny_model
 
 MODEL = "tiny-org/tiny-llama"
 BENCH = "tiny-org/tiny-bench"

@@ -10,8 +10,8 @@ import pytest
 from mathscale.errors import MathscaleError
 from mathscale.llm import LLMConfig, Request
 from mathscale.llm.client import LLMClient, open_client
-from mathscale.testing.fake_server import FakeServer
 from mathscale.llm.ping_command import ANSWER_SCHEMA
+from tests.support.fake_server import FakeServer
 
 
 def _cfg(server, llm_cache, **kw):
@@ -93,7 +93,7 @@ def test_retry_after_is_honoured(llm_cache):
     with Once() as server:
         cfg = _cfg(server, llm_cache, backoff_s=0.0, backoff_max_s=5.0)
         with open_client(cfg) as llm:
-            import mathscale.testing.fake_server as fs
+            import tests.support.fake_server as fs
 
             original = fs._write
             fs._write = lambda w, s, p, h=None: original(w, s, p, {"Retry-After": "0.6"} if s == 429 else h)

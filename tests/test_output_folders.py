@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mathscale.cli import main
-from mathscale.testing.fake_server import FakeServer, qa_responder
+from tests.support.fake_server import FakeServer, qa_responder
 
 CONCEPTS = [
     {"schema": "concepts/1", "id": f"q{i}", "question": f"What is {i} + {i}?", "topics": ["Algebra", t],

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mathscale.cli import main
-from mathscale.testing.fake_server import FakeServer, qa_responder, reply_as_asked
+from tests.support.fake_server import FakeServer, qa_responder, reply_as_asked
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def teacher(request: dict) -> str:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     root = tmp_path_factory.mktemp("loop")
     seeds = root / "seeds.jsonl"

@@ -71,7 +71,7 @@ def test_missing_inputs_are_listed_together_with_their_keys(tmp_path):
 def test_scale_dry_run_plans_one_fine_tune_per_size(inputs, tmp_path, capsys):
     """In-process: the model here is a local folder, so no hub setting is involved."""
     from mathscale.cli import main
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "scale"

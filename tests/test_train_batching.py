@@ -24,7 +24,7 @@ from mathscale.train.batching import (
     resolve_max_tokens,
 )
 from mathscale.train.data import Example, make_collator, tokenize_example
-from mathscale.testing.tiny import arithmetic_samples, build_tokenizer
+from tests.support.tiny import arithmetic_samples, build_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_packed_loss_equals_unpacked_loss_for_each_auto_attention(tmp_path, toke
 
     from mathscale.train.config import TrainConfig
     from mathscale.train.sft import load_model, resolve_attention
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     cuda = device == "cuda"
     if cuda and not has_cuda():
@@ -182,7 +182,7 @@ def test_chunked_loss_and_gradients_equal_the_models_own(tmp_path, tokenizer, ro
     import torch
 
     from mathscale.train.loss import chunked_lm_loss
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(str(build_tiny_model(tmp_path / "tiny")), dtype=torch.float32)
@@ -215,7 +215,7 @@ def test_liger_loss_equals_the_models_own_on_a_packed_row(tmp_path, tokenizer, r
 
     from mathscale.train.config import TrainConfig
     from mathscale.train.sft import load_model
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     folder = build_tiny_model(tmp_path / "tiny")
     batch = {k: v.cuda() for k, v in make_collator(tokenizer, packing=True)(rows[:8]).items()}

@@ -9,7 +9,7 @@ import pytest
 from mathscale.errors import DataError, MathscaleError
 from mathscale.templates import format_prompt, prompt_and_response, with_final_answer
 from mathscale.train.data import IGNORE, Example, load_examples, padding_stats, tokenize_example
-from mathscale.testing.tiny import arithmetic_samples, build_tokenizer
+from tests.support.tiny import arithmetic_samples, build_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_packed_forward_equals_separate_forwards(tokenizer, tmp_path):
     from mathscale.train.config import TrainConfig
     from mathscale.train.data import make_collator
     from mathscale.train.sft import load_model
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     model = load_model(build_tiny_model(tmp_path / "tiny"), TrainConfig(), cuda=False).eval()
     rows = [tokenize_example(Example(f"What is {i} * 7?", f"{i * 7}"), tokenizer, "alpaca", 512) for i in range(3)]

@@ -16,7 +16,7 @@ from train_helpers import metrics, run_train, write_samples
 from mathscale.train.batch_search import estimated_bytes, largest_fitting, search_batch_size, split_global_batch
 from mathscale.train.diagnose import RunSetting, diagnose
 from mathscale.train.timing import PHASES, read_breakdown
-from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
+from tests.support.tiny import arithmetic_samples, build_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from mathscale.errors import MathscaleError
 from mathscale.train.config import TrainConfig
 from mathscale.train.artifacts import CONFIG_NAME
 from mathscale.train.launch import load_deepspeed_config, preset_path
-from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
+from tests.support.tiny import arithmetic_samples, build_tiny_model
 
 
 @pytest.fixture(scope="module")

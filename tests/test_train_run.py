@@ -13,7 +13,7 @@ from train_helpers import metrics, run_train, write_samples
 
 from mathscale.templates import format_prompt
 from mathscale.train.save import read_template, saved_tensors, verify_saved_weights
-from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
+from tests.support.tiny import arithmetic_samples, build_tiny_model
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mathscale.testing.tiny import arithmetic_samples, build_tiny_model
+from tests.support.tiny import arithmetic_samples, build_tiny_model
 
 pytestmark = pytest.mark.slow
 

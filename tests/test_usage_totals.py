@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from mathscale.llm.config import Price, _default_prices, price_for
-from mathscale.testing.fake_server import FakeServer, qa_responder
 from mathscale.llm.usage_totals import total
+from tests.support.fake_server import FakeServer, qa_responder
 from tests.test_generate import graph_path, run  # noqa: F401  (graph_path is a fixture)
 
 

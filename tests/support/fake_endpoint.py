@@ -1,12 +1,12 @@
-"""``python -m mathscale.testing.cli``: the fake endpoint as a process of its own (benchmarks
-run it apart from the client, so the two do not share one interpreter lock)."""
+"""``python -m tests.support.fake_endpoint`` (from the repository root): the fake endpoint as a process
+of its own (benchmarks run it apart from the client, so the two do not share one interpreter lock)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
-from mathscale.testing.fake_server import FAULTS, RESPONDERS, FakeServer
+from tests.support.fake_server import FAULTS, RESPONDERS, FakeServer
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ In tests::
         ...  # point LLMConfig(base_urls=[server.base_url]) at it
     server.counts   # Counter of what it answered
 
-As a process (for benchmarks): ``python -m mathscale.testing.cli --port 8765``.
+As a process (for benchmarks), from the repository root: ``python -m tests.support.fake_endpoint --port 8765``.
 """
 
 from __future__ import annotations
