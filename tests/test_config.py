@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import yaml
@@ -11,8 +10,7 @@ from mathscale.config import config_to_dict, dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig, Price
 from mathscale.llm.config import PingConfig
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
 
 
 @dataclass

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 
 from mathscale.records import Concepts
+from tests.support import REPO
 from tests.support.fake_server import FakeServer, concepts_responder
 from tests.support.tiny import arithmetic_samples
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "mathscale"
 
 
 def mathscale_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MATHSCALE_CACHE": str(tmp_path / "cache"), **extra}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MATHSCALE_CACHE": str(tmp_path / "cache"), **extra}
     env.pop("OPENAI_BASE_URL", None)
     return env
 

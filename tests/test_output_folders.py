@@ -1,6 +1,6 @@
 """Every command creates the folders its outputs go in, when it first writes: ``--out
 new/deeper/file`` works without a mkdir, and a command that fails before writing leaves no
-folder behind. (train and eval: tests/test_hub_models.py writes into new folders too.)"""
+folder behind. (train and eval: tests/models/test_hub_models.py writes into new folders too.)"""
 
 from __future__ import annotations
 
