@@ -13,7 +13,7 @@ The two vLLM runs share one engine and are interleaved ``--repeat`` times after 
 run of each; the best run of each counts. Printed: items/s and tokens/s, the ratio
 mathscale / vllm own (the goal is >= 0.95), hf / vllm own, the engine and hf start-up
 seconds, and how many completions agree. With no ``--model`` it builds a random 2-layer
-Llama with head_dim 64 (``mathscale.testing.tiny``, hidden 256): vLLM's CPU attention needs
+Llama with head_dim 64 (``tests.support.tiny``, hidden 256): vLLM's CPU attention needs
 head_dim >= 32. Run it as a script (vLLM starts its engine with ``spawn``).
 """
 
@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests.support, the test doubles (benchmarks run as `python bench/<name>.py`)
 
 DEFAULT_DATA = Path("/work/shared/data/benchmarks/gsm8k_test.jsonl")
 FALLBACK = ["What is 2+2?", "Solve $2x+3=11$.", "A train goes 60 km in 1.5 hours. What is its speed?",
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from mathscale.eval.hf_generate import HFGenerator
     from mathscale.eval.vllm_generate import shared_engine
     from mathscale.templates import STOP_STRINGS, format_prompt
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     model = Path(args.model) if args.model else build_tiny_model(Path(tempfile.mkdtemp()) / "tiny", hidden=256)
     texts = [format_prompt("alpaca", q) for q in questions(args.data, args.n)]

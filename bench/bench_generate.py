@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks"
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO.parent / "shared" / "data" / "benchmarks"
 
 
 def make_graph(folder: Path, topics: int = 200, kps: int = 800, seeds: int = 3000) -> Path:
@@ -51,8 +52,9 @@ def make_graph(folder: Path, topics: int = 200, kps: int = 800, seeds: int = 300
 def start_server(port: int) -> subprocess.Popen:
     import urllib.request
 
-    proc = subprocess.Popen([sys.executable, "-m", "mathscale.testing.cli", "--port", str(port), "--responder", "qa"],
-                            stdout=subprocess.DEVNULL)  # fmt: skip
+    # from the repository root, where tests.support (the test doubles) imports
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.fake_endpoint", "--port", str(port), "--responder", "qa"],
+                            stdout=subprocess.DEVNULL, cwd=REPO)  # fmt: skip
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)

@@ -20,8 +20,8 @@ false accepts, false rejects, items/s, timeouts, and the slowest item (the eval 
 held out.
 
 The same three graders are then scored per kind on the written-answer tables of issue 24:
-``tests/grader_tables.py`` (the development table, which the tests assert) and
-``tests/grader_heldout.py`` (written after development and not tuned on).
+``tests/support/grader_tables.py`` (the development table, which the tests assert) and
+``tests/support/grader_heldout.py`` (written after development and not tuned on).
 
     python bench/bench_grader.py [--data /work/shared/data/benchmarks] [--per-file 400] [--seed 1] [--dump DIR]
 """
@@ -38,13 +38,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from mathscale.eval.choices import is_choice_reference, options_from_field, parse_options, reference_letter
-from mathscale.eval.equivalence import split_top
-from mathscale.eval.grader import GradeItem, grade_all
-from mathscale.eval.answer_normalize import strip_delimiters
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests.support, the grader tables (benchmarks run as `python bench/<name>.py`)
+
+from mathscale.eval.choices import is_choice_reference, options_from_field, parse_options, reference_letter  # noqa: E402
+from mathscale.eval.equivalence import split_top  # noqa: E402
+from mathscale.eval.grader import GradeItem, grade_all  # noqa: E402
+from mathscale.eval.answer_normalize import strip_delimiters  # noqa: E402
 
 DEFAULT_DATA = Path("/work/shared/data/benchmarks")
-TESTS = Path(__file__).resolve().parent.parent / "tests"
 FILLER = "Let me work through this step by step. First, 3 + 4 = 7 and 12 / 3 = 4.\n"
 
 
@@ -227,12 +229,10 @@ def slowest_item(items: list[GradeItem]) -> float:
 
 def tables(judge, workers: int) -> None:
     """Agreement, false accepts and false rejects per kind on the tables of issue 24."""
-    sys.path.insert(0, str(TESTS))
-    import grader_heldout
-    import grader_tables
+    from tests.support import grader_heldout, grader_tables
 
-    for title, kinds in (("development table (tests/grader_tables.py)", grader_tables.KINDS),
-                         ("held-out table (tests/grader_heldout.py)", grader_heldout.KINDS)):  # fmt: skip
+    for title, kinds in (("development table (tests/support/grader_tables.py)", grader_tables.KINDS),
+                         ("held-out table (tests/support/grader_heldout.py)", grader_heldout.KINDS)):  # fmt: skip
         cases = [(kind, c) for kind, rows in kinds.items() for c in rows]
         items = [GradeItem(c.completion, c.reference, c.options or {}) for _, c in cases]
         verdicts, speed = {}, {}

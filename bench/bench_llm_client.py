@@ -1,6 +1,6 @@
 """Client overhead: requests/s through mathscale's LLM client vs a bare openai.AsyncOpenAI loop.
 
-Both talk to the same instant OpenAI-compatible server (mathscale.testing.fake_server, in its
+Both talk to the same instant OpenAI-compatible server (tests.support.fake_server, in its
 own process) on loopback, in the same run, alternating rounds so that machine noise hits
 both alike. mathscale's client does everything it does in production: JSON mode, tolerant
 parsing and schema validation, the on-disk response cache (fresh, so every request is a
@@ -29,6 +29,8 @@ from mathscale.llm.client import LLMClient, Request
 from mathscale.llm.config import LLMConfig
 from mathscale.llm.local import free_port
 from mathscale.llm.ping_command import ANSWER_SCHEMA
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def messages(i: int) -> list[dict[str, str]]:
@@ -85,8 +87,9 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mathscale.testing.cli", "--port", str(port)],
-                              stdout=subprocess.DEVNULL)  # fmt: skip
+    # from the repository root, where tests.support (the test doubles) imports
+    server = subprocess.Popen([sys.executable, "-m", "tests.support.fake_endpoint", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, cwd=REPO)  # fmt: skip
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
         wait_ready(base_url)

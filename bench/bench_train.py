@@ -64,11 +64,13 @@ import threading
 import time
 from pathlib import Path
 
-from mathscale.train.data import build_dataset, load_examples, make_collator
-from mathscale.testing.tiny import arithmetic_samples, build_tokenizer
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests.support, the test doubles (benchmarks run as `python bench/<name>.py`)
+
+from mathscale.train.data import build_dataset, load_examples, make_collator  # noqa: E402
+from tests.support.tiny import arithmetic_samples, build_tokenizer  # noqa: E402
 
 # ../shared beside the checkout (or beside the folder of worktrees a checkout may sit in)
-REPO = Path(__file__).resolve().parents[1]
 SEEDS = next((p / "shared" / "data" / "seeds" for p in (REPO.parent, REPO.parent.parent)
               if (p / "shared" / "data" / "seeds").is_dir()), REPO.parent / "shared" / "data" / "seeds")  # fmt: skip
 SEED_FILES = ("gsm8k_train.jsonl", "math_train.jsonl")

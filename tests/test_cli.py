@@ -105,7 +105,7 @@ def test_missing_model_file(tmp_path, capsys):
 
 
 def test_ping_against_an_endpoint(tmp_path, capsys):
-    from mathscale.testing.fake_server import FakeServer
+    from tests.support.fake_server import FakeServer
 
     usage = tmp_path / "usage.json"
     with FakeServer() as server:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,8 +11,7 @@ from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig, Price
 from mathscale.llm.config import PingConfig
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
 
 
 @dataclass

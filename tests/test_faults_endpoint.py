@@ -1,6 +1,6 @@
 """An endpoint that fails is never an answer (issue 22, cases 1-4), with real ``mathscale`` processes.
 
-A fake OpenAI endpoint on 127.0.0.1 (:mod:`mathscale.testing.fake_server`, which refuses a wrong
+A fake OpenAI endpoint on 127.0.0.1 (:mod:`tests.support.fake_server`, which refuses a wrong
 key and an unknown model as the real service does) answers 500, 401, HTML, too slowly or with
 replies in the wrong form. Each test runs the command, asserts that nothing pending was written,
 graded or counted as an attempt, then lets the endpoint recover and asserts that the rerun does
@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from mathscale.testing.fake_server import FakeServer, qa_fields, qa_responder
-from tests.test_generate import graph_path  # noqa: F401  (a fixture; the tests taking it say noqa: F811)
+from tests.support import REPO
+from tests.support.fake_server import FakeServer, qa_fields, qa_responder
 
-REPO = Path(__file__).resolve().parents[1]
 PENDING = 4  # PendingError.exit_code
 
 
@@ -146,7 +145,7 @@ def test_eval_against_an_html_proxy_page_is_pending_with_its_text(tmp_path):
 # -- generate --------------------------------------------------------------------------------
 
 
-def test_generate_against_500_spends_no_attempt_and_the_rerun_fills_all_5_slots(graph_path, tmp_path):  # noqa: F811
+def test_generate_against_500_spends_no_attempt_and_the_rerun_fills_all_5_slots(graph_path, tmp_path):
     out = tmp_path / "s.jsonl"
     args = ["generate", str(graph_path), "-n", "5", "--out", str(out), "dataset=false"]
     with FakeServer(responder=qa_responder, faults={"500": 1.0}) as server:
@@ -169,7 +168,7 @@ def test_generate_against_500_spends_no_attempt_and_the_rerun_fills_all_5_slots(
     assert server.counts["ok"] == 5
 
 
-def test_generate_with_some_slots_pending_commits_in_slot_order_and_the_rerun_equals_a_clean_run(graph_path, tmp_path):  # noqa: F811
+def test_generate_with_some_slots_pending_commits_in_slot_order_and_the_rerun_equals_a_clean_run(graph_path, tmp_path):
     args = ["generate", str(graph_path), "-n", "12", "dataset=false"]
     with FakeServer(responder=qa_responder, faults={"500": 0.3}, seed=5) as server:
         failed = mathscale([*args, "--out", str(tmp_path / "s.jsonl")], server, tmp_path, "llm.max_retries=0")
@@ -184,7 +183,7 @@ def test_generate_with_some_slots_pending_commits_in_slot_order_and_the_rerun_eq
 
 
 @pytest.mark.parametrize("how", ["revoked key", "wrong key"])
-def test_generate_with_a_rejected_key_stops_after_a_handful_of_requests(graph_path, tmp_path, how):  # noqa: F811
+def test_generate_with_a_rejected_key_stops_after_a_handful_of_requests(graph_path, tmp_path, how):
     out = tmp_path / "s.jsonl"
     args = ["generate", str(graph_path), "-n", "50", "--out", str(out), "dataset=false", "llm.concurrency=4"]
     faults, api_key = ({"401": 1.0}, None) if how == "revoked key" else ({}, "sk-right")
@@ -196,7 +195,7 @@ def test_generate_with_a_rejected_key_stops_after_a_handful_of_requests(graph_pa
     assert not out.exists() or out.read_text() == ""
 
 
-def test_generate_for_a_model_the_endpoint_lacks_stops_at_the_first_request(graph_path, tmp_path):  # noqa: F811
+def test_generate_for_a_model_the_endpoint_lacks_stops_at_the_first_request(graph_path, tmp_path):
     with FakeServer(responder=qa_responder) as server:
         failed = mathscale(["generate", str(graph_path), "-n", "20", "--out", str(tmp_path / "s.jsonl")], server,
                            tmp_path, "llm.model=gpt-5-typo", "llm.concurrency=1")  # fmt: skip
@@ -206,7 +205,7 @@ def test_generate_for_a_model_the_endpoint_lacks_stops_at_the_first_request(grap
     assert server.counts["refused"] == 1
 
 
-def test_the_circuit_breaker_stops_generate_on_an_endpoint_that_stays_down(graph_path, tmp_path):  # noqa: F811
+def test_the_circuit_breaker_stops_generate_on_an_endpoint_that_stays_down(graph_path, tmp_path):
     with FakeServer(responder=qa_responder, faults={"garbage": 1.0}) as server:
         failed = mathscale(["generate", str(graph_path), "-n", "200", "--out", str(tmp_path / "s.jsonl")], server,
                            tmp_path, "llm.max_retries=0", "llm.concurrency=4")  # fmt: skip
@@ -217,7 +216,7 @@ def test_the_circuit_breaker_stops_generate_on_an_endpoint_that_stays_down(graph
 
 
 def test_a_teacher_that_never_answers_in_the_asked_form_is_stopped_and_its_replies_can_be_asked_again(
-    graph_path, tmp_path  # noqa: F811
+    graph_path, tmp_path
 ):
     out = tmp_path / "s.jsonl"
 

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 
 from mathscale.records import Concepts
-from mathscale.testing.fake_server import FakeServer, concepts_responder
-from mathscale.testing.tiny import arithmetic_samples
+from tests.support import REPO
+from tests.support.fake_server import FakeServer, concepts_responder
+from tests.support.tiny import arithmetic_samples
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "mathscale"
 
 
 def mathscale_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MATHSCALE_CACHE": str(tmp_path / "cache"), **extra}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MATHSCALE_CACHE": str(tmp_path / "cache"), **extra}
     env.pop("OPENAI_BASE_URL", None)
     return env
 
@@ -253,7 +253,7 @@ def test_usage_is_on_disk_while_extract_runs_so_a_sigkill_loses_at_most_a_second
 
 
 def test_eval_of_a_truncated_safetensors_is_one_line(tmp_path):
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     weights = next(model.glob("*.safetensors"))
@@ -274,7 +274,7 @@ def test_two_node_training_on_loopback_with_node_local_folders_exits_0_on_both(t
     """Two real `mathscale train` processes, ranks 0 and 1 of a two-node ZeRO-2 run (about 2 min on 2 cores)."""
     import socket
 
-    from mathscale.testing.tiny import build_tiny_model
+    from tests.support.tiny import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     data = tmp_path / "s.jsonl"
@@ -336,7 +336,7 @@ def test_generate_usage_is_on_disk_while_it_runs_so_a_sigkill_keeps_the_count(tm
     import random
 
     from mathscale.graph.build import build_graph, save_graph
-    from mathscale.testing.fake_server import qa_responder
+    from tests.support.fake_server import qa_responder
 
     rng = random.Random(0)
     records = [Concepts(id=str(i), question=f"Seed question number {i}: how many apples are left?",

@@ -20,7 +20,7 @@ import pytest
 
 from mathscale.graph.build import build_graph, save_graph
 from mathscale.records import Concepts
-from mathscale.testing.fake_server import FakeServer, qa_responder
+from tests.support.fake_server import FakeServer, qa_responder
 
 CLI = [sys.executable, "-m", "mathscale.cli"]
 

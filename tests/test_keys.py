@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-from pathlib import Path
 
 import pytest
 
 from mathscale.keys import decision, key_view, undecided_fields
 from mathscale.run.config import RunConfig
+from tests.support import REPO
 
-PACKAGE = Path(__file__).resolve().parents[1] / "mathscale"
+PACKAGE = REPO / "mathscale"
 
 
 def config_classes() -> list[type]:

@@ -14,12 +14,12 @@ import random
 from pathlib import Path
 
 import pytest
-from openai_strict import StrictServer
 
 from mathscale import cli
 from mathscale.llm.jsonparse import has_control_chars
 from mathscale.llm.sections import format_sections
 from mathscale.templates import format_prompt
+from tests.support.openai_strict import StrictServer
 
 TOPICS = ["Algebra", "Geometry", "Trigonometry", "Linear algebra", "Fractions", "Calculus"]
 KPS = [r"Adding fractions $\frac{a}{b}$", r"Square roots $\sqrt{x}$", r"Angles $\theta$ in radians",

