@@ -56,6 +56,7 @@ from mathscale.generate.config import GenerateConfig
 from mathscale.generate.consensus import Vote, tally
 from mathscale.generate.decontaminate import ContaminationIndex
 from mathscale.generate.dedup import Deduplicator
+from mathscale.generate.drops import DropReason, llm_failure
 from mathscale.generate.examples import ExampleIndex
 from mathscale.generate.filters import drop_reason
 from mathscale.generate.requests import (
@@ -77,7 +78,6 @@ ROUND_STRIDE = 1 << 40  # walk numbers between rounds: room for 2**36 slots per 
 MAX_ATTEMPTS = 1024  # 64 rounds; the highest walk number stays far below 2**63
 MAX_SLOTS = ROUND_STRIDE // ATTEMPTS_PER_ROUND
 WALK_BLOCK = 1024  # slots whose walks are computed together (one numpy pass instead of 1024)
-REPEATED = "repeated_composition"  # drop reason of a walk skipped before its request (generate/repeats.py)
 
 
 def walk_index(slot: Any, attempt: int) -> Any:
@@ -98,7 +98,7 @@ class Drop:
     slot: int
     attempt: int
     index: int
-    reason: str
+    reason: str  # a DropReason, a filter's name or an llm_failure (generate/drops.py)
     detail: str = ""
     matched: str = ""  # the benchmark item or earlier sample it matched
 
@@ -196,7 +196,7 @@ class SlotFiller:
             if isinstance(outcome, QAPair) and (earlier := self.dedup.exact_match(outcome.question)) is not None:
                 # A copy of a committed sample is a duplicate at commit time too: retry now
                 # rather than when the frontier gets here (the same drop, found sooner).
-                outcome = Drop(slot, attempt, outcome.index, "exact_duplicate", matched=earlier)
+                outcome = Drop(slot, attempt, outcome.index, DropReason.EXACT_DUPLICATE, matched=earlier)
             if isinstance(outcome, Drop):
                 self._record_drop(outcome, progress)
                 if attempt + 1 < self.max_attempts:
@@ -288,36 +288,36 @@ class SlotFiller:
         cfg = self.cfg
         index = walk_index(slot, attempt)
         if self.repeats is not None and self.repeats(slot, attempt):
-            return Drop(slot, attempt, index, REPEATED)  # no request: that concept set was already used
+            return Drop(slot, attempt, index, DropReason.REPEATED_COMPOSITION)  # no request: that concept set was already used
         comp = self.walk(slot, attempt)
         examples = self.examples.pick(comp.topics, comp.knowledge_points, cfg.examples, salt=index)
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         request = qa_request(f"{slot}:{attempt}", comp, examples, self.qa_prompt, request_seed(cfg.seed, index), params)
         result = await self._complete(request)
         if not result.ok:
-            return Drop(slot, attempt, index, f"llm_{result.error}", result.detail[:200])
+            return Drop(slot, attempt, index, llm_failure(result.error), result.detail[:200])
         data = result.data
         question, solution, answer = as_text(data["question"]), as_text(data["solution"]), answer_of(data)
         if reason := drop_reason(question, solution, answer, cfg.filters):
             return Drop(slot, attempt, index, reason)
         if self.contamination is not None and (item := self.contamination.match(question)) is not None:
-            return Drop(slot, attempt, index, "contaminated", matched=item)
+            return Drop(slot, attempt, index, DropReason.CONTAMINATED, matched=item)
         meta: dict[str, Any] = {"slot": slot, "attempt": attempt, "seed": cfg.seed}
         if self.rate_prompt is not None:
             score = await self._quality(index, question)
             if score is None:
-                return Drop(slot, attempt, index, "quality_failed")
+                return Drop(slot, attempt, index, DropReason.QUALITY_FAILED)
             meta["quality"] = round(score, 4)
             if score < cfg.quality.threshold:
-                return Drop(slot, attempt, index, "low_quality", f"{score:.2f}")
+                return Drop(slot, attempt, index, DropReason.LOW_QUALITY, f"{score:.2f}")
         if self.solve_prompt is not None:
             vote, solutions = await self._vote(index, question, solution, answer)
             if vote is None:
-                return Drop(slot, attempt, index, "consensus_failed")
+                return Drop(slot, attempt, index, DropReason.CONSENSUS_FAILED)
             meta["vote"] = vote.to_json()
             meta["agreement"] = round(vote.share, 4)
             if vote.share < cfg.consensus.threshold:
-                return Drop(slot, attempt, index, "weak_majority", f"{vote.share:.2f}: {vote.answers}"[:200])
+                return Drop(slot, attempt, index, DropReason.WEAK_MAJORITY, f"{vote.share:.2f}: {vote.answers}"[:200])
             if vote.overturned:  # keep the winning answer with a solution that reaches it
                 solution, answer = solutions[vote.winner], vote.answer
                 if reason := drop_reason(question, solution, answer, cfg.filters):

@@ -14,7 +14,8 @@ from typing import Any
 
 from mathscale.config import config_to_dict, parse_shard
 from mathscale.generate.config import GenerateConfig
-from mathscale.generate.pipeline import MAX_ATTEMPTS, REPEATED, Progress
+from mathscale.generate.drops import DropReason
+from mathscale.generate.pipeline import MAX_ATTEMPTS, Progress
 from mathscale.io import read_jsonl, side_file
 
 # Fields that say where files lie, left out of a report's "config": the report names its graph,
@@ -61,7 +62,7 @@ def make_report(cfg: GenerateConfig, slots: range, progress: Progress, usage: di
         "exhausted_slots": len(progress.exhausted),
         "dropped": dict(Counter(progress.dropped).most_common()),
         "dropped_total": sum(progress.dropped.values()),
-        "walks_skipped_as_repeated_compositions": progress.dropped.get(REPEATED, 0),  # no request made for them
+        "walks_skipped_as_repeated_compositions": progress.dropped.get(DropReason.REPEATED_COMPOSITION, 0),  # no request made for them
         "llm": usage,
         "seconds": round(seconds, 2),
         "samples_per_second": rate,
@@ -83,8 +84,8 @@ def consensus_report(out: Path, progress: Progress) -> dict[str, Any]:
     from mathscale.generate.consensus import vote_summary
 
     metas = (obj.get("meta") or {} for _, obj in read_jsonl(out)) if out.exists() else iter(())
-    return {**vote_summary(metas), "dropped_weak_majority": progress.dropped.get("weak_majority", 0),
-            "dropped_no_solution": progress.dropped.get("consensus_failed", 0)}  # fmt: skip
+    return {**vote_summary(metas), "dropped_weak_majority": progress.dropped.get(DropReason.WEAK_MAJORITY, 0),
+            "dropped_no_solution": progress.dropped.get(DropReason.CONSENSUS_FAILED, 0)}  # fmt: skip
 
 
 def summary_line(report: dict[str, Any], out: Path) -> str:
