@@ -68,6 +68,18 @@ def test_exact_and_near_duplicates():
     assert dedup.check("e", "A brand new question about seven goats?") is None
 
 
+def test_a_drop_reason_is_its_string_on_disk_in_counts_and_in_text():
+    from collections import Counter
+
+    from mathscale.generate.drops import DropReason, llm_failure
+
+    reason = DropReason.EXACT_DUPLICATE
+    assert json.dumps({reason: reason}) == '{"exact_duplicate": "exact_duplicate"}'
+    assert f"{reason} {3}" == "exact_duplicate 3" and str(reason) == "exact_duplicate"
+    counts = Counter([reason, "exact_duplicate"])  # one written now, one read back from a drops file
+    assert counts == {"exact_duplicate": 2} and llm_failure("parse") == "llm_parse"
+
+
 def test_near_duplicate_check_is_deterministic_across_instances():
     texts = [f"Sam has {i} apples and eats {i % 7} of them at lunch. How many apples remain?" for i in range(50)]
     runs = []
