@@ -80,12 +80,12 @@ def make_report(cfg: GenerateConfig, slots: range, progress: Progress, usage: di
 
 def consensus_report(out: Path, progress: Progress) -> dict[str, Any]:
     """The vote over the kept samples (read back from ``out``, so a resumed run counts them all)
-    and the questions it dropped."""
+    and the questions it dropped: ``dropped_<reason>`` for each of the vote's drop reasons."""
     from mathscale.generate.consensus import vote_summary
 
     metas = (obj.get("meta") or {} for _, obj in read_jsonl(out)) if out.exists() else iter(())
-    return {**vote_summary(metas), "dropped_weak_majority": progress.dropped.get(DropReason.WEAK_MAJORITY, 0),
-            "dropped_no_solution": progress.dropped.get(DropReason.CONSENSUS_FAILED, 0)}  # fmt: skip
+    drops = (DropReason.WEAK_MAJORITY, DropReason.CONSENSUS_FAILED)  # the vote's own drop reasons
+    return {**vote_summary(metas), **{f"dropped_{reason}": progress.dropped.get(reason, 0) for reason in drops}}
 
 
 def summary_line(report: dict[str, Any], out: Path) -> str:
