@@ -31,8 +31,8 @@ from mathscale.config import require
 from mathscale.errors import MathscaleError
 from mathscale.eval.backends import BACKENDS, GenerationSettings, backend_named, require_installed
 from mathscale.eval.benchmarks import Task, limit_per_topic, load_tasks
-from mathscale.eval.config import EvalConfig
-from mathscale.eval.grader import MODES, GradeItem, Verdict, grade_all
+from mathscale.eval.config import GRADER_MODES, EvalConfig
+from mathscale.eval.grader import GradeItem, Verdict, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table, official_metrics, official_table
 from mathscale.eval.predictions import PredictionStore
 from mathscale.graph.focus import CONCEPTS_CSV
@@ -130,7 +130,7 @@ def generate_missing(cfg: EvalConfig, tasks: list[Task], store: PredictionStore,
 def score(cfg: EvalConfig, tasks: list[Task], completions: list[str], selection: SuiteSelection | None) -> tuple[dict, dict]:
     """Both graders over every item: (metrics.json content, the verdicts per grader)."""
     items = [GradeItem(c, t.item.answer, t.options) for c, t in zip(completions, tasks)]
-    reports = {mode: grade_all(items, mode, timeout=cfg.grader_timeout_s) for mode in MODES}
+    reports = {mode: grade_all(items, mode, timeout=cfg.grader_timeout_s) for mode in GRADER_MODES}
     pairs = {mode: [(t.item.data_topic, v.correct) for t, v in zip(tasks, r.verdicts)] for mode, r in reports.items()}
     by_grader = {mode: compute_metrics(p) for mode, p in pairs.items()}
     metrics = {
