@@ -34,6 +34,7 @@ from typing import Any
 
 from mathscale.config import load_config
 from mathscale.generate.config import GenerateConfig
+from mathscale.generate.drops import LLM_PREFIX, llm_failure
 from mathscale.generate.filters import drop_reason
 from mathscale.generate.pipeline import SlotFiller, request_seed, walk_index
 from mathscale.generate.requests import (
@@ -108,7 +109,7 @@ def main() -> None:
         s["replies"] += 1
         s["completion_tokens"] += tokens
         if error not in (None, "parse"):
-            verdict, fields, quirks = f"llm_{error}", [], []
+            verdict, fields, quirks = llm_failure(error), [], []
         else:
             verdict, fields, quirks = judge(text, request, cfg)
         s[verdict] += 1
@@ -131,7 +132,7 @@ def main() -> None:
             for request in requests(slot):
                 row = saved.get((request.prompt, slot))
                 if row is not None:
-                    error = row["verdict"][4:] if row["verdict"].startswith("llm_") else None
+                    error = row["verdict"].removeprefix(LLM_PREFIX) if row["verdict"].startswith(LLM_PREFIX) else None
                     record(slot, request, row["text"], error, row.get("tokens", 0))
         model = f"saved replies {args.replies}"
     else:

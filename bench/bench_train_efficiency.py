@@ -59,7 +59,8 @@ def run_mode(fixes: bool, args, examples, tokenizer, out: Path) -> dict:
     from transformers import TrainingArguments
 
     from mathscale.train.async_ckpt import make_trainer_class
-    from mathscale.train.timing import make_timing_callback, read_breakdown
+    from mathscale.train.artifacts import BREAKDOWN_FILE
+    from mathscale.train.timing import make_timing_callback
 
     cuda = args.device == "cuda"
     prep = 0.0
@@ -92,7 +93,7 @@ def run_mode(fixes: bool, args, examples, tokenizer, out: Path) -> dict:
     started = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - started  # includes waiting for the last asynchronous write
-    summary = read_breakdown(out)
+    summary = json.loads((out / BREAKDOWN_FILE).read_text(encoding="utf-8"))
     summary.update(train_wall_seconds=wall, tokenize_seconds=prep, params=sum(p.numel() for p in model.parameters()))
     return summary
 

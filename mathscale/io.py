@@ -19,7 +19,7 @@ import functools
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -176,10 +176,6 @@ class JsonlWriter:
                 os.ftruncate(self._fd, end)
             raise _write_error(self.path, exc) from None
         self.written += 1
-
-    def write_many(self, records: Iterable[Record | dict[str, Any]]) -> None:
-        for record in records:
-            self.write(record)
 
     def close(self) -> None:
         if self._fd >= 0:

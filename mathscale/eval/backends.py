@@ -1,6 +1,9 @@
 """Generation backends behind one interface: prompts in, completions out, in the same order.
 
-``BACKENDS`` maps a name to ``generate(prompts, settings) -> list[str]``:
+``BACKENDS`` maps a name to a :class:`Backend`: its ``generate(prompts, settings) -> list[str]``
+and what the commands around it need to know (whether it runs the model's weights here, whether
+``executor=ray`` can spread it, what it needs installed). ``eval`` and ``run --dry-run`` ask the
+registry (:func:`backend_named`, :func:`require_installed`, :func:`unavailable`), never a backend's name:
 
 - ``hf``: transformers, batched left-padded greedy generation with prompts sorted by length
   and a decoding loop without per-step host syncs (:mod:`~mathscale.eval.hf_generate`);
@@ -23,6 +26,7 @@ Greedy decoding everywhere, so the same prompts give the same records whatever t
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from collections import Counter
@@ -30,10 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mathscale.errors import MathscaleError, PendingError
-from mathscale.eval.config import BACKEND_NAMES
 from mathscale.models.hub import model_folder
 from mathscale.templates import cut_at_stop
 from mathscale.llm.config import LLMConfig
+from mathscale.vllm_engine import import_vllm
 
 log = logging.getLogger(__name__)
 
@@ -150,5 +154,49 @@ def generate_openai(prompts: list[str], settings: GenerationSettings) -> list[st
     return [c or "" for c in completions]
 
 
-BACKENDS: dict[str, Generate] = {"hf": generate_hf, "vllm": generate_vllm, "openai": generate_openai}
-assert tuple(BACKENDS) == BACKEND_NAMES  # the names EvalConfig.backend accepts
+@dataclass(frozen=True)
+class Backend:
+    """One generation backend: how it generates, and what ``eval`` checks before any work."""
+
+    generate: Generate
+    # Runs the model's weights in this process: MODEL is a folder, a hub id or a named model
+    # (checked before any work, ``dtype`` resolved from it); else an endpoint serves the model
+    # and MODEL is the endpoint's model name (optional: the endpoint names it).
+    local_weights: bool
+    ray: bool = False  # executor=ray can spread its requests over a cluster's nodes
+    needs: str = ""  # the module it needs beyond mathscale's own dependencies ("" = none)
+    load: Callable[[str], object] | None = None  # (purpose) imports ``needs``, or raises the one MathscaleError saying what to install
+
+
+BACKENDS: dict[str, Backend] = {
+    "hf": Backend(generate_hf, local_weights=True),
+    "vllm": Backend(generate_vllm, local_weights=True, needs="vllm", load=import_vllm),
+    "openai": Backend(generate_openai, local_weights=False, ray=True),
+}
+
+
+def backend_named(name: str) -> Backend:
+    """The backend called ``name``; a MathscaleError listing the known names otherwise."""
+    if name not in BACKENDS:
+        raise MathscaleError(f"backend {name!r}: unknown; known: {', '.join(BACKENDS)}")
+    return BACKENDS[name]
+
+
+def require_installed(name: str) -> None:
+    """Import what backend ``name`` needs, before any work: the MathscaleError says what to install."""
+    backend = backend_named(name)
+    if backend.load is not None:
+        backend.load(f"backend '{name}'")
+
+
+def unavailable(name: str) -> str | None:
+    """Why backend ``name`` cannot run here, importing nothing heavy (for a dry run): the line
+    :func:`require_installed` would raise when its module is not installed; None when it is."""
+    backend = backend_named(name)
+    if not backend.needs or importlib.util.find_spec(backend.needs) is not None:
+        return None
+    try:
+        require_installed(name)  # the module is absent: its import fails at once, with the one message
+    except MathscaleError as exc:
+        return str(exc)
+    return None

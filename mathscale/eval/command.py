@@ -29,10 +29,10 @@ from typing import Any
 
 from mathscale.config import require
 from mathscale.errors import MathscaleError
-from mathscale.eval.backends import BACKENDS, GenerationSettings
+from mathscale.eval.backends import BACKENDS, GenerationSettings, backend_named, require_installed
 from mathscale.eval.benchmarks import Task, limit_per_topic, load_tasks
-from mathscale.eval.config import EvalConfig
-from mathscale.eval.grader import MODES, GradeItem, Verdict, grade_all
+from mathscale.eval.config import GRADER_MODES, EvalConfig
+from mathscale.eval.grader import GradeItem, Verdict, grade_all
 from mathscale.eval.metrics import compute_metrics, markdown_table, official_metrics, official_table
 from mathscale.eval.predictions import PredictionStore
 from mathscale.graph.focus import CONCEPTS_CSV
@@ -41,7 +41,7 @@ from mathscale.io import atomic_write, atomic_write_json, check_output_path
 from mathscale.ownership import owned_output
 from mathscale.models.hub import check_model
 from mathscale.records import Prediction
-from mathscale.vllm_engine import import_vllm, resolve_dtype
+from mathscale.vllm_engine import resolve_dtype
 from mathscale.templates import STOP_STRINGS, TEMPLATE_FILE, check_template, format_prompt
 
 log = logging.getLogger(__name__)
@@ -109,33 +109,33 @@ def generate_missing(cfg: EvalConfig, tasks: list[Task], store: PredictionStore,
         static_cache=cfg.static_cache, kv_cache_gb=cfg.kv_cache_gb,
         on_result=lambda i, text: store.add(missing[i], text, cfg.grader),
     )  # fmt: skip
-    if cfg.backend == "openai" and cfg.model:
-        settings.llm.model = cfg.model
+    if cfg.model and not backend_named(cfg.backend).local_weights:
+        settings.llm.model = cfg.model  # the endpoint's model name
     started = time.perf_counter()
     if cfg.executor == "ray":
         from mathscale.eval.ray_executor import generate_on_ray
 
         completions = generate_on_ray(prompts, settings, cfg.ray)
     else:
-        completions = BACKENDS[cfg.backend](prompts, settings)
+        completions = backend_named(cfg.backend).generate(prompts, settings)
     seconds = time.perf_counter() - started
     for task, completion in zip(missing, completions):  # backends that do not report early
         if store.completion(task) is None:
             store.add(task, completion, cfg.grader)
-    if cfg.backend == "openai" and not cfg.model:
-        cfg.model = settings.model  # the endpoint's, for the report
+    if not cfg.model:
+        cfg.model = settings.model  # the one the endpoint named, for the report
     return len(missing), seconds, settings.report
 
 
 def score(cfg: EvalConfig, tasks: list[Task], completions: list[str], selection: SuiteSelection | None) -> tuple[dict, dict]:
     """Both graders over every item: (metrics.json content, the verdicts per grader)."""
     items = [GradeItem(c, t.item.answer, t.options) for c, t in zip(completions, tasks)]
-    reports = {mode: grade_all(items, mode, timeout=cfg.grader_timeout_s) for mode in MODES}
+    reports = {mode: grade_all(items, mode, timeout=cfg.grader_timeout_s) for mode in GRADER_MODES}
     pairs = {mode: [(t.item.data_topic, v.correct) for t, v in zip(tasks, r.verdicts)] for mode, r in reports.items()}
     by_grader = {mode: compute_metrics(p) for mode, p in pairs.items()}
     metrics = {
         "model": cfg.model, "backend": cfg.backend, "template": cfg.template, "benchmarks": cfg.benchmarks,
-        "grader": cfg.grader, "dtype": None if cfg.backend == "openai" else cfg.dtype, **by_grader[cfg.grader].to_json(),
+        "grader": cfg.grader, "dtype": cfg.dtype if backend_named(cfg.backend).local_weights else None, **by_grader[cfg.grader].to_json(),
         "graders": {mode: m.to_json() for mode, m in by_grader.items()},
         "grader_timeouts": {mode: r.timeouts for mode, r in reports.items()},
         "decoding": {"greedy": True, "max_new_tokens": cfg.max_new_tokens, "stop": stop_strings(cfg)},
@@ -240,11 +240,12 @@ def run_eval(cfg: EvalConfig, tasks: list[Task], selection: SuiteSelection | Non
 
 
 def check_ray_eval(cfg: EvalConfig) -> None:
-    """``executor: ray`` spreads the ``openai`` backend's requests; the settings, before any work."""
+    """``executor: ray`` spreads an endpoint backend's requests (``openai``); the settings, before any work."""
     from mathscale.cluster.session import check_ray_config, worker_llm
 
-    if cfg.backend != "openai":
-        raise MathscaleError(f"executor=ray runs --backend openai (each node calling llm.base_urls, e.g. `vllm serve` "
+    if not backend_named(cfg.backend).ray:
+        spread = " or ".join(f"--backend {name}" for name, backend in BACKENDS.items() if backend.ray)
+        raise MathscaleError(f"executor=ray runs {spread} (each node calling llm.base_urls, e.g. `vllm serve` "
                              f"on every node); --backend {cfg.backend} runs with executor=local")  # fmt: skip
     check_ray_config(cfg.ray)
     worker_llm(cfg.llm, "eval")
@@ -274,7 +275,7 @@ class EvalResult:
 def main(cfg: EvalConfig) -> EvalResult:
     """Evaluate ``cfg.model`` on ``cfg.benchmarks`` into ``cfg.out``; the caller's ``cfg`` is left as given."""
     cfg = copy.deepcopy(cfg)  # the template and, on openai, the endpoint's model name are resolved into it
-    local = check_model(cfg.model) if cfg.backend in ("hf", "vllm") else None  # before any work
+    local = check_model(cfg.model) if backend_named(cfg.backend).local_weights else None  # before any work
     if not cfg.template:
         saved = trained_template(str(local or cfg.model)) if cfg.model else None
         cfg.template = saved or "alpaca"
@@ -284,9 +285,8 @@ def main(cfg: EvalConfig) -> EvalResult:
     if Path(cfg.out).is_file():
         raise MathscaleError(f"{cfg.out}: is a file; --out takes a folder")
     check_output_path(Path(cfg.out) / "metrics.json")  # the folder is created when the results are written
-    if cfg.backend == "vllm":  # before anything is written
-        import_vllm("backend 'vllm'")
-    if local is not None:  # one meaning of dtype for hf and vllm: auto is the checkpoint's own
+    require_installed(cfg.backend)  # what it needs installed, before anything is written
+    if local is not None:  # one meaning of dtype for every local backend: auto is the checkpoint's own
         cfg.dtype = resolve_dtype(cfg.dtype, local)
     if cfg.executor == "ray":
         check_ray_eval(cfg)

@@ -1,6 +1,6 @@
 """Grade model completions against reference answers: the one entry point of the grader.
 
-Two modes (``MODES``):
+Two modes (:data:`mathscale.eval.config.GRADER_MODES`, the names configs give: eval's grader, grade's mode):
 
 - ``mathscale`` (default), in three parts:
 
@@ -41,9 +41,6 @@ from mathscale.eval.final_answer import extract_answer
 from mathscale.eval.mwpbench_check import official_grade
 from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, load_math_verify, math_verify_equal
 
-MODES = GRADER_MODES  # the names configs give (eval's grader, grade's mode)
-
-
 @dataclass(frozen=True)
 class Verdict:
     extracted: str | None
@@ -82,7 +79,7 @@ def grade(
         extracted, correct = official_grade(completion, reference)
         return Verdict(extracted, correct)
     if mode != "mathscale":
-        raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(MODES)}")
+        raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(GRADER_MODES)}")
     if is_choice_reference(reference):
         letter = choose_letter(completion, options or {})
         return Verdict(letter, letter == reference_letter(reference))
@@ -98,8 +95,8 @@ def _grade_args(completion: str, reference: str, mode: str, options: dict[str, s
 
 def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: float = 5.0, workers: int = 1) -> GradeReport:
     """Grade every item; math-verify runs in ``workers`` processes, ``timeout`` s per item."""
-    if mode not in MODES:
-        raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(MODES)}")
+    if mode not in GRADER_MODES:
+        raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(GRADER_MODES)}")
     verdicts: list[Verdict | None] = []
     deferred: dict[int, tuple] = {}
     for index, item in enumerate(items):

@@ -28,6 +28,7 @@ from typing import Any
 from mathscale.config import parse_shard, require
 from mathscale.errors import DataError, MathscaleError, PendingError, ShortfallError
 from mathscale.generate.config import GenerateConfig
+from mathscale.generate.drops import DropReason
 from mathscale.generate.pipeline import MAX_ATTEMPTS, MAX_SLOTS, Progress
 from mathscale.io import JsonlWriter, atomic_write_json, check_output_path, read_jsonl, side_file
 from mathscale.ownership import owned_output
@@ -100,7 +101,7 @@ def load_progress(out: Path, drops: Path, slots: range, seed: int, max_attempts:
             slot, attempt = obj.get("slot"), obj.get("attempt")
             if isinstance(slot, int) and isinstance(attempt, int) and slot in slots:
                 next_attempt[slot] = max(next_attempt.get(slot, 0), attempt + 1)
-                progress.dropped[obj.get("reason", "unknown")] += 1
+                progress.dropped[obj.get("reason", DropReason.UNKNOWN)] += 1
     used_up = {s for s, a in next_attempt.items() if a >= max_attempts and s not in committed}
     for slot in range(slots.start, last):
         if slot not in committed and slot not in used_up:

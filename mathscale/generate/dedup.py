@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from mathscale.generate.config import DedupConfig
+from mathscale.generate.drops import DropReason
 
 _WORD = re.compile(r"\w+")
 _PRIME = np.uint64((1 << 61) - 1)
@@ -58,12 +59,12 @@ class Deduplicator:
         norm = normalize_text(text)
         digest = _digest(norm)
         if self.cfg.exact and (earlier := self._exact.get(digest)) is not None:
-            return ("exact_duplicate", earlier)
+            return (DropReason.EXACT_DUPLICATE, earlier)
         if self.cfg.near:
             signature = self.signature(norm)
             bands = [signature[i * self.rows : (i + 1) * self.rows].tobytes() for i in range(self.bands)]
             if (match := self._near_match(signature, bands)) is not None:
-                return ("near_duplicate", match)
+                return (DropReason.NEAR_DUPLICATE, match)
             self._remember(signature, bands)
         if self.cfg.exact:
             self._exact[digest] = key

@@ -1,11 +1,19 @@
-"""Per-sample filters, each returning a drop reason (counted in the report) or None.
+"""Per-sample filters: :data:`FILTERS`, each declared once with its name, its test and its card line.
 
 MathScale drops questions phrased as a choice among options; we add length bounds,
 require a final answer, and drop a sample holding a control character that LaTeX became
 (``\x08egin{bmatrix}``: mathscale.llm.jsonparse keeps LaTeX literal, this catches the rest).
+
+A filter's name is the drop reason it gives (the ``reason`` of a ``.drops.jsonl`` line, a key
+of the report's ``dropped``). :func:`drop_reason` runs the filters in their order, cheapest
+first; the dataset card lists them with the settings they ran with (:func:`describe_filters`).
+A new filter is one entry here, with the ``FilterConfig`` field it reads, if any.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from mathscale.generate.config import FilterConfig
 from mathscale.llm.jsonparse import has_control_chars
@@ -20,28 +28,65 @@ def is_choice_question(question: str) -> bool:
     return any(phrase in text for phrase in CHOICE_PHRASES)
 
 
-def drop_reason(question: str, solution: str, answer: str, cfg: FilterConfig) -> str | None:
-    """Why this sample must go, or None to keep it. Cheapest checks first."""
+@dataclass(frozen=True)
+class Texts:
+    """The three texts of a candidate sample."""
+
+    question: str
+    solution: str
+    answer: str
+
+    def stripped(self) -> Texts:
+        return Texts(self.question.strip(), self.solution.strip(), self.answer.strip())
+
+
+@dataclass(frozen=True)
+class SampleFilter:
+    """One per-sample filter: when it drops a sample, and what the dataset card says of it."""
+
+    drops: Callable[[Texts, FilterConfig], bool]  # True: the sample goes, with this filter's name as its reason
+    describe: Callable[[FilterConfig], str]  # the card's line: what it drops, with the settings it ran with
+    raw: bool = False  # sees the texts as the reply gave them; the others see them strip()ped
+
+
+FILTERS: dict[str, SampleFilter] = {  # name (the drop reason) -> filter, in the order they run
     # Before strip(): a form feed made from "\frac" at either end is whitespace to it.
-    if has_control_chars(question) or has_control_chars(solution) or has_control_chars(answer):
-        return "control_characters"  # LaTeX the reply's JSON turned into a form feed, a backspace …
-    question, solution, answer = question.strip(), solution.strip(), answer.strip()
-    if not answer:
-        return "missing_answer"
-    if not question:
-        return "missing_question"
-    if not solution:
-        return "missing_solution"
-    if len(question) < cfg.min_question_chars:
-        return "question_too_short"
-    if len(question) > cfg.max_question_chars:
-        return "question_too_long"
-    if len(solution) < cfg.min_solution_chars:
-        return "solution_too_short"
-    if len(solution) > cfg.max_solution_chars:
-        return "solution_too_long"
-    if len(answer) > cfg.max_answer_chars:
-        return "answer_too_long"
-    if cfg.drop_choice_questions and is_choice_question(question):
-        return "choice_question"
+    "control_characters": SampleFilter(
+        lambda t, cfg: has_control_chars(t.question) or has_control_chars(t.solution) or has_control_chars(t.answer),
+        lambda cfg: "a text holds a control character a LaTeX command became in the reply's JSON (`\\x08egin`, `\\x0crac`)",
+        raw=True,
+    ),
+    "missing_answer": SampleFilter(lambda t, cfg: not t.answer, lambda cfg: "the final answer is empty"),
+    "missing_question": SampleFilter(lambda t, cfg: not t.question, lambda cfg: "the question is empty"),
+    "missing_solution": SampleFilter(lambda t, cfg: not t.solution, lambda cfg: "the solution is empty"),
+    "question_too_short": SampleFilter(lambda t, cfg: len(t.question) < cfg.min_question_chars,
+                                       lambda cfg: f"the question is under {cfg.min_question_chars} characters"),
+    "question_too_long": SampleFilter(lambda t, cfg: len(t.question) > cfg.max_question_chars,
+                                      lambda cfg: f"the question is over {cfg.max_question_chars} characters"),
+    "solution_too_short": SampleFilter(lambda t, cfg: len(t.solution) < cfg.min_solution_chars,
+                                       lambda cfg: f"the solution is under {cfg.min_solution_chars} characters"),
+    "solution_too_long": SampleFilter(lambda t, cfg: len(t.solution) > cfg.max_solution_chars,
+                                      lambda cfg: f"the solution is over {cfg.max_solution_chars} characters"),
+    "answer_too_long": SampleFilter(lambda t, cfg: len(t.answer) > cfg.max_answer_chars,
+                                    lambda cfg: f"the answer is over {cfg.max_answer_chars} characters"),
+    "choice_question": SampleFilter(
+        lambda t, cfg: cfg.drop_choice_questions and is_choice_question(t.question),
+        lambda cfg: "the question asks to choose among options (MathScale's \"which of the following\" filter)"
+        + ("" if cfg.drop_choice_questions else "; off (drop_choice_questions=false)"),
+    ),
+}  # fmt: skip
+
+
+def drop_reason(question: str, solution: str, answer: str, cfg: FilterConfig) -> str | None:
+    """The name of the first filter that drops this sample, or None to keep it."""
+    raw = Texts(question, solution, answer)
+    stripped = raw.stripped()
+    for name, sample_filter in FILTERS.items():
+        if sample_filter.drops(raw if sample_filter.raw else stripped, cfg):
+            return name
     return None
+
+
+def describe_filters(cfg: FilterConfig) -> list[tuple[str, str]]:
+    """(name, what it drops) of every filter, in order, as ``cfg`` sets them: the dataset card's list."""
+    return [(name, sample_filter.describe(cfg)) for name, sample_filter in FILTERS.items()]

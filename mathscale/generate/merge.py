@@ -30,6 +30,7 @@ import numpy as np
 from mathscale.errors import DataError
 from mathscale.generate.config import DedupConfig
 from mathscale.generate.dedup import Deduplicator, _digest, normalize_text
+from mathscale.generate.drops import DropReason
 from mathscale.records import QAPair
 
 SIGN_BLOCK = 512  # samples whose MinHash signatures are computed together
@@ -169,11 +170,11 @@ def select(pool: Pool, dedup: DedupConfig) -> tuple[np.ndarray, list[dict[str, A
     for position in order.tolist():
         reason, matched = None, ""
         if position in pool.contaminated:
-            reason, matched = "contaminated", pool.contaminated[position]
+            reason, matched = DropReason.CONTAMINATED, pool.contaminated[position]
         elif dedup.exact and (earlier := kept_digest.get(pool.digests[position])) is not None:
-            reason, matched = "exact_duplicate", pool.ids[earlier]
+            reason, matched = DropReason.EXACT_DUPLICATE, pool.ids[earlier]
         elif dedup.near and (earlier := _near(pool, groups, rank, kept, position, dedup.near_threshold)) is not None:
-            reason, matched = "near_duplicate", pool.ids[earlier]
+            reason, matched = DropReason.NEAR_DUPLICATE, pool.ids[earlier]
         if reason is None:
             kept[position] = True
             kept_digest.setdefault(pool.digests[position], position)

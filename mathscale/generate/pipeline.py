@@ -56,6 +56,7 @@ from mathscale.generate.config import GenerateConfig
 from mathscale.generate.consensus import Vote, tally
 from mathscale.generate.decontaminate import ContaminationIndex
 from mathscale.generate.dedup import Deduplicator
+from mathscale.generate.drops import DropReason, llm_failure
 from mathscale.generate.examples import ExampleIndex
 from mathscale.generate.filters import drop_reason
 from mathscale.generate.requests import (
@@ -77,7 +78,6 @@ ROUND_STRIDE = 1 << 40  # walk numbers between rounds: room for 2**36 slots per 
 MAX_ATTEMPTS = 1024  # 64 rounds; the highest walk number stays far below 2**63
 MAX_SLOTS = ROUND_STRIDE // ATTEMPTS_PER_ROUND
 WALK_BLOCK = 1024  # slots whose walks are computed together (one numpy pass instead of 1024)
-REPEATED = "repeated_composition"  # drop reason of a walk skipped before its request (generate/repeated_walks.py)
 
 
 def walk_index(slot: Any, attempt: int) -> Any:
@@ -98,7 +98,7 @@ class Drop:
     slot: int
     attempt: int
     index: int
-    reason: str
+    reason: str  # a DropReason, a filter's name or an llm_failure (generate/drops.py)
     detail: str = ""
     matched: str = ""  # the benchmark item or earlier sample it matched
 
@@ -179,102 +179,17 @@ class SlotFiller:
         Workers start slots in order as they come free and retry a slot's next attempt
         before starting a new one; samples are committed strictly in slot order.
         """
-        retries: list[tuple[int, int]] = []
-        ready: dict[int, Any] = {}
-        state = {"frontier": 0, "next_new": 0, "in_flight": 0, "wake": asyncio.Event()}
-
-        def wake() -> None:
-            state["wake"].set()
-            state["wake"] = asyncio.Event()
-
-        def settle(slot: int, attempt: int, outcome: QAPair | Drop | Pending) -> None:
-            if isinstance(outcome, Pending):
-                progress.pending.append(outcome)
-                ready[slot] = _PENDING
-                wake()
-                return
-            if isinstance(outcome, QAPair) and (earlier := self.dedup.exact_match(outcome.question)) is not None:
-                # A copy of a committed sample is a duplicate at commit time too: retry now
-                # rather than when the frontier gets here (the same drop, found sooner).
-                outcome = Drop(slot, attempt, outcome.index, "exact_duplicate", matched=earlier)
-            if isinstance(outcome, Drop):
-                self._record_drop(outcome, progress)
-                if attempt + 1 < self.max_attempts:
-                    retries.append((slot, attempt + 1))
-                else:
-                    ready[slot] = _EXHAUSTED
-            else:
-                ready[slot] = outcome
-            advance()
-            wake()
-
-        def advance() -> None:
-            while state["frontier"] < len(slots) and slots[state["frontier"]] in ready:
-                slot = slots[state["frontier"]]
-                if ready[slot] is _PENDING:
-                    return  # nothing after a pending slot is committed in this run
-                sample = ready.pop(slot)
-                if sample is _EXHAUSTED:
-                    progress.exhausted.append(slot)
-                else:
-                    duplicate = self.dedup.check(sample.id, sample.question)
-                    if duplicate is not None:
-                        attempt = sample.meta["attempt"]
-                        self._record_drop(Drop(slot, attempt, sample.index, duplicate[0], matched=duplicate[1]), progress)
-                        if attempt + 1 < self.max_attempts:
-                            retries.append((slot, attempt + 1))
-                            return  # the frontier waits for this slot's next attempt
-                        progress.exhausted.append(slot)
-                    else:
-                        self._commit(sample)
-                        progress.committed += 1
-                        progress.indices.append(sample.index)
-                        on_commit()
-                state["frontier"] += 1
-
-        async def next_job() -> tuple[int, int] | None:
-            while True:
-                if retries:
-                    state["in_flight"] += 1
-                    return retries.pop(0)
-                if state["next_new"] < len(slots):
-                    slot = slots[state["next_new"]]
-                    state["next_new"] += 1
-                    state["in_flight"] += 1
-                    return slot, next_attempt.get(slot, 0)
-                if state["frontier"] >= len(slots) or not state["in_flight"]:
-                    return None  # all done, or nothing left that a pending slot does not block
-                await state["wake"].wait()
-
-        async def worker() -> None:
-            while (job := await next_job()) is not None:
-                slot, attempt = job
-                if attempt >= self.max_attempts:  # an earlier run already used up this slot
-                    state["in_flight"] -= 1
-                    ready[slot] = _EXHAUSTED
-                    advance()
-                    wake()
-                else:
-                    outcome = await self.attempt(slot, attempt)
-                    state["in_flight"] -= 1
-                    settle(slot, attempt, outcome)
-
-        workers = [asyncio.create_task(worker()) for _ in range(self.llm.concurrency)]
-        try:
-            await asyncio.gather(*workers)
-        finally:
-            for task in workers:
-                task.cancel()
+        await _Fill(self, slots, next_attempt, progress, on_commit).run()
 
     def _record_drop(self, drop: Drop, progress: Progress) -> None:
         self._drop(drop)
         progress.dropped[drop.reason] += 1
 
-    async def attempt(self, slot: int, attempt: int) -> QAPair | Drop | Pending:
+    async def try_attempt(self, slot: int, attempt: int) -> QAPair | Drop | Pending:
         """One walk -> one LLM reply -> a candidate sample, or the reason it was dropped
         (or :class:`Pending` when a request it needed failed in transport)."""
         try:
-            return await self._attempt(slot, attempt)
+            return await self._try_attempt(slot, attempt)
         except _TransportFailure as exc:
             return Pending(slot, attempt, exc.reason, exc.detail[:200])
 
@@ -284,40 +199,40 @@ class SlotFiller:
             raise _TransportFailure(result.error, result.detail)
         return result
 
-    async def _attempt(self, slot: int, attempt: int) -> QAPair | Drop:
+    async def _try_attempt(self, slot: int, attempt: int) -> QAPair | Drop:
         cfg = self.cfg
         index = walk_index(slot, attempt)
         if self.repeats is not None and self.repeats(slot, attempt):
-            return Drop(slot, attempt, index, REPEATED)  # no request: that concept set was already used
+            return Drop(slot, attempt, index, DropReason.REPEATED_COMPOSITION)  # no request: that concept set was already used
         comp = self.walk(slot, attempt)
         examples = self.examples.pick(comp.topics, comp.knowledge_points, cfg.examples, salt=index)
         params = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         request = qa_request(f"{slot}:{attempt}", comp, examples, self.qa_prompt, request_seed(cfg.seed, index), params)
         result = await self._complete(request)
         if not result.ok:
-            return Drop(slot, attempt, index, f"llm_{result.error}", result.detail[:200])
+            return Drop(slot, attempt, index, llm_failure(result.error), result.detail[:200])
         data = result.data
         question, solution, answer = as_text(data["question"]), as_text(data["solution"]), answer_of(data)
         if reason := drop_reason(question, solution, answer, cfg.filters):
             return Drop(slot, attempt, index, reason)
         if self.contamination is not None and (item := self.contamination.match(question)) is not None:
-            return Drop(slot, attempt, index, "contaminated", matched=item)
+            return Drop(slot, attempt, index, DropReason.CONTAMINATED, matched=item)
         meta: dict[str, Any] = {"slot": slot, "attempt": attempt, "seed": cfg.seed}
         if self.rate_prompt is not None:
             score = await self._quality(index, question)
             if score is None:
-                return Drop(slot, attempt, index, "quality_failed")
+                return Drop(slot, attempt, index, DropReason.QUALITY_FAILED)
             meta["quality"] = round(score, 4)
             if score < cfg.quality.threshold:
-                return Drop(slot, attempt, index, "low_quality", f"{score:.2f}")
+                return Drop(slot, attempt, index, DropReason.LOW_QUALITY, f"{score:.2f}")
         if self.solve_prompt is not None:
             vote, solutions = await self._vote(index, question, solution, answer)
             if vote is None:
-                return Drop(slot, attempt, index, "consensus_failed")
+                return Drop(slot, attempt, index, DropReason.CONSENSUS_FAILED)
             meta["vote"] = vote.to_json()
             meta["agreement"] = round(vote.share, 4)
             if vote.share < cfg.consensus.threshold:
-                return Drop(slot, attempt, index, "weak_majority", f"{vote.share:.2f}: {vote.answers}"[:200])
+                return Drop(slot, attempt, index, DropReason.WEAK_MAJORITY, f"{vote.share:.2f}: {vote.answers}"[:200])
             if vote.overturned:  # keep the winning answer with a solution that reaches it
                 solution, answer = solutions[vote.winner], vote.answer
                 if reason := drop_reason(question, solution, answer, cfg.filters):
@@ -354,3 +269,114 @@ class SlotFiller:
         assert self.rate_prompt is not None
         result = await self._complete(rate_request(f"{index}:rate", question, self.rate_prompt, params))
         return quality_score(result.data) if result.ok else None
+
+
+class _Fill:
+    """One :meth:`SlotFiller.fill`: where each slot stands, and the workers that move the slots on.
+
+    ``slots[:next_new]`` have been started; ``slots[:frontier]`` are settled for good (committed,
+    or out of attempts). A slot whose attempt was dropped goes back on ``retries`` with its next
+    attempt, ahead of new slots. A settled slot past the frontier waits in ``ready`` (its sample,
+    ``_EXHAUSTED`` or ``_PENDING``) until the frontier reaches it; duplicates are checked there.
+    """
+
+    def __init__(self, filler: SlotFiller, slots: list[int], next_attempt: dict[int, int], progress: Progress,
+                 on_commit: Callable[[], None]):  # fmt: skip
+        self.filler = filler
+        self.slots = slots
+        self.next_attempt = next_attempt  # slot -> the attempt it starts with (an earlier run's drops)
+        self.progress = progress
+        self.on_commit = on_commit
+        self.retries: list[tuple[int, int]] = []  # (slot, attempt) to run before any new slot
+        self.ready: dict[int, Any] = {}
+        self.frontier = 0  # index in slots of the next slot to commit
+        self.next_new = 0  # index in slots of the next slot to start
+        self.in_flight = 0  # jobs handed to workers and not yet settled
+        self.changed = asyncio.Event()  # set (and replaced) whenever a job settles
+
+    async def run(self) -> None:
+        workers = [asyncio.create_task(self.work()) for _ in range(self.filler.llm.concurrency)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+
+    async def work(self) -> None:
+        while (job := await self.next_job()) is not None:
+            slot, attempt = job
+            if attempt >= self.filler.max_attempts:  # an earlier run already used up this slot
+                self.in_flight -= 1
+                self.ready[slot] = _EXHAUSTED
+                self.advance()
+                self.wake()
+            else:
+                outcome = await self.filler.try_attempt(slot, attempt)
+                self.in_flight -= 1
+                self.settle(slot, attempt, outcome)
+
+    async def next_job(self) -> tuple[int, int] | None:
+        while True:
+            if self.retries:
+                self.in_flight += 1
+                return self.retries.pop(0)
+            if self.next_new < len(self.slots):
+                slot = self.slots[self.next_new]
+                self.next_new += 1
+                self.in_flight += 1
+                return slot, self.next_attempt.get(slot, 0)
+            if self.frontier >= len(self.slots) or not self.in_flight:
+                return None  # all done, or nothing left that a pending slot does not block
+            await self.changed.wait()
+
+    def wake(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def settle(self, slot: int, attempt: int, outcome: QAPair | Drop | Pending) -> None:
+        filler = self.filler
+        if isinstance(outcome, Pending):
+            self.progress.pending.append(outcome)
+            self.ready[slot] = _PENDING
+            self.wake()
+            return
+        if isinstance(outcome, QAPair) and (earlier := filler.dedup.exact_match(outcome.question)) is not None:
+            # A copy of a committed sample is a duplicate at commit time too: retry now
+            # rather than when the frontier gets here (the same drop, found sooner).
+            outcome = Drop(slot, attempt, outcome.index, DropReason.EXACT_DUPLICATE, matched=earlier)
+        if isinstance(outcome, Drop):
+            filler._record_drop(outcome, self.progress)
+            if attempt + 1 < filler.max_attempts:
+                self.retries.append((slot, attempt + 1))
+            else:
+                self.ready[slot] = _EXHAUSTED
+        else:
+            self.ready[slot] = outcome
+        self.advance()
+        self.wake()
+
+    def advance(self) -> None:
+        """Commit the settled slots at the frontier, in order, checking each sample for duplicates."""
+        filler, progress = self.filler, self.progress
+        while self.frontier < len(self.slots) and self.slots[self.frontier] in self.ready:
+            slot = self.slots[self.frontier]
+            if self.ready[slot] is _PENDING:
+                return  # nothing after a pending slot is committed in this run
+            sample = self.ready.pop(slot)
+            if sample is _EXHAUSTED:
+                progress.exhausted.append(slot)
+            else:
+                duplicate = filler.dedup.check(sample.id, sample.question)
+                if duplicate is not None:
+                    attempt = sample.meta["attempt"]
+                    filler._record_drop(Drop(slot, attempt, sample.index, duplicate[0], matched=duplicate[1]), progress)
+                    if attempt + 1 < filler.max_attempts:
+                        self.retries.append((slot, attempt + 1))
+                        return  # the frontier waits for this slot's next attempt
+                    progress.exhausted.append(slot)
+                else:
+                    filler._commit(sample)
+                    progress.committed += 1
+                    progress.indices.append(sample.index)
+                    self.on_commit()
+            self.frontier += 1

@@ -67,7 +67,7 @@ class ReplayFiller(SlotFiller):
                          commit=commit, drop=drop, repeats=context.repeats)  # fmt: skip
         self.outcomes = outcomes
 
-    async def attempt(self, slot: int, attempt: int) -> QAPair | Drop:
+    async def try_attempt(self, slot: int, attempt: int) -> QAPair | Drop:
         return await self.outcomes.get(slot, attempt)
 
 

@@ -58,8 +58,8 @@ class RecordingFiller(SlotFiller):
         super().__init__(*args, **kwargs)
         self._record = record
 
-    async def attempt(self, slot: int, attempt: int) -> QAPair | Drop:
-        outcome = await super().attempt(slot, attempt)
+    async def try_attempt(self, slot: int, attempt: int) -> QAPair | Drop:
+        outcome = await super().try_attempt(slot, attempt)
         self._record(outcome_line(slot, attempt, outcome))
         return outcome
 
@@ -112,7 +112,7 @@ def make_attempts(context: Context, pairs: list[tuple[int, int]], env: dict[str,
 
         async def run() -> list[QAPair | Drop]:
             try:
-                return await asyncio.gather(*(filler.attempt(slot, attempt) for slot, attempt in pairs))
+                return await asyncio.gather(*(filler.try_attempt(slot, attempt) for slot, attempt in pairs))
             finally:
                 await llm.aclose()
 

@@ -22,7 +22,7 @@ from typing import Any
 from mathscale import prompts
 from mathscale.errors import DataError
 from mathscale.llm.client import LLMClient, Request
-from mathscale.llm.jsonparse import ReplyError, has_control_chars, parse_json_reply, validate
+from mathscale.llm.jsonparse import ReplyError, has_control_chars, validate
 from mathscale.prompts import Prompt
 from mathscale.records import Concepts, Seed
 
@@ -99,11 +99,6 @@ def concepts_from_data(data: Any) -> tuple[list[str], list[str]]:
     if not kps:
         raise ConceptError("empty_knowledge_points", "every knowledge point is blank")
     return topics, kps
-
-
-def concepts_from_reply(text: str) -> tuple[list[str], list[str]]:
-    """Parse a raw model reply (wrapped in prose or fences, trailing commas …)."""
-    return concepts_from_data(parse_json_reply(text))
 
 
 def check_seeds(items: Iterable[tuple[str, Any]], skip: set[str] = frozenset()) -> Iterator[Seed | Failure]:

@@ -9,6 +9,15 @@ from typing import Any
 from mathscale.llm.config import Price
 
 
+def cost_text(cost_usd: float | None) -> str:
+    """An estimated cost as every summary says it (the command's last line, the dataset card).
+
+    >>> cost_text(0.01234), cost_text(None)
+    ('$0.0123', 'unknown price (the model is not in llm.prices; add it there to get a cost)')
+    """
+    return "unknown price (the model is not in llm.prices; add it there to get a cost)" if cost_usd is None else f"${cost_usd:.4f}"
+
+
 @dataclass
 class Usage:
     """Running totals for one command; printed at its end and saved next to its outputs."""
@@ -56,11 +65,10 @@ class Usage:
     def summary(self) -> str:
         failed = sum(self.failures.values())
         reasons = ", ".join(f"{k} {v}" for k, v in self.failures.most_common()) or "none"
-        cost = "unknown price (no entry for this model in llm.prices)" if self.cost_usd is None else f"${self.cost_usd:.4f}"
         return (
             f"LLM {self.model or '?'}: {self.requests} requests, {self.succeeded} ok, "
             f"{failed} failed ({reasons}); {self.cache_hits} from cache, {self.api_calls} API calls, "
             f"{self.retries} retries, {self.repairs} JSON repairs; "
             f"tokens {self.prompt_tokens} in / {self.completion_tokens} out "
-            f"(from cache, not billed: {self.cached_prompt_tokens} in / {self.cached_completion_tokens} out); cost {cost}"
+            f"(from cache, not billed: {self.cached_prompt_tokens} in / {self.cached_completion_tokens} out); cost {cost_text(self.cost_usd)}"
         )

@@ -144,27 +144,30 @@ class LLMClient:
     """Completions from one or more OpenAI-compatible endpoints serving the same model."""
 
     def __init__(self, cfg: LLMConfig, base_urls: list[str], model: str, api_key: str | None = None,
-                 concurrency: int | None = None):  # fmt: skip
+                 concurrency: int | None = None, *, server: ServerProcess | None = None, price: Price | None = None,
+                 structured_output: str | None = None, completion_extra: dict[str, Any] | None = None):  # fmt: skip
+        """``server``, ``price``, ``structured_output`` and ``completion_extra`` are the embedded
+        model's (:func:`open_client`); by default: no server, ``llm.prices``, ``llm.structured_output``, none."""
         if not base_urls:
             raise MathscaleError("no endpoint: set llm.base_urls or OPENAI_BASE_URL")
         self.cfg = cfg
         self.concurrency = concurrency or cfg.concurrency
         self.model = model
         self.base_urls = list(base_urls)
-        # How JSON is asked for (see response_format); the embedded server sets its own.
-        self.structured_output: str = cfg.structured_output
+        # How JSON is asked for (see response_format); the embedded llama.cpp server takes its own.
+        self.structured_output: str = structured_output or cfg.structured_output
         # Extra fields for raw-text completions, so that a server decodes as OpenAI's API
         # does; the embedded llama.cpp server needs {"repeat_penalty": 1.0} (its default is
         # 1.1, which would make greedy evaluation differ from the hf backend's).
-        self.completion_extra: dict[str, Any] = {}
+        self.completion_extra: dict[str, Any] = dict(completion_extra or {})
         self._api_key = api_key or "not-needed"
         self._endpoints: list[openai.AsyncOpenAI] = []
         self._cycle: Iterator[openai.AsyncOpenAI] | None = None
         self._cache = ResponseCache(_cache_path(cfg)) if cfg.cache else None
-        self.usage = Usage(model=model, price=price_for(cfg.prices, model))
+        self.usage = Usage(model=model, price=price if price is not None else price_for(cfg.prices, model))
         # The server process this client's endpoint runs in, when mathscale started it
         # (the embedded model): asked whether it died when a call fails (see _call).
-        self.server: ServerProcess | None = None
+        self.server: ServerProcess | None = server
         # The circuit breaker's window: for each of the last requests sent (not cached),
         # the failure text when it failed in transport after its retries, else None.
         self._recent: collections.deque[str | None] = collections.deque(maxlen=max(cfg.breaker_window, 1))
@@ -628,7 +631,6 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
 
     base_urls = resolve_endpoints(cfg)
     api_key = os.environ.get(cfg.api_key_env) or None
-    concurrency = None
     with contextlib.ExitStack() as stack:
         if base_urls:
             for url in base_urls[1:]:
@@ -636,6 +638,7 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
             model = cfg.model or discover_model(base_urls[0], api_key)
             if cfg.model:
                 list_models(base_urls[0], api_key)
+            client = LLMClient(cfg, base_urls, model, api_key)
         elif cfg.local_engine == "vllm":
             from mathscale.llm.vllm_server import VLLMServer
             from mathscale.models.hub import model_folder
@@ -643,9 +646,10 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
             model = Path(cfg.local_model).name if Path(cfg.local_model).expanduser().is_dir() else cfg.local_model
             server = stack.enter_context(VLLMServer(model_folder(cfg.local_model), alias=model,
                                                     max_model_len=cfg.local_context))  # fmt: skip
-            base_urls = [server.base_url]
-            concurrency = cfg.concurrency  # vLLM batches the requests in flight
+            # vLLM batches the requests in flight; an OpenAI server, structured_output as configured;
+            # the embedded model costs nothing per token
             cfg = dataclasses.replace(cfg, timeout_s=max(cfg.timeout_s, LOCAL_TIMEOUT_S))
+            client = LLMClient(cfg, [server.base_url], model, api_key, server=server, price=Price(0.0, 0.0))
         else:
             from mathscale.llm.local import LocalServer
             from mathscale.models.gguf import LOCAL_MODELS, resolve_model
@@ -655,20 +659,14 @@ def open_client(cfg: LLMConfig) -> Iterator[LLMClient]:
             server = stack.enter_context(
                 LocalServer(path, alias=model, threads=cfg.local_threads, context=cfg.local_context)
             )
-            base_urls = [server.base_url]
             # llama.cpp's Python server answers one request at a time: keep one queued so
             # it is never idle, and no more. It does not stop work on a request whose client
             # gave up, so a timeout would only queue the retry behind the abandoned request:
-            # on this local server a slow reply means a busy CPU, and we wait for it.
-            concurrency = 2
+            # on this local server a slow reply means a busy CPU, and we wait for it. It takes
+            # the schema its own way, and the embedded model costs nothing per token.
             cfg = dataclasses.replace(cfg, timeout_s=max(cfg.timeout_s, LOCAL_TIMEOUT_S))
-        client = LLMClient(cfg, base_urls, model, api_key, concurrency=concurrency)
-        if concurrency is not None:  # the embedded model costs nothing per token
-            client.server = server
-            client.usage.price = Price(0.0, 0.0)
-            if cfg.local_engine != "vllm":  # vLLM: an OpenAI server, structured_output as configured
-                if cfg.structured_output != "none":  # llama.cpp's server takes the schema its own way
-                    client.structured_output = LLAMA_CPP_JSON
-                client.completion_extra = {"repeat_penalty": 1.0}
+            client = LLMClient(cfg, [server.base_url], model, api_key, concurrency=2, server=server, price=Price(0.0, 0.0),
+                               structured_output=LLAMA_CPP_JSON if cfg.structured_output != "none" else None,
+                               completion_extra={"repeat_penalty": 1.0})  # fmt: skip
         stack.callback(client.close)
         yield client

@@ -98,10 +98,3 @@ def add_usage(paths: list[Path], extra: list[dict[str, Any]] = ()) -> dict[str, 
         for entry in invocations(read_usage(path)):
             entries.append({**entry, "source": str(path)})
     return usage_file([*entries, *extra])
-
-
-def describe_cost(totals: dict[str, Any]) -> str:
-    cost = totals.get("cost_usd")
-    if cost is None:
-        return "unknown price (the model is not in llm.prices; add it there to get a cost)"
-    return f"${cost:.4f}"

@@ -10,7 +10,6 @@ key that names it.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -97,6 +96,7 @@ def describe_teacher(cfg: RunConfig) -> str:
 
 def print_plan(cfg: RunConfig, source: str, folder: Path, seeds: Path, benchmarks: Path, stages: list[Stage]) -> None:
     """Check everything a run needs and print what it would do; raises MathscaleError when it could not start."""
+    from mathscale.eval.backends import backend_named, unavailable
     from mathscale.models.hub import describe_model
     from mathscale.train.command import dry_run_notes, prepare
 
@@ -115,10 +115,10 @@ def print_plan(cfg: RunConfig, source: str, folder: Path, seeds: Path, benchmark
             _, launch, _ = prepare(stage.config, dry_run=True, data_ready=False)
             notes = [*dry_run_notes(stage.config, launch), f"launch: {launch.shell()}"]
         elif stage.cli == "eval":
-            if stage.config.backend in ("hf", "vllm") and not stage.upstream:
+            if backend_named(stage.config.backend).local_weights and not stage.upstream:
                 notes.append(describe_model(stage.config.model))
-            if stage.config.backend == "vllm" and importlib.util.find_spec("vllm") is None:
-                notes.append("eval backend vllm: vLLM is not installed here (pip install 'mathscale[vllm]')")
+            if missing := unavailable(stage.config.backend):
+                notes.append(missing)
         for note in notes:
             if note not in said or note.startswith("launch: "):
                 print(f"    {note}")

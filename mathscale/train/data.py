@@ -164,11 +164,6 @@ class PaddingStats:
     def efficiency(self) -> float:
         return self.real_tokens / self.padded_tokens if self.padded_tokens else 1.0
 
-    @property
-    def waste(self) -> float:
-        return 1.0 - self.efficiency
-
-
 def padding_stats(lengths: Sequence[int], batch_size: int, packing: bool) -> PaddingStats:
     """Tokens computed with batches of ``batch_size`` consecutive examples.
 

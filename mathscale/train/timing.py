@@ -30,7 +30,6 @@ part of ``forward_backward`` (the report says so), and gradient communication is
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -367,7 +366,3 @@ def format_summary(summary: dict[str, Any]) -> str:
     if "note" in summary:
         lines.append(f"  note: {summary['note']}")
     return "\n".join(lines)
-
-
-def read_breakdown(out: str | Path) -> dict[str, Any]:
-    return json.loads((Path(out) / BREAKDOWN_FILE).read_text(encoding="utf-8"))

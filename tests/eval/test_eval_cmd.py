@@ -295,6 +295,27 @@ def test_openai_backend_spreads_items_over_several_endpoints(bench, tmp_path, ru
     assert json.loads((out / "metrics.json").read_text())["datasets"]["gsm8k"]["correct"] == 1
 
 
+def test_the_backend_registry_holds_the_names_eval_config_accepts_and_decides_what_each_needs(monkeypatch):
+    from mathscale.errors import MathscaleError
+    from mathscale.eval.backends import BACKENDS, Backend, backend_named, require_installed, unavailable
+    from mathscale.eval.config import BACKEND_NAMES
+
+    assert tuple(BACKENDS) == BACKEND_NAMES
+    assert [name for name, b in BACKENDS.items() if b.local_weights] == ["hf", "vllm"]
+    assert [name for name, b in BACKENDS.items() if b.ray] == ["openai"]
+    assert unavailable("hf") is None and unavailable("openai") is None
+    with pytest.raises(MathscaleError, match="backend 'tgi': unknown; known: hf, vllm, openai"):
+        backend_named("tgi")
+
+    def load(purpose: str) -> None:
+        raise MathscaleError(f"{purpose} needs Missing: pip install missing")
+
+    monkeypatch.setitem(BACKENDS, "missing", Backend(generate_hf, local_weights=False, needs="mathscale_absent_xyz", load=load))
+    assert unavailable("missing") == "backend 'missing' needs Missing: pip install missing"  # the dry run's note ...
+    with pytest.raises(MathscaleError, match="^backend 'missing' needs Missing: pip install missing$"):
+        require_installed("missing")  # ... is the line eval fails with
+
+
 def test_vllm_backend_without_vllm_is_one_clear_error(tiny_model, bench, tmp_path, run, capsys):
     import importlib.util
 

@@ -72,6 +72,13 @@ def test_official_constants():
     assert OFFICIAL_CAP == 2000 and len(MWPBENCH_TASKS) == 22 and "Response:" in OFFICIAL_STOP
 
 
+def test_every_suite_is_a_name_eval_config_accepts_and_back():
+    from mathscale.eval.config import SUITE_NAMES
+    from mathscale.eval.suite import SUITES
+
+    assert tuple(SUITES) == SUITE_NAMES
+
+
 # --- end to end: `mathscale eval --suite mwpbench` on an MWPBench-layout folder ---------------
 
 ROWS = (

@@ -28,24 +28,42 @@ def test_mathscale_choice_filter(question):
     assert drop_reason(question + " " * 30, GOOD_S, "7", FilterConfig()) == "choice_question"
 
 
-@pytest.mark.parametrize(
-    "question, solution, answer, reason",
-    [
-        (GOOD_Q, GOOD_S, "19", None),
-        (GOOD_Q, GOOD_S, "  ", "missing_answer"),
-        ("", GOOD_S, "19", "missing_question"),
-        ("What is 2+2?", GOOD_S, "4", "question_too_short"),
-        (GOOD_Q * 40, GOOD_S, "19", "question_too_long"),
-        (GOOD_Q, "19", "19", "solution_too_short"),
-        (GOOD_Q, GOOD_S, "1" * 300, "answer_too_long"),
-        (GOOD_Q, GOOD_S + " $\x08egin{bmatrix} 1 \\end{bmatrix}$", "19", "control_characters"),
-        (GOOD_Q, GOOD_S, "\x0crac{1}{2}", "control_characters"),
-        (GOOD_Q + r" Is $2\times 3 = 6$?", GOOD_S, "19", None),
-        (GOOD_Q, GOOD_S + "\n\tIndented line.", "19", None),
-    ],
-)
+DROP_CASES = [
+    (GOOD_Q, GOOD_S, "19", None),
+    (GOOD_Q, GOOD_S, "  ", "missing_answer"),
+    ("", GOOD_S, "19", "missing_question"),
+    ("What is 2+2?", GOOD_S, "4", "question_too_short"),
+    (GOOD_Q * 40, GOOD_S, "19", "question_too_long"),
+    (GOOD_Q, "19", "19", "solution_too_short"),
+    (GOOD_Q, "  \n ", "19", "missing_solution"),
+    (GOOD_Q, GOOD_S * 200, "19", "solution_too_long"),
+    (GOOD_Q, GOOD_S, "1" * 300, "answer_too_long"),
+    ("Which of the following numbers is prime: 4, 9 or 7?", GOOD_S, "7", "choice_question"),
+    (GOOD_Q, GOOD_S + " $\x08egin{bmatrix} 1 \\end{bmatrix}$", "19", "control_characters"),
+    (GOOD_Q, GOOD_S, "\x0crac{1}{2}", "control_characters"),
+    (GOOD_Q + r" Is $2\times 3 = 6$?", GOOD_S, "19", None),
+    (GOOD_Q, GOOD_S + "\n\tIndented line.", "19", None),
+]
+
+
+@pytest.mark.parametrize("question, solution, answer, reason", DROP_CASES)
 def test_drop_reasons(question, solution, answer, reason):
     assert drop_reason(question, solution, answer, FilterConfig()) == reason
+
+
+def test_every_filter_has_a_case_and_a_line_on_the_dataset_card():
+    from mathscale.generate.filters import FILTERS
+    from mathscale.generate.report import dataset_card
+
+    assert {case[-1] for case in DROP_CASES} - {None} == set(FILTERS)
+    report = {"graph": "g.json", "produced": 1, "requested": 1, "slots": [0, 1], "shard": "0/1", "prompts": ["p"],
+              "compositions": {}, "decontaminated_against": [], "dropped": {"missing_answer": 2},
+              "config": {"filters": {"max_answer_chars": 50, "drop_choice_questions": False},
+                         "dedup": {"exact": True, "near": False, "near_threshold": 0.8}}}  # fmt: skip
+    card = dataset_card(report)
+    assert all(f"| {name} | " in card for name in FILTERS)
+    assert "| answer_too_long | the answer is over 50 characters |" in card  # the settings the run had
+    assert "off (drop_choice_questions=false)" in card and "duplicates: exact duplicates of an earlier sample removed" in card
 
 
 def test_choice_filter_can_be_switched_off():
@@ -66,6 +84,18 @@ def test_exact_and_near_duplicates():
     assert dedup.exact_match(GOOD_Q.lower()) == "a" and dedup.exact_match(near) is None
     assert dedup.exact_match("A brand new question about seven goats?") is None
     assert dedup.check("e", "A brand new question about seven goats?") is None
+
+
+def test_a_drop_reason_is_its_string_on_disk_in_counts_and_in_text():
+    from collections import Counter
+
+    from mathscale.generate.drops import DropReason, llm_failure
+
+    reason = DropReason.EXACT_DUPLICATE
+    assert json.dumps({reason: reason}) == '{"exact_duplicate": "exact_duplicate"}'
+    assert f"{reason} {3}" == "exact_duplicate 3" and str(reason) == "exact_duplicate"
+    counts = Counter([reason, "exact_duplicate"])  # one written now, one read back from a drops file
+    assert counts == {"exact_duplicate": 2} and llm_failure("parse") == "llm_parse"
 
 
 def test_near_duplicate_check_is_deterministic_across_instances():

@@ -5,14 +5,19 @@ import json
 import pytest
 
 from mathscale.graph.extract import (
-    SCHEMA, ConceptError, Failure, check_seeds, clean_names, concepts_from_reply, extract_concepts, extract_request,
+    SCHEMA, ConceptError, Failure, check_seeds, clean_names, concepts_from_data, extract_concepts, extract_request,
     load_prompt,
 )  # fmt: skip
 from mathscale.llm.config import LLMConfig
-from mathscale.llm.jsonparse import ReplyError
+from mathscale.llm.jsonparse import ReplyError, parse_json_reply
 from mathscale.records import Concepts, Seed
 
 GOOD = {"topics": ["Arithmetic"], "knowledge_points": ["Addition", "Place value"]}
+
+
+def concepts_from_reply(text: str) -> tuple[list[str], list[str]]:
+    """A raw model reply (wrapped in prose or fences, trailing commas …) read as the client and extract read it."""
+    return concepts_from_data(parse_json_reply(text))
 
 
 @pytest.mark.parametrize("text", [

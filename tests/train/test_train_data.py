@@ -135,7 +135,7 @@ def test_packed_forward_equals_separate_forwards(tokenizer, tmp_path):
 def test_padding_stats():
     assert padding_stats([2, 4, 3, 3], 2, packing=False).padded_tokens == 8 + 6
     assert padding_stats([2, 4, 3, 3], 2, packing=True).efficiency == 1.0
-    assert padding_stats([2, 4], 2, packing=False).waste == pytest.approx(0.25)
+    assert padding_stats([2, 4], 2, packing=False).efficiency == pytest.approx(0.75)
 
 
 def test_load_examples_jsonl_and_dataset(tmp_path):

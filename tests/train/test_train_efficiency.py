@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from mathscale.train.batch_search import estimated_bytes, largest_fitting, search_batch_size, split_global_batch
 from mathscale.train.diagnose import RunSetting, diagnose
-from mathscale.train.timing import PHASES, read_breakdown
+from mathscale.train.artifacts import BREAKDOWN_FILE
+from mathscale.train.timing import PHASES
 from tests.support.tiny import arithmetic_samples, build_tiny_model
 from tests.support.train_helpers import metrics, run_train, write_samples
+
+
+def read_breakdown(out: Path) -> dict:
+    """The step-time breakdown a training run wrote into ``out``."""
+    return json.loads((out / BREAKDOWN_FILE).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
