@@ -16,12 +16,13 @@ PACKAGE = REPO / "mathscale"
 
 
 def config_classes() -> list[type]:
-    """Every dataclass defined in mathscale/*/config.py."""
+    """Every dataclass defined in mathscale/*/config.py, and the sample filters' settings beside the filters."""
     found = []
-    for path in sorted(PACKAGE.glob("*/config.py")):
-        module = importlib.import_module(f"mathscale.{path.parent.name}.config")
+    for path in [*sorted(PACKAGE.glob("*/config.py")), PACKAGE / "generate" / "filters.py"]:
+        module = importlib.import_module(f"mathscale.{path.parent.name}.{path.stem}")
         found += [c for _, c in inspect.getmembers(module, inspect.isclass)
-                  if dataclasses.is_dataclass(c) and c.__module__ == module.__name__]  # fmt: skip
+                  if dataclasses.is_dataclass(c) and c.__module__ == module.__name__
+                  and (path.name == "config.py" or c.__name__.endswith("Config"))]  # fmt: skip
     return found
 
 

@@ -53,7 +53,8 @@ def test_training_knows_nothing_of_the_llm_client():
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_config_dataclasses_live_in_config_modules(path):
-    if path.name == "config.py":
+    # the sample filters' settings live beside the filters, so that a new filter is one file (issue 27)
+    if path.name == "config.py" or path.relative_to(PACKAGE) == Path("generate/filters.py"):
         return
     module = importlib.import_module(module_name(path))
     defined_here = [obj for obj in vars(module).values()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mathscale.cli_common import add_config_args, add_field, config_from_args, exit_status
+from mathscale.eval.backends import BACKENDS
 from mathscale.eval.config import SUITE_NAMES, EvalConfig, GradeConfig
 from mathscale.templates import TEMPLATE_NAMES
 
@@ -32,7 +33,7 @@ def add_commands(add) -> None:
     add_field(parser, "--model", cls=EvalConfig, field="model")  # fmt: skip
     add_field(parser, "--benchmarks", cls=EvalConfig, field="benchmarks", metavar="SPEC")
     add_field(parser, "--out", cls=EvalConfig, field="out", metavar="DIR")
-    add_field(parser, "--backend", cls=EvalConfig, field="backend", metavar="NAME")
+    add_field(parser, "--backend", cls=EvalConfig, field="backend", one_of=tuple(BACKENDS), metavar="NAME")
     add_field(parser, "--template", cls=EvalConfig, field="template", one_of=TEMPLATE_NAMES, metavar="NAME")
     add_field(parser, "--suite", cls=EvalConfig, field="suite", choices=SUITE_NAMES, metavar="NAME")
     add_field(parser, "--limit", cls=EvalConfig, field="limit", metavar="N")

@@ -18,9 +18,6 @@ from mathscale.llm.config import LLMConfig
 # The two graders: ``mathscale`` (ours) and ``mwpbench`` (the official MWPBench check).
 GraderMode = Literal["mathscale", "mwpbench"]
 GRADER_MODES: tuple[str, ...] = typing.get_args(GraderMode)
-# Where completions come from (mathscale.eval.backends.BACKENDS holds one function per name).
-Backend = Literal["hf", "vllm", "openai"]
-BACKEND_NAMES: tuple[str, ...] = typing.get_args(Backend)
 # Canonical benchmark suites (mathscale.eval.suite.SUITES holds their tasks); empty: none, every topic given.
 Suite = Literal["", "mwpbench"]
 SUITE_NAMES: tuple[str, ...] = tuple(name for name in typing.get_args(Suite) if name)
@@ -40,7 +37,7 @@ class EvalConfig:
         help="MWPBench JSONL file, a folder of them, or a Hugging Face dataset id (org/name[@revision])",
     )
     out: str = in_key("", help="output folder")
-    backend: Backend = in_key("hf", help="where completions come from")
+    backend: str = in_key("hf", help="where completions come from: a name in mathscale.eval.backends.BACKENDS")
     # a name of mathscale.templates.TEMPLATE_NAMES (alpaca and alpaca_force_ans are the official strings);
     # empty: the one the model was trained on (its templates.TEMPLATE_FILE), else alpaca
     template: str = in_key(
@@ -97,6 +94,12 @@ class EvalConfig:
         factory=ExtractConfig,
         help="the settings `graph extract` used for the seeds: same prompt, LLM, cache",
     )
+
+    def check(self) -> None:
+        """Refuse a backend the registry does not hold (importing it is light: heavy imports wait)."""
+        from mathscale.eval.backends import backend_named
+
+        backend_named(self.backend)
 
 
 @dataclass

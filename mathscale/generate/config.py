@@ -5,30 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mathscale.cluster.config import Executor, RayConfig
-from mathscale.errors import MathscaleError
+from mathscale.generate.filters import FilterConfig  # declared beside the filters that read it
 from mathscale.graph.config import WalkConfig
 from mathscale.keys import in_key, not_in_key
 from mathscale.llm.config import LLMConfig
-
-
-@dataclass
-class FilterConfig:
-    """Per-sample filters (mathscale/generate/filters.py)."""
-
-    drop_choice_questions: bool = in_key(True, help="MathScale's \"which of the following …\" filter")
-    min_question_chars: int = in_key(20, ge=0)
-    max_question_chars: int = in_key(2000, ge=1)
-    min_solution_chars: int = in_key(20, ge=0)
-    max_solution_chars: int = in_key(8000, ge=1)
-    max_answer_chars: int = in_key(200, ge=1)
-
-    def check(self) -> None:
-        """Raise MathscaleError when a minimum exceeds its maximum: no sample could pass."""
-        for kind in ("question", "solution"):
-            low, high = getattr(self, f"min_{kind}_chars"), getattr(self, f"max_{kind}_chars")
-            if low > high:
-                raise MathscaleError(f"filters.min_{kind}_chars={low} is above filters.max_{kind}_chars={high}: "
-                                     f"no {kind} could pass; expected min_{kind}_chars <= max_{kind}_chars")  # fmt: skip
 
 
 @dataclass

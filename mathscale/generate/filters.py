@@ -7,7 +7,8 @@ require a final answer, and drop a sample holding a control character that LaTeX
 A filter's name is the drop reason it gives (the ``reason`` of a ``.drops.jsonl`` line, a key
 of the report's ``dropped``). :func:`drop_reason` runs the filters in their order, cheapest
 first; the dataset card lists them with the settings they ran with (:func:`describe_filters`).
-A new filter is one entry here, with the ``FilterConfig`` field it reads, if any.
+A new filter is one entry here, with the :class:`FilterConfig` field it reads, if any: the
+settings live beside the filters (``generate/config.py`` imports them), so a filter is one file.
 """
 
 from __future__ import annotations
@@ -15,17 +16,43 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mathscale.generate.config import FilterConfig
-from mathscale.llm.jsonparse import has_control_chars
+from mathscale.errors import MathscaleError
+from mathscale.keys import in_key
 
 # The paper's list (MathScale, section 2.3): such questions need options the generator
 # rarely writes out, and they do not train free-form answering.
 CHOICE_PHRASES = ("which of the following", "which one", "which is", "the following", "which statement")
 
 
+def _has_control_chars(*texts: str) -> bool:
+    from mathscale.llm.jsonparse import has_control_chars  # jsonschema: not at config import (mathscale --help)
+
+    return any(has_control_chars(text) for text in texts)
+
+
 def is_choice_question(question: str) -> bool:
     text = " ".join(question.lower().split())
     return any(phrase in text for phrase in CHOICE_PHRASES)
+
+
+@dataclass
+class FilterConfig:
+    """Per-sample filters (mathscale/generate/filters.py)."""
+
+    drop_choice_questions: bool = in_key(True, help="MathScale's \"which of the following …\" filter")
+    min_question_chars: int = in_key(20, ge=0)
+    max_question_chars: int = in_key(2000, ge=1)
+    min_solution_chars: int = in_key(20, ge=0)
+    max_solution_chars: int = in_key(8000, ge=1)
+    max_answer_chars: int = in_key(200, ge=1)
+
+    def check(self) -> None:
+        """Raise MathscaleError when a minimum exceeds its maximum: no sample could pass."""
+        for kind in ("question", "solution"):
+            low, high = getattr(self, f"min_{kind}_chars"), getattr(self, f"max_{kind}_chars")
+            if low > high:
+                raise MathscaleError(f"filters.min_{kind}_chars={low} is above filters.max_{kind}_chars={high}: "
+                                     f"no {kind} could pass; expected min_{kind}_chars <= max_{kind}_chars")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,7 +79,7 @@ class SampleFilter:
 FILTERS: dict[str, SampleFilter] = {  # name (the drop reason) -> filter, in the order they run
     # Before strip(): a form feed made from "\frac" at either end is whitespace to it.
     "control_characters": SampleFilter(
-        lambda t, cfg: has_control_chars(t.question) or has_control_chars(t.solution) or has_control_chars(t.answer),
+        lambda t, cfg: _has_control_chars(t.question, t.solution, t.answer),
         lambda cfg: "a text holds a control character a LaTeX command became in the reply's JSON (`\\x08egin`, `\\x0crac`)",
         raw=True,
     ),

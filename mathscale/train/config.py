@@ -97,7 +97,7 @@ class TrainConfig:
     learning_rate: float = in_key(2e-5, gt=0, passes_as="learning_rate")
     lr_scheduler: str = in_key("cosine", passes_as="lr_scheduler_type", help="a Trainer lr_scheduler_type")
     # transformers 5 reads a warmup_steps below 1 as a fraction of the steps (warmup_ratio is deprecated)
-    warmup_ratio: float = in_key(0.03, ge=0, le=1, passes_as="warmup_steps", help="share of the steps spent warming up")
+    warmup_ratio: float = in_key(0.03, ge=0, lt=1, passes_as="warmup_steps", help="share of the steps spent warming up")
     weight_decay: float = in_key(0.0, ge=0, passes_as="weight_decay")
     max_grad_norm: float = in_key(1.0, ge=0, passes_as="max_grad_norm")
     # Memory for speed: recompute each layer's activations in the backward instead of keeping
