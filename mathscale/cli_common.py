@@ -1,9 +1,9 @@
 """How every command's arguments become its config: the one place flags meet dataclasses.
 
 A command's settings are one config dataclass (``<stage>/config.py``). Its CLI declares
-the arguments that set fields with :func:`add_field`, which takes the help text's default
-from the dataclass (each default is written once, in the field), and turns the parsed
-arguments into the config with :func:`config_from_args`:
+the arguments that set fields with :func:`add_field`, which takes the help text, the
+choices, the type and the default from the field (each is written once, in the field), and
+turns the parsed arguments into the config with :func:`config_from_args`:
 
     defaults of the dataclass -> ``--config FILE`` -> ``key=value`` overrides -> flags given
 
@@ -53,7 +53,7 @@ def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: st
     command checks it is set.
     """
     f, tp = config_field(cls, field)
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    default = field_default(cls, field)
     choices = kwargs.setdefault("choices", typing.get_args(tp) if typing.get_origin(tp) is typing.Literal else None)
     if choices is None:
         del kwargs["choices"]
