@@ -38,7 +38,7 @@ OFFICIAL_CAP = 2000
 OFFICIAL_MAX_NEW_TOKENS = 2048
 OFFICIAL_STOP = ["Question:", "Question", "USER:", "USER", "ASSISTANT:", "ASSISTANT", "Instruction:", "Instruction",
                  "Response:", "Response", "</s>"]  # fmt: skip
-SUITES = {"mwpbench": MWPBENCH_TASKS}  # its names are those EvalConfig.suite accepts (tests/test_eval_suite.py)
+SUITES = {"mwpbench": MWPBENCH_TASKS}  # its names are those EvalConfig.suite accepts (tests/eval/test_eval_suite.py)
 
 
 @dataclass
