@@ -7,29 +7,16 @@ from pathlib import Path
 import pytest
 
 from mathscale.cli import build_parser, main
+from tests.support.commands import leaf_parsers
 
 
 def all_commands() -> list[str]:
     """Every leaf command of the parser, e.g. 'graph build'."""
-    import argparse
-
-    def walk(parser, prefix):
-        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        if not actions:
-            return [prefix.strip()]
-        return [c for name, sub in actions[0].choices.items() for c in walk(sub, f"{prefix} {name}")]
-
-    return walk(build_parser(), "")
+    return list(leaf_parsers())
 
 
 def leaf_parser(command: str):
-    import argparse
-
-    parser = build_parser()
-    for word in command.split():
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        parser = sub.choices[word]
-    return parser
+    return leaf_parsers()[command]
 
 
 # Arguments that are not settings of the command's config: argparse's own, the config file,

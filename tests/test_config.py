@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 
 import pytest
 import yaml
 
-from mathscale.cli import build_parser, main
+from mathscale.cli import main
 from mathscale.config import dump_config, load_config
 from mathscale.errors import MathscaleError
 from mathscale.llm.config import LLMConfig, Price
 from mathscale.llm.config import PingConfig
+from tests.support.commands import leaf_parsers
 from tests.support import REPO
 
 
@@ -92,17 +92,7 @@ def test_nested_price_table_override():
     assert cfg.prices == {"my-model": Price(1.0, 2.0)}
 
 
-def _leaf_commands() -> list[tuple[str, argparse.ArgumentParser]]:
-    def walk(parser, prefix):
-        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        if not subs:
-            return [(prefix.strip(), parser)]
-        return [leaf for name, sub in subs[0].choices.items() for leaf in walk(sub, f"{prefix} {name}")]
-
-    return walk(build_parser(), "")
-
-
-COMMANDS = [name for name, _ in _leaf_commands()]
+COMMANDS = list(leaf_parsers())
 NEEDS_CONFIG = {"run": "configs/run/quickstart.yaml", "scale": "configs/run/scale_quickstart.yaml"}  # CONFIG is positional
 
 
@@ -116,7 +106,7 @@ def test_print_config_prints_yaml_that_config_reads_back_to_the_same_config(comm
     words = command.split()
     given = [str(REPO / NEEDS_CONFIG[command])] if command in NEEDS_CONFIG else []
     first = _printed([*words, *given, "--print-config"], capsys)
-    cls = dict(_leaf_commands())[command].get_default("config_class")
+    cls = leaf_parsers()[command].get_default("config_class")
     expected = load_config(cls, given[0]) if given else cls()
     path = tmp_path / "printed.yaml"
     path.write_text(first)
@@ -141,7 +131,7 @@ def test_every_field_that_a_flag_sets_has_help():
     from mathscale.cli_common import config_field
     from mathscale.keys import help_of
 
-    for command, parser in _leaf_commands():
+    for command, parser in leaf_parsers().items():
         for action in parser._actions:
             if hasattr(action, "config_field"):
                 f, _ = config_field(action.config_class, action.config_field)
