@@ -35,9 +35,14 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
     settings are the config dataclass ``cls``."""
     parser.add_argument("--config", metavar="FILE",
                         help="YAML config: only the keys that differ from the defaults (see --print-config)")  # fmt: skip
-    parser.add_argument("--print-config", action="store_true",
-                        help="print the complete config these arguments give, as YAML that --config reads, and stop")  # fmt: skip
+    add_print_config(parser, cls, reads="--config")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override a config key: key=value or section.key=value (YAML values: true, 0.5, [1, 2])")
+
+
+def add_print_config(parser: argparse.ArgumentParser, cls: type, reads: str) -> None:
+    """``--print-config``: ``mathscale.cli`` prints the ``cls`` the arguments give, instead of running the command."""
+    parser.add_argument("--print-config", action="store_true",
+                        help=f"print the complete config these arguments give, as YAML that {reads} reads, and stop")  # fmt: skip
     parser.set_defaults(config_class=cls)
 
 
@@ -54,12 +59,12 @@ def add_field(parser: argparse.ArgumentParser, *names: str, cls: type, field: st
     """
     f, tp = config_field(cls, field)
     default = field_default(cls, field)
-    choices = kwargs.setdefault("choices", typing.get_args(tp) if typing.get_origin(tp) is typing.Literal else None)
-    if choices is None:
-        del kwargs["choices"]
+    if "choices" not in kwargs and typing.get_origin(tp) is typing.Literal:
+        kwargs["choices"] = typing.get_args(tp)
     if tp in (int, float) and kwargs.get("action") is None:
         kwargs.setdefault("type", tp)
-    listed = f"; one of: {', '.join(str(c) for c in (choices or one_of) if c != '')}" if choices or one_of else ""
+    allowed = [str(c) for c in kwargs.get("choices") or one_of if c != ""]
+    listed = f"; one of: {', '.join(allowed)}" if allowed else ""
     shown = "" if default in ("", [], None) else f" (default: {format_default(default)})"
     help = help_of(f) + listed + shown
     dest = FIELD_DEST + field

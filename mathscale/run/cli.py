@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mathscale.cli_common import add_config_args, add_field, config_from_args, exit_status
+from mathscale.cli_common import add_config_args, add_field, add_print_config, config_from_args, exit_status
 from mathscale.run.config import PlotConfig, RunConfig, ScaleConfig
 
 RUN_EPILOG = """\
@@ -52,9 +52,7 @@ def plot(args: argparse.Namespace) -> int:
 def _run_args(parser: argparse.ArgumentParser, cls: type, example: str, overrides: str) -> None:
     parser.add_argument("config", metavar="CONFIG", help=f"{parser.prog.split()[-1]} config, e.g. {example}")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help=f"e.g. {overrides}")
-    parser.add_argument("--print-config", action="store_true",
-                        help="print the complete config CONFIG and the overrides give, as YAML a CONFIG may hold, and stop")  # fmt: skip
-    parser.set_defaults(config_class=cls)
+    add_print_config(parser, cls, reads="CONFIG")
     add_field(parser, "--prune", cls=cls, field="prune", action="store_true")
     add_field(parser, "--dry-run", cls=cls, field="dry_run", action="store_true")
 
