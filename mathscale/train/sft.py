@@ -59,9 +59,14 @@ DERIVED_ARGUMENTS = frozenset({
 })  # fmt: skip
 
 
+def _passing_fields(cfg: TrainConfig) -> dict[str, str]:
+    """TrainingArguments name -> the TrainConfig field declared ``passes_as`` it."""
+    return {passed_as(f): f.name for f in dataclasses.fields(cfg) if passed_as(f)}
+
+
 def passed_arguments(cfg: TrainConfig) -> dict[str, Any]:
     """The TrainingArguments the config gives as they are: each field declared ``passes_as``, then ``trainer``."""
-    return {passed_as(f): getattr(cfg, f.name) for f in dataclasses.fields(cfg) if passed_as(f)} | cfg.trainer
+    return {arg: getattr(cfg, name) for arg, name in _passing_fields(cfg).items()} | cfg.trainer
 
 
 def check_trainer_section(cfg: TrainConfig) -> None:
@@ -69,7 +74,7 @@ def check_trainer_section(cfg: TrainConfig) -> None:
     from transformers import TrainingArguments
 
     known = set(TrainingArguments.__dataclass_fields__)
-    by_field = {passed_as(f): f.name for f in dataclasses.fields(cfg) if passed_as(f)}
+    by_field = _passing_fields(cfg)
     for key in cfg.trainer:
         if key in by_field:
             raise MathscaleError(f"trainer.{key}: set it as {by_field[key]} (its own key), not in trainer:")
