@@ -202,8 +202,11 @@ def test_a_signal_during_extract_exits_130_or_143_with_the_output_whole(tmp_path
     with FakeServer(responder=concepts_responder, latency_s=0.3) as server:
         args = ["graph", "extract", seeds, "--out", "c.jsonl", f"llm.base_urls=[{server.base_url}]", "llm.concurrency=4",
                 f"llm.cache_path={tmp_path / 'cache.sqlite'}"]  # fmt: skip
+        # SIGINT as a terminal delivers it, even when pytest itself was started in the background
+        # (`(cmd &)` hands its children SIGINT ignored, and Python then keeps it ignored)
         proc = subprocess.Popen([str(SCRIPT if SCRIPT.exists() else "mathscale"), *map(str, args)], cwd=tmp_path,
-                                env=mathscale_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                                env=mathscale_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
         out = tmp_path / "c.jsonl"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 8):
