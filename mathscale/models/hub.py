@@ -4,7 +4,7 @@ One resolver for every place a model is named (``train --model``, ``eval --model
 ``base_model``) and for benchmark datasets named by hub id:
 
 - a local folder written by ``save_pretrained`` (it must hold ``config.json``);
-- a named offline student (``smollm2-135m``): a GGUF from :mod:`mathscale.models.gguf`,
+- a named offline model (``smollm2-135m``, ``qwen2.5-coder-0.5b``): a GGUF from :mod:`mathscale.models.gguf`,
   dequantised once by transformers into a Hugging Face folder under ``<cache>/hf/<name>``;
 - a Hugging Face hub id, ``org/name`` or ``org/name@revision`` (a branch, tag or commit):
   resolved as transformers does, through huggingface_hub's own cache code. The local hub
@@ -33,7 +33,8 @@ from mathscale.errors import MathscaleError
 log = logging.getLogger(__name__)
 
 # name -> the GGUF name in mathscale.models.gguf.LOCAL_MODELS it is converted from
-TRAINABLE_MODELS: dict[str, str] = {"smollm2-135m": "smollm2-135m"}
+# (the default teacher too, so that vLLM can serve it: llm.local_engine=vllm)
+TRAINABLE_MODELS: dict[str, str] = {"smollm2-135m": "smollm2-135m", "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b"}
 
 # What a model snapshot needs for from_pretrained: configs, tokenizer files, weights. Not the
 # duplicate formats many repos also hold (``*.bin`` beside ``*.safetensors``, ``original/``
