@@ -37,6 +37,7 @@ _WRAPPER = re.compile(r"\\(?:text|textbf|textnormal|textrm|textsf|mbox|mathrm|ma
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _NUMBER_WITH_UNIT = re.compile(r"^([-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:/\d+)?)\s+[a-zA-Z]{2,}[a-zA-Z .]*(?:\^?[23])?$")  # "18 dollars", not "8 i"
 _SPACES = re.compile(r"\s+")
+_LEAD_IN = re.compile(r"^(?:the\s+)?(?:solution|answer)s?(?:\s+(?:is|are))?\s*:\s*(?=[$\\(\[{\d-])", re.I)  # "Solution is: $[x=-1, y=5]$"
 _DOUBLED = re.compile(r"\\\\(?=[a-zA-Z{}()\[\]%$,!;:])")  # "\\frac" from a raw string; not "\\ " (a matrix row)
 _THOUSANDS_MARK = re.compile(r"(?<=\d)(?:,\\!|\{,\}|\\,|\\;|\\ |~)(?=\d{3}(?!\d))")
 _DECIMAL_COMMA = re.compile(r"(?<=\d)\{,\}(?=\d)")
@@ -54,6 +55,7 @@ def strip_delimiters(text: str) -> str:
 
 def normalize_answer(text: str) -> Normalized:
     text = _DOUBLED.sub(lambda _: "\\", text.strip()) if "\\\\" in text else text.strip()
+    text = _LEAD_IN.sub("", text)
     text = strip_delimiters(text)
     text = _THOUSANDS_MARK.sub("", text)
     text = _DECIMAL_COMMA.sub(".", text)

@@ -47,6 +47,7 @@ Verdict = bool | None  # None: the fast path cannot tell
 
 DECIMAL_TOLERANCE = 1e-4  # a decimal answer may be rounded
 EXACT_TOLERANCE = 1e-9  # float noise when both sides are exact
+_VANISHING = 1e-12  # below this a value is float noise or too small to compare
 _POINTS = 3
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")", "]", "}"}
@@ -62,6 +63,7 @@ _DECIMAL_COMMA = re.compile(r"^-?\d+,(?:\d{1,2}|\d{4,})$")
 _PLAIN_NUMBER = re.compile(r"^-?\d+\.\d+$")
 _WORDS = re.compile(r"^[a-zA-Z][a-zA-Z ]*$")
 _INFINITY = re.compile(r"\\infty|\\infinity|∞")
+_CONNECTIVE = re.compile(r"(?<![\\a-zA-Z])(?:if|when|where|for|and|or|with|then|so)(?![a-zA-Z])")
 
 
 def equivalent(predicted: str, reference: str, symbolic: SymbolicCheck | None = None) -> bool:
@@ -73,29 +75,55 @@ def equivalent(predicted: str, reference: str, symbolic: SymbolicCheck | None = 
     return verdict
 
 
+def same_text(predicted: str, reference: str) -> bool:
+    """Equal after :func:`~mathscale.eval.answer_normalize.normalize_answer`, spaces aside: the
+    first check of :func:`decide`, which can never accept a different answer."""
+    return compact(normalize_answer(predicted)[0]) == compact(normalize_answer(reference)[0])
+
+
 def decide(predicted: str, reference: str) -> Verdict:
     """True or False when the fast checks are sure, None when they are not."""
     verdict = _decide(predicted, reference)
-    if verdict is None and (_only_numbers_differ(predicted, reference) or _PROSE.search(_WRAPPED_TEXT.sub("", reference))
+    if verdict is None and (_only_numbers_or_signs_differ(predicted, reference) or _one_adds_a_term(predicted, reference) or _PROSE.search(_WRAPPED_TEXT.sub("", reference))
                             or _TEXT_ONLY.fullmatch(reference.strip())):  # fmt: skip
         return False  # math-verify reads only part of these (see below)
     return verdict
 
 
-_NUMBER_RUN = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_NUMBER_OR_SIGN = re.compile(r"\d+(?:\.\d+)?|[-+]")
 _PROSE = re.compile(r"[a-zA-Z]{2,}[\s.,:]+[a-zA-Z]{2,}[\s.,:]+[a-zA-Z]{2,}")
 _WRAPPED_TEXT = re.compile(r"\\[a-zA-Z]+")
 _TEXT_ONLY = re.compile(r"\$?\\(?:text|mathrm)\{[a-zA-Z ]+\}\$?")  # a word answer: "\text{even}" is not "\text{even}+1"
 
 
-def _only_numbers_differ(predicted: str, reference: str) -> bool:
-    """Two answers the fast path cannot read, written alike but for a number or a sign
-    (``40_4`` and ``40_9``, two matrices, a set-builder set): math-verify drops what it cannot
-    parse and would call them equal, so they are different. A reference in prose (three
+def _one_adds_a_term(predicted: str, reference: str) -> bool:
+    """One answer is the other with a term added at the end (``\\sin\\theta + 1`` against
+    ``\\sin\\theta``): different, unless that term is zero, which no answer writes."""
+    a, b = compact(normalize_answer(predicted)[0]), compact(normalize_answer(reference)[0])
+    short, long = sorted((a, b), key=len)
+    return bool(short) and long.startswith(short) and long[len(short) : len(short) + 1] in ("+", "-") and \
+        top_level_count(long, "=") == top_level_count(short, "=") and _balanced(long[len(short) :])
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _only_numbers_or_signs_differ(predicted: str, reference: str) -> bool:
+    """Two answers the fast path cannot read, written alike but for numbers or ``+``/``-`` signs
+    (``40_4`` and ``40_9``, two matrices, a set-builder set, two series that differ in one
+    sign): math-verify drops what it cannot parse and would call them equal, so they are
+    different; and deciding here keeps them from its slowest cases (seconds for a long one). A reference in prose (three
     words in a row) is the same: math-verify keeps one number of it; and a word answer
     (``\\text{even}``) is never an expression of it."""
-    a, b = compact(predicted), compact(reference)
-    return a != b and _NUMBER_RUN.sub("#", a) == _NUMBER_RUN.sub("#", b)
+    a, b = compact(normalize_answer(predicted)[0]), compact(normalize_answer(reference)[0])
+    return a != b and _NUMBER_OR_SIGN.sub("#", a) == _NUMBER_OR_SIGN.sub("#", b)
 
 
 def _decide(predicted: str, reference: str) -> Verdict:
@@ -130,7 +158,8 @@ def _approximate(pred: str, ref: str, pred_pct: bool, ref_pct: bool) -> Verdict:
 def _drop_names(pred: str, ref: str) -> tuple[str, str]:
     """Drop the name a side gives its answer under, when the other side is no equation or names
     the same thing: ``(a,b) = (5,1)`` against ``(5,1)``; ``x = 2`` against ``x = 3``."""
-    pred, ref = chain_ends(pred), chain_ends(ref)
+    if top_level_count(pred, "=") < 2 or top_level_count(ref, "=") < 2:  # two chains: compared side by side
+        pred, ref = chain_ends(pred), chain_ends(ref)
     (pred_name, pred_rest), (ref_name, ref_rest) = _named(pred), _named(ref)
     same = pred_name is not None and ref_name is not None and compact(pred_name) == compact(ref_name)
     if pred_name is not None and (same or "=" not in ref):
@@ -155,6 +184,8 @@ def _named(text: str) -> tuple[str | None, str]:
 def chain_ends(text: str) -> str:
     """``y = 4+4 = 8`` -> ``y = 8``; ``4+4 = 8`` -> ``8`` (only with two or more "=" at the top level)."""
     if top_level_count(text, "=") < 2 or _RELATION_OP.search(text) or top_level_count(text, ",") > 0:
+        return text
+    if _CONNECTIVE.search(text) or top_level_count(text, ";") > 0:  # "y = ... if a = b", "y = 1; y = 2": no chain
         return text
     sides = split_top(text, "=")
     first = sides[0] + "=" if _NAME_PREFIX.match(sides[0] + "=") else ""
@@ -464,6 +495,8 @@ def trees_equivalent(ta: Tree, tb: Tree, a_pct: bool = False, b_pct: bool = Fals
         except (ArithmeticError, ValueError, KeyError):
             continue
         if not (_finite(va) and _finite(vb)):
+            continue
+        if abs(va) < _VANISHING and abs(vb) < _VANISHING:  # both vanish here (e^{-40t}): this point tells nothing
             continue
         if not _close(va, vb, max(tolerance, 1e-7)):
             return False

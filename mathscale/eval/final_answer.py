@@ -141,6 +141,16 @@ def answer_after_phrase(text: str) -> str | None:
     return line or None
 
 
+def whole_statement(completion: str) -> str | None:
+    """Everything after the last "the answer is" to the end, for a reference that is itself prose
+    or several sentences ("The answer is No solution : $\\oslash$.")."""
+    tail = completion[-_MAX_TAIL:]
+    matches = list(_ANSWER_IS.finditer(tail))
+    if not matches:
+        return None
+    return tail[matches[-1].end() :].strip().strip("*").strip().rstrip(".").strip() or None
+
+
 def stated_answer(sentence: str) -> str | None:
     """The answer a sentence states (see the module docstring); None when it names no one answer."""
     sentence = sentence.strip().strip("*").strip()

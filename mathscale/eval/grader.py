@@ -6,7 +6,8 @@ Two modes (:data:`mathscale.eval.config.GRADER_MODES`, the names configs give: e
 
   1. multiple-choice references (a letter A-E) are decided by :mod:`~mathscale.eval.choices`
      (the letter named as "(C)", ``\\boxed{C}``, ``\\mathrm{C}``, "option c", or the option's text);
-  2. every other item: the final answer is extracted as a reader would take it
+  2. every other item: a completion that states the reference word for word after "the answer
+     is" (a reference in prose, several sentences) is right; else the final answer is extracted as a reader would take it
      (:mod:`~mathscale.eval.final_answer`: boxes, "####", a stated answer in prose) and the fast
      path (:mod:`~mathscale.eval.equivalence`) decides it when it is sure: equal strings,
      numbers and number formats, units, names and equation chains, sets, tuples, intervals
@@ -36,10 +37,10 @@ from dataclasses import dataclass, field
 
 from mathscale.eval.choices import choose_letter, is_choice_reference, reference_letter
 from mathscale.eval.config import GRADER_MODES
-from mathscale.eval.equivalence import SymbolicCheck, decide, equivalent
-from mathscale.eval.final_answer import extract_answer
+from mathscale.eval.equivalence import SymbolicCheck, decide, equivalent, same_text
+from mathscale.eval.final_answer import extract_answer, whole_statement
 from mathscale.eval.mwpbench_check import official_grade
-from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, load_math_verify, math_verify_equal
+from mathscale.eval.symbolic import NeedsSymbolic, WorkerPool, defer, math_verify_equal, warm_math_verify
 
 @dataclass(frozen=True)
 class Verdict:
@@ -83,6 +84,9 @@ def grade(
     if is_choice_reference(reference):
         letter = choose_letter(completion, options or {})
         return Verdict(letter, letter == reference_letter(reference))
+    whole = whole_statement(completion)
+    if whole is not None and same_text(whole, reference):  # the reference, stated word for word
+        return Verdict(whole, True)
     extracted = extract_answer(completion)
     if extracted is None:
         return Verdict(None, False)
@@ -99,24 +103,23 @@ def grade_all(items: Sequence[GradeItem], mode: str = "mathscale", *, timeout: f
         raise ValueError(f"unknown grader mode {mode!r}; known: {', '.join(GRADER_MODES)}")
     verdicts: list[Verdict | None] = []
     deferred: dict[int, tuple] = {}
-    for index, item in enumerate(items):
-        try:
-            verdicts.append(grade(item.completion, item.reference, mode, item.options, symbolic=defer))
-        except NeedsSymbolic:
-            verdicts.append(None)
-            deferred[index] = (item.completion, item.reference, mode, item.options)
+    with WorkerPool(_grade_args, workers=workers, timeout=timeout, init=warm_math_verify) as pool:
+        for index, item in enumerate(items):
+            try:
+                verdicts.append(grade(item.completion, item.reference, mode, item.options, symbolic=defer))
+            except NeedsSymbolic:
+                if not deferred:
+                    pool.start(1)  # it imports math-verify on the other core while the fast path goes on
+                verdicts.append(None)
+                deferred[index] = (item.completion, item.reference, mode, item.options)
+        results = pool.map(deferred) if deferred else {}
     timeouts = 0
-    if deferred:
-        load_math_verify()  # once, before the workers fork
-        with WorkerPool(_grade_args, workers=workers, timeout=timeout) as pool:
-            results = pool.map(deferred)
-        for index, value in results.items():
-            if value is WorkerPool.TIMEOUT:
-                timeouts += 1
-                extracted = extract_answer(items[index].completion)
-                verdicts[index] = Verdict(extracted, False, timed_out=True)
-            else:
-                verdicts[index] = value
+    for index, value in results.items():
+        if value is WorkerPool.TIMEOUT:
+            timeouts += 1
+            verdicts[index] = Verdict(extract_answer(items[index].completion), False, timed_out=True)
+        else:
+            verdicts[index] = value
     return GradeReport([v for v in verdicts if v is not None], timeouts=timeouts, symbolic=len(deferred))
 
 
@@ -143,8 +146,7 @@ class SameAnswer:
         key = (a, b)
         if key not in self._cache:
             if self._pool is None:
-                load_math_verify()
-                self._pool = WorkerPool(math_verify_equal, workers=1, timeout=self.timeout)
+                self._pool = WorkerPool(math_verify_equal, workers=1, timeout=self.timeout, init=warm_math_verify)
                 atexit.register(self.close)
             value = self._pool.map({0: (a, b)})[0]
             self.slow += 1

@@ -54,6 +54,13 @@ def load_math_verify() -> Any:
     return math_verify
 
 
+def warm_math_verify() -> None:
+    """Import math-verify and run it once (its parser and sympy set themselves up on first use,
+    ~0.25 s): a worker's start-up, so that no item's time limit pays for it."""
+    math_verify_equal("1", "1")
+    math_verify_equal(r"\\sin x + \\frac{x^2}{2}", r"\\frac{x^2}{2} + \\sin x")
+
+
 def _as_latex(answer: str) -> str:
     """An extracted answer as math-verify reads a LaTeX answer: one ``$...$``."""
     inner = strip_delimiters(answer).replace("$", "")
@@ -72,7 +79,13 @@ def math_verify_equal(predicted: str, reference: str) -> bool:
         return False
 
 
-def _serve(conn: Connection, task: Callable[..., Any]) -> None:
+_READY = "ready"
+
+
+def _serve(conn: Connection, task: Callable[..., Any], init: Callable[[], Any] | None) -> None:
+    if init is not None:
+        init()
+    conn.send(_READY)
     while True:
         try:
             job = conn.recv()
@@ -85,13 +98,23 @@ def _serve(conn: Connection, task: Callable[..., Any]) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, task: Callable[..., Any]):
+    def __init__(self, ctx: Any, task: Callable[..., Any], init: Callable[[], Any] | None):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child, task), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, task, init), daemon=True)
         self.process.start()
         child.close()
         self.key: Any = None
         self.deadline = 0.0
+        self.ready = False
+
+    def wait_ready(self, limit: float) -> bool:
+        """Wait for the worker's start-up (``init``); False when it died or took over ``limit`` s."""
+        if not self.ready:
+            try:
+                self.ready = self.conn.poll(limit) and self.conn.recv() == _READY
+            except (EOFError, OSError):
+                self.ready = False
+        return self.ready
 
     def kill(self) -> None:
         self.process.kill()
@@ -118,15 +141,25 @@ class WorkerPool:
     """
 
     TIMEOUT = object()
+    START_LIMIT = 120.0  # seconds a worker's init may take before the pool gives up on it
 
-    def __init__(self, task: Callable[..., Any], workers: int = 1, timeout: float = 5.0):
+    def __init__(self, task: Callable[..., Any], workers: int = 1, timeout: float = 5.0,
+                 init: Callable[[], Any] | None = None):  # fmt: skip
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         self._ctx = multiprocessing.get_context(method)
         self.task = task
+        self.init = init
         self.timeout = timeout
         self.size = max(1, workers)
         self._workers: list[_Worker] = []
         self.timeouts = 0
+
+    def start(self, count: int | None = None) -> WorkerPool:
+        """Start up to ``count`` workers now (all by default): their ``init`` (the import of
+        math-verify) then runs beside the caller's own work instead of before the first job."""
+        while len(self._workers) < min(self.size, count or self.size):
+            self._workers.append(_Worker(self._ctx, self.task, self.init))
+        return self
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -143,12 +176,13 @@ class WorkerPool:
         pending = list(jobs.items() if isinstance(jobs, dict) else jobs)
         pending.reverse()
         results: dict[Any, Any] = {}
-        while len(self._workers) < min(self.size, len(pending)):
-            self._workers.append(_Worker(self._ctx, self.task))
+        self.start(len(pending))
         busy: dict[Connection, _Worker] = {}
         while pending or busy:
             for worker in self._workers:
                 if pending and worker.key is None:
+                    if not worker.wait_ready(self.START_LIMIT):
+                        raise RuntimeError("a grader worker process did not start (math-verify failed to load?)")
                     worker.key, args = pending.pop()
                     worker.deadline = time.monotonic() + self.timeout
                     worker.conn.send((worker.key, args))
@@ -178,4 +212,4 @@ class WorkerPool:
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
         index = self._workers.index(worker)
-        self._workers[index] = _Worker(self._ctx, self.task)
+        self._workers[index] = _Worker(self._ctx, self.task, self.init)
