@@ -19,7 +19,9 @@ What the fast path decides, cheapest first:
    so is a predicted one when the reference interval cannot be read as a point (it has
    ``\\infty`` or a square bracket);
 5. equations side by side, up to moving terms across and multiplying by -1;
-6. numbers: exact for integers, relative tolerance 1e-4 when a decimal is involved (rounding),
+6. numbers: exact for integers and fractions (``1 + 5051/2^{100}`` is not ``1 - 5051/2^{100}``);
+   two decimals agree when one rounds to the other (``3.14``, ``3.14159``), so two written to
+   the same place must be equal; else relative tolerance 1e-4 when a decimal is involved (rounding),
    "50%" as 50 or 0.5, a decimal comma (``2,5``) against a decimal reference;
 7. expressions: evaluated at fixed pseudo-random points (``x^2+1`` equals ``1+x^2`` and
    ``2x+1`` does not equal ``x+1``); when evaluation fails there, undecided.
@@ -36,10 +38,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from collections.abc import Callable, Iterable
 
-from mathscale.eval.latex import Tree, TooLarge, evaluate, has_decimal, is_integer_literal, parse_latex, variables
+from mathscale.eval.latex import (Tree, TooLarge, evaluate, exact_value, has_decimal, is_integer_literal, parse_latex,
+                                  variables)  # fmt: skip
 from mathscale.eval.answer_normalize import compact, normalize_answer
 
 SymbolicCheck = Callable[[str, str], bool]  # (predicted, reference) -> equivalent? (the slow path)
@@ -78,11 +82,15 @@ def equivalent(predicted: str, reference: str, symbolic: SymbolicCheck | None = 
 def same_text(predicted: str, reference: str) -> bool:
     """Equal after :func:`~mathscale.eval.answer_normalize.normalize_answer`, spaces aside: the
     first check of :func:`decide`, which can never accept a different answer."""
+    if _unit_powers_differ(predicted, reference):
+        return False
     return compact(normalize_answer(predicted)[0]) == compact(normalize_answer(reference)[0])
 
 
 def decide(predicted: str, reference: str) -> Verdict:
     """True or False when the fast checks are sure, None when they are not."""
+    if _unit_powers_differ(predicted, reference):
+        return False
     verdict = _decide(predicted, reference)
     if verdict is None and (_only_numbers_or_signs_differ(predicted, reference) or _one_adds_a_term(predicted, reference) or _PROSE.search(_WRAPPED_TEXT.sub("", reference))
                             or _TEXT_ONLY.fullmatch(reference.strip())):  # fmt: skip
@@ -96,13 +104,30 @@ _WRAPPED_TEXT = re.compile(r"\\[a-zA-Z]+")
 _TEXT_ONLY = re.compile(r"\$?\\(?:text|mathrm)\{[a-zA-Z ]+\}\$?")  # a word answer: "\text{even}" is not "\text{even}+1"
 
 
+_UNIT_POWER = re.compile(r"\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*~?\s*([a-zA-Z]+)\s*\}\s*(?:\^\s*\{?\s*(\d)\s*\}?)?\s*\$?\s*\.?$")
+
+
+def _unit_powers_differ(predicted: str, reference: str) -> bool:
+    """Both end in the same unit to different powers (``15\\mbox{ cm}^3`` against ``15\\mbox{ cm}^2``):
+    units are dropped to compare the numbers, so this is checked first."""
+    a, b = _UNIT_POWER.search(predicted.strip()), _UNIT_POWER.search(reference.strip())
+    return bool(a and b) and a.group(1).lower() == b.group(1).lower() and (a.group(2) or "1") != (b.group(2) or "1")
+
+
 def _one_adds_a_term(predicted: str, reference: str) -> bool:
-    """One answer is the other with a term added at the end (``\\sin\\theta + 1`` against
-    ``\\sin\\theta``): different, unless that term is zero, which no answer writes."""
+    """One answer is the other with a term, element or condition put in (``\\sin\\theta + 1``
+    against ``\\sin\\theta``; ``\\{x | x=3k, k \\in \\mathbb{Z}\\}`` against ``\\{x | x=3k\\}``):
+    different, unless what was put in is zero, which no answer writes."""
     a, b = compact(normalize_answer(predicted)[0]), compact(normalize_answer(reference)[0])
     short, long = sorted((a, b), key=len)
-    return bool(short) and long.startswith(short) and long[len(short) : len(short) + 1] in ("+", "-") and \
-        top_level_count(long, "=") == top_level_count(short, "=") and _balanced(long[len(short) :])
+    if not short or short == long:
+        return False
+    prefix = len(os.path.commonprefix([short, long]))
+    suffix = len(os.path.commonprefix([short[prefix:][::-1], long[prefix:][::-1]]))
+    if prefix + suffix != len(short):
+        return False
+    inserted = long[prefix : len(long) - suffix]
+    return inserted[:1] in ("+", "-", ",") and _balanced(inserted) and "=" not in inserted
 
 
 def _balanced(text: str) -> bool:
@@ -446,7 +471,12 @@ def atoms_equivalent(a: str, b: str, a_pct: bool = False, b_pct: bool = False) -
 
 
 def _equations_equivalent(a: str, b: str) -> Verdict:
-    """Same equation up to moving terms across and multiplying by -1; None if not parsable."""
+    """Same equation up to moving terms across and multiplying by -1; None if not parsable.
+    Two chains of as many sides (``t = \\frac{\\ln 2}{0.1} = 10 \\ln 2``) are compared side by side."""
+    sides_a, sides_b = split_top(a, "="), split_top(b, "=")
+    if len(sides_a) > 2 and len(sides_a) == len(sides_b):
+        verdicts = [atoms_equivalent(x, y) for x, y in zip(sides_a, sides_b)]
+        return False if False in verdicts else None if None in verdicts else True
     a, b = chain_ends(a), chain_ends(b)
     if a.count("=") != 1 or b.count("=") != 1:
         return None
@@ -474,6 +504,10 @@ def trees_equivalent(ta: Tree, tb: Tree, a_pct: bool = False, b_pct: bool = Fals
     if not names:
         if is_integer_literal(ta) and is_integer_literal(tb) and not (a_pct or b_pct):
             return _integer(ta) == _integer(tb)
+        if not (a_pct or b_pct) and tolerance == EXACT_TOLERANCE:
+            exact_a, exact_b = exact_value(ta), exact_value(tb)
+            if exact_a is not None and exact_b is not None:
+                return exact_a == exact_b
         va, vb = _value(ta), _value(tb)
         if va is None or vb is None:
             too_large = (va is None and _too_large(ta), vb is None and _too_large(tb))
@@ -484,6 +518,11 @@ def trees_equivalent(ta: Tree, tb: Tree, a_pct: bool = False, b_pct: bool = Fals
             return None
         if not (_finite(va) and _finite(vb)):
             return va == vb
+        places = _decimal_places(ta), _decimal_places(tb)
+        if None not in places and not (a_pct or b_pct):
+            rounds = abs(va - vb) < 0.5 * 10 ** -min(places) * (1 - 1e-9)  # 3.14 is 3.14159 rounded (0.1 is not 0.05)
+            # to the same place they must agree (1.475773165 is not 1.475773162); else one may be rounded
+            return rounds if places[0] == places[1] else rounds or _close(va, vb, tolerance)
         candidates_a = (va, va / 100) if a_pct else (va,)
         candidates_b = (vb, vb / 100) if b_pct else (vb,)
         return any(_close(x, y, tolerance) for x in candidates_a for y in candidates_b)
@@ -502,6 +541,15 @@ def trees_equivalent(ta: Tree, tb: Tree, a_pct: bool = False, b_pct: bool = Fals
             return False
         agreed += 1
     return True if agreed >= 2 else None
+
+
+def _decimal_places(tree: Tree) -> int | None:
+    """Digits after the point of a decimal literal (``-1.250`` -> 3); None for anything else."""
+    while tree[0] == "neg":
+        tree = tree[1]
+    if tree[0] != "num" or "." not in tree[1]:
+        return None
+    return len(tree[1].split(".", 1)[1]) or None
 
 
 def _value(tree: Tree) -> complex | None:

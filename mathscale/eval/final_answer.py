@@ -52,6 +52,7 @@ _FILLER = re.compile(r"^(?:(?:about|approximately|exactly|just|only|roughly|arou
 _JOIN = re.compile(r"^(?:[\s$,;]|\\[,;:! ]|\\q?quad|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b|\\\\|&|[a-zA-Z](?:_\{?\w+\}?)?\s*=)*$")
 _ITEM = r"(?:#+|[-+]?\d[\d,./]*%?)"
 _LIST = re.compile(rf"{_ITEM}(?:\s*(?:,|,?\s*\b(?:and|or)\b)\s*{_ITEM})+")
+_LATEX_UNIT = re.compile(r"\s*\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{[^{}]*\}(?:\s*\^\s*\{?\d\}?)?")
 _MAX_TAIL = 4000  # characters from the end a stated answer is looked for in
 
 
@@ -206,8 +207,9 @@ def _leading_answer(text: str) -> str | None:
 
 
 def _unit_end(text: str, end: int) -> int:
-    """Where the words after a number end when they are a unit ("12 square units", "7 home runs")."""
-    rest = re.match(r"(?:\s+(?!(?:and|or|of|to|in|at|for|per)\b)[a-zA-Z]+)+", text[end:])
+    """Where the words after a number end when they are a unit ("12 square units", "7 home runs",
+    ``15\\mbox{ cm}^2``)."""
+    rest = re.match(r"(?:\s+(?!(?:and|or|of|to|in|at|for|per)\b)[a-zA-Z]+)+", text[end:]) or _LATEX_UNIT.match(text[end:])
     return end + rest.end() if rest else end
 
 

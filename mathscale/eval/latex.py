@@ -21,6 +21,7 @@ from __future__ import annotations
 import cmath
 import math
 import re
+from fractions import Fraction
 Tree = tuple
 
 _TOKEN = re.compile(
@@ -308,6 +309,35 @@ _FUNCS = {
     "ln": cmath.log, "log": cmath.log, "exp": cmath.exp, "sqrt": cmath.sqrt,
 }  # fmt: skip
 _CONST_VALUES = {"pi": math.pi, "e": math.e, "i": 1j, "oo": math.inf}
+
+
+_EXACT_DIGITS = 400  # an exact value with more digits than this is not worth it (2^{10^6})
+
+
+def exact_value(tree: Tree) -> Fraction | None:
+    """The exact rational value of a tree of numbers, + - * / and integer powers; None when it
+    has anything else (a variable, a function, a root) or is too large to hold exactly. Floats
+    cannot tell ``1 + 5051/2^{100}`` from ``1 - 5051/2^{100}``; fractions can."""
+    kind = tree[0]
+    if kind == "num":
+        return Fraction(tree[1])
+    if kind == "neg":
+        value = exact_value(tree[1])
+        return None if value is None else -value
+    if kind in ("add", "mul", "div"):
+        a, b = exact_value(tree[1]), exact_value(tree[2])
+        if a is None or b is None or (kind == "div" and b == 0):
+            return None
+        return a + b if kind == "add" else a * b if kind == "mul" else a / b
+    if kind == "pow":
+        base, exponent = exact_value(tree[1]), exact_value(tree[2])
+        if base is None or exponent is None or exponent.denominator != 1 or (base == 0 and exponent < 0):
+            return None
+        size = max(len(str(base.numerator)), len(str(base.denominator)))
+        if size * abs(exponent.numerator) > _EXACT_DIGITS:
+            return None
+        return base ** int(exponent)
+    return None
 
 
 def evaluate(tree: Tree, env: dict[str, complex]) -> complex:

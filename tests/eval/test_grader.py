@@ -79,7 +79,20 @@ NUMBERS = [
     (r"\boxed{2.0}", "2", True),
     (r"\boxed{1e}", "e", True),  # 1 times e
     (r"\boxed{2e}", "e", False),
-    (r"\boxed{12345.6}", "12345.7", True),  # relative tolerance 1e-4 for decimals
+    (r"\boxed{12345.6}", "12345.7", False),  # two decimals to the same place must agree
+    (r"\boxed{12345.65}", "12345.7", True),  # one rounds to the other
+    (r"\boxed{3.14}", "3.14159", True),
+    (r"\boxed{1.475773165}", "1.475773162", False),
+    (r"\boxed{0.3333}", r"\frac{1}{3}", True),  # relative tolerance 1e-4 against an exact value
+    (r"\boxed{1 + 5051 / 2^{100}}", "1 - 5051 / 2^{100}", False),  # exact fractions, not floats
+    (r"t = \frac{\ln 2}{0.8} = 10 \ln 2", r"t = \frac{\ln 2}{0.1} = 10 \ln 2", False),  # chains side by side
+    (r"\boxed{x = 2+3 = 5}", r"x = 1+4 = 5", True),
+    (r"\boxed{0.05}", "0.1", False),  # half a unit off is not a rounding
+    (r"\boxed{15\mbox{ cm}^3}", r"15\mbox{ cm}^2", False),  # the same unit to another power
+    (r"\boxed{15\mbox{ cm}^2}", r"15\mbox{ cm}^2", True),
+    (r"\boxed{15}", r"15\mbox{ cm}^2", True),
+    ("The answer is 864 \\mbox{ inches}^3.", r"864 \mbox{ inches}^2", False),
+    ("The answer is No solution : $\\oslash$.", r"No solution : $\oslash$", True),  # a reference in prose, stated
     (r"\boxed{2^{10}}", "1024", True),
     (r"\boxed{5!}", "120", True),
     (r"\boxed{\binom{5}{2}}", "10", True),
