@@ -111,6 +111,18 @@ def test_worker_pool_kills_overrunning_jobs_and_counts_them() -> None:
         assert pool.map({"again": (0.01,)}) == {"again": 0.01}  # the killed worker was replaced
 
 
+def _slow_start() -> None:
+    time.sleep(1.0)
+
+
+def test_a_workers_start_up_is_not_counted_against_its_first_job() -> None:
+    """math-verify's import and warm-up run in ``init``; the per-job limit starts after it."""
+    with WorkerPool(_sleepy, workers=1, timeout=0.5, init=_slow_start) as pool:
+        pool.start()
+        assert pool.map({"first": (0.1,)}) == {"first": 0.1}
+        assert pool.timeouts == 0
+
+
 ADVERSARIAL = [
     "1" * 20000,
     "1.5" * 5000,
