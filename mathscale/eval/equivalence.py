@@ -92,10 +92,14 @@ def decide(predicted: str, reference: str) -> Verdict:
     if _unit_powers_differ(predicted, reference):
         return False
     verdict = _decide(predicted, reference)
-    if verdict is None and (_only_numbers_or_signs_differ(predicted, reference) or _one_adds_a_term(predicted, reference) or _PROSE.search(_WRAPPED_TEXT.sub("", reference))
-                            or _TEXT_ONLY.fullmatch(reference.strip())):  # fmt: skip
+    if verdict is None and _not_for_math_verify(predicted, reference):
         return False  # math-verify reads only part of these (see below)
     return verdict
+
+
+def _not_for_math_verify(predicted: str, reference: str) -> bool:
+    return (_only_numbers_or_signs_differ(predicted, reference) or _one_adds_a_term(predicted, reference)
+            or bool(_PROSE.search(_WRAPPED_TEXT.sub("", reference))) or bool(_TEXT_ONLY.fullmatch(reference.strip())))  # fmt: skip
 
 
 _NUMBER_OR_SIGN = re.compile(r"\d+(?:\.\d+)?|[-+]")
@@ -144,9 +148,9 @@ def _only_numbers_or_signs_differ(predicted: str, reference: str) -> bool:
     """Two answers the fast path cannot read, written alike but for numbers or ``+``/``-`` signs
     (``40_4`` and ``40_9``, two matrices, a set-builder set, two series that differ in one
     sign): math-verify drops what it cannot parse and would call them equal, so they are
-    different; and deciding here keeps them from its slowest cases (seconds for a long one). A reference in prose (three
-    words in a row) is the same: math-verify keeps one number of it; and a word answer
-    (``\\text{even}``) is never an expression of it."""
+    different (and deciding here spares its slowest cases, seconds for a long one). A
+    reference in prose (three words in a row) is the same: math-verify keeps one number of
+    it; and a word answer (``\\text{even}``) is never an expression of it."""
     a, b = compact(normalize_answer(predicted)[0]), compact(normalize_answer(reference)[0])
     return a != b and _NUMBER_OR_SIGN.sub("#", a) == _NUMBER_OR_SIGN.sub("#", b)
 

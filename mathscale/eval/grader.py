@@ -6,8 +6,9 @@ Two modes (:data:`mathscale.eval.config.GRADER_MODES`, the names configs give: e
 
   1. multiple-choice references (a letter A-E) are decided by :mod:`~mathscale.eval.choices`
      (the letter named as "(C)", ``\\boxed{C}``, ``\\mathrm{C}``, "option c", or the option's text);
-  2. every other item: a completion that states the reference word for word after "the answer
-     is" (a reference in prose, several sentences) is right; else the final answer is extracted as a reader would take it
+  2. every other item: a completion that states the reference word for word after "the
+     answer is" (a reference in prose, several sentences) is right; else the final answer is
+     extracted as a reader would take it
      (:mod:`~mathscale.eval.final_answer`: boxes, "####", a stated answer in prose) and the fast
      path (:mod:`~mathscale.eval.equivalence`) decides it when it is sure: equal strings,
      numbers and number formats, units, names and equation chains, sets, tuples, intervals
