@@ -165,7 +165,7 @@ def _decide(predicted: str, reference: str) -> Verdict:
         return False
     if pred.lower() == ref.lower() and _WORDS.match(ref) and len(ref) > 1:  # "Yes" / "yes"
         return True
-    if _DECIMAL_COMMA.match(pred) and _PLAIN_NUMBER.match(ref):  # "2,5" for 2.5
+    if _DECIMAL_COMMA.match(pred) and (_PLAIN_NUMBER.match(ref) or _one_number(ref)):  # "2,5" for 2.5, "0,75" for 3/4
         pred = pred.replace(",", ".")
     elif _DECIMAL_COMMA.match(ref) and _PLAIN_NUMBER.match(pred):
         ref = ref.replace(",", ".")
@@ -182,6 +182,11 @@ def _approximate(pred: str, ref: str, pred_pct: bool, ref_pct: bool) -> Verdict:
     if verdict is not True and _PLAIN_NUMBER.match(ref.strip()) and decide(rounded, ref):
         return True
     return verdict
+
+
+def _one_number(text: str) -> bool:
+    """A reference that is one number, however written (``\\frac34``), not a list."""
+    return "," not in text and "=" not in text and parse_latex(text) is not None and not variables(parse_latex(text))
 
 
 def _drop_names(pred: str, ref: str) -> tuple[str, str]:
@@ -279,8 +284,9 @@ def split_structure(text: str) -> tuple:
         rows = [r for r in (row.strip() for row in body.split("\\\\")) if r]
         return ("seq", "matrix", "", [("seq", "row", "", [("atom", c.strip()) for c in row.split("&")]) for row in rows])
     items = split_top(text)
-    if len(items) > 1:
-        return ("set", [split_structure(p) for p in items])
+    if len(items) > 1:  # a list; an item "\pm 1" is two of its elements
+        parts = [(split_structure(p), _plus_minus(p) is not None) for p in items]
+        return ("set", [e for part, pm in parts for e in (part[1] if pm and part[0] == "set" else [part])])
     plus_minus = _plus_minus(text)
     if plus_minus is not None:
         return ("set", [("atom", p) for p in plus_minus])

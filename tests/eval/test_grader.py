@@ -92,6 +92,9 @@ NUMBERS = [
     (r"\boxed{15\mbox{ cm}^2}", r"15\mbox{ cm}^2", True),
     (r"\boxed{15}", r"15\mbox{ cm}^2", True),
     ("The answer is 864 \\mbox{ inches}^3.", r"864 \mbox{ inches}^2", False),
+    (r"\boxed{1, \pm 2}", "1, 2, -2", True),  # a list item with a sign of two values is two elements
+    (r"\boxed{1, \{2, 3\}}", "1, 2, 3", False),  # a nested set is one element
+    (r"\boxed{1,25}", r"\frac54", True),  # a decimal comma against one number however written
     ("The answer is No solution : $\\oslash$.", r"No solution : $\oslash$", True),  # a reference in prose, stated
     (r"\boxed{2^{10}}", "1024", True),
     (r"\boxed{5!}", "120", True),
