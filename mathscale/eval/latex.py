@@ -22,6 +22,7 @@ import cmath
 import math
 import re
 from fractions import Fraction
+
 Tree = tuple
 
 _TOKEN = re.compile(
