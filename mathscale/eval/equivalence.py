@@ -98,7 +98,8 @@ def decide(predicted: str, reference: str) -> Verdict:
 
 
 def _not_for_math_verify(predicted: str, reference: str) -> bool:
-    return (_only_numbers_or_signs_differ(predicted, reference) or _one_adds_a_term(predicted, reference)
+    a, b = compact(normalize_answer(predicted)[0]), compact(normalize_answer(reference)[0])
+    return (_only_numbers_or_signs_differ(a, b) or _one_adds_a_term(a, b)
             or bool(_PROSE.search(_WRAPPED_TEXT.sub("", reference))) or bool(_TEXT_ONLY.fullmatch(reference.strip())))  # fmt: skip
 
 
@@ -118,11 +119,10 @@ def _unit_powers_differ(predicted: str, reference: str) -> bool:
     return bool(a and b) and a.group(1).lower() == b.group(1).lower() and (a.group(2) or "1") != (b.group(2) or "1")
 
 
-def _one_adds_a_term(predicted: str, reference: str) -> bool:
+def _one_adds_a_term(a: str, b: str) -> bool:
     """One answer is the other with a term, element or condition put in (``\\sin\\theta + 1``
     against ``\\sin\\theta``; ``\\{x | x=3k, k \\in \\mathbb{Z}\\}`` against ``\\{x | x=3k\\}``):
     different, unless what was put in is zero, which no answer writes."""
-    a, b = compact(normalize_answer(predicted)[0]), compact(normalize_answer(reference)[0])
     short, long = sorted((a, b), key=len)
     if not short or short == long:
         return False
@@ -144,14 +144,13 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-def _only_numbers_or_signs_differ(predicted: str, reference: str) -> bool:
+def _only_numbers_or_signs_differ(a: str, b: str) -> bool:
     """Two answers the fast path cannot read, written alike but for numbers or ``+``/``-`` signs
     (``40_4`` and ``40_9``, two matrices, a set-builder set, two series that differ in one
     sign): math-verify drops what it cannot parse and would call them equal, so they are
     different (and deciding here spares its slowest cases, seconds for a long one). A
     reference in prose (three words in a row) is the same: math-verify keeps one number of
     it; and a word answer (``\\text{even}``) is never an expression of it."""
-    a, b = compact(normalize_answer(predicted)[0]), compact(normalize_answer(reference)[0])
     return a != b and _NUMBER_OR_SIGN.sub("#", a) == _NUMBER_OR_SIGN.sub("#", b)
 
 
@@ -186,7 +185,8 @@ def _approximate(pred: str, ref: str, pred_pct: bool, ref_pct: bool) -> Verdict:
 
 def _one_number(text: str) -> bool:
     """A reference that is one number, however written (``\\frac34``), not a list."""
-    return "," not in text and "=" not in text and parse_latex(text) is not None and not variables(parse_latex(text))
+    tree = parse_latex(text) if "," not in text and "=" not in text else None
+    return tree is not None and not variables(tree)
 
 
 def _drop_names(pred: str, ref: str) -> tuple[str, str]:

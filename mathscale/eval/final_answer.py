@@ -132,11 +132,11 @@ def _mask_math(text: str) -> str:
 
 def answer_after_phrase(text: str) -> str | None:
     """The rest of the sentence after the last "the answer is" (or "answer:"), as written."""
-    matches = list(_ANSWER_IS.finditer(text))
-    if not matches:
+    last = _last_phrase(text)
+    if last is None:
         return None
-    rest = text[matches[-1].end() :].lstrip(" \t:*")
-    if not rest.split("\n", 1)[0].strip() and matches[-1].group(0).strip().lower().endswith("answer"):
+    rest = text[last.end() :].lstrip(" \t:*")
+    if not rest.split("\n", 1)[0].strip() and last.group(0).strip().lower().endswith("answer"):
         rest = rest.lstrip("\n")  # "Final Answer\n$12$"
     line = _sentence(rest).strip().strip("*").strip().rstrip(".").strip()
     return line or None
@@ -146,10 +146,16 @@ def whole_statement(completion: str) -> str | None:
     """Everything after the last "the answer is" to the end, for a reference that is itself prose
     or several sentences ("The answer is No solution : $\\oslash$.")."""
     tail = completion[-_MAX_TAIL:]
-    matches = list(_ANSWER_IS.finditer(tail))
-    if not matches:
-        return None
-    return tail[matches[-1].end() :].strip().strip("*").strip().rstrip(".").strip() or None
+    last = _last_phrase(tail)
+    return None if last is None else tail[last.end() :].strip().strip("*").strip().rstrip(".").strip() or None
+
+
+def _last_phrase(text: str) -> re.Match | None:
+    """The last "the answer is" / "Final Answer:" of ``text``."""
+    last = None
+    for last in _ANSWER_IS.finditer(text):
+        pass
+    return last
 
 
 def stated_answer(sentence: str) -> str | None:
